@@ -1,0 +1,106 @@
+# atoll - one GNU make build for every target.
+#
+#   make                  every app for the hosted target: build/hosted/<app>
+#   make TARGET=pvh       (later) VM images: build/pvh/<app>.elf
+#   make test             build everything and run the whole test suite
+#   make unit             build and run the unit tests only
+#   make fuzz             build the libFuzzer targets: build/fuzz/<name>
+#   make format           apply .clang-format;  make format-check  checks it
+#   make CC=clang         any of the above with clang (gcc is the default)
+
+TARGET ?= hosted
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+BUILD := build/$(TARGET)
+OBJ := build/obj/$(TARGET)-$(notdir $(CC))
+
+APPS := hello echo
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+        -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -fno-strict-aliasing -fno-common \
+              -Iplatform -Ilib -MMD -MP
+LDFLAGS ?=
+
+CORE_SRCS := $(wildcard lib/core/*.c lib/core/*.S)
+NET_SRCS := $(wildcard lib/net/*.c)
+LIB_SRCS := $(CORE_SRCS) $(NET_SRCS)
+
+ifeq ($(TARGET),hosted)
+PLAT_SRCS := $(wildcard platform/hosted/*.c)
+ALL_CFLAGS += -D_GNU_SOURCE
+else
+$(error unknown TARGET=$(TARGET): one of hosted)
+endif
+
+objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
+
+LIB_OBJS := $(call objs,$(LIB_SRCS))
+PLAT_OBJS := $(call objs,$(PLAT_SRCS))
+
+.PHONY: all apps test unit fuzz format format-check clean
+all: apps
+apps: $(foreach a,$(APPS),$(BUILD)/$(a))
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OBJ)/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# Each app links with a one-line object naming its struct plat_app.
+$(OBJ)/apps/%/linked.o: platform/app_linked.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DAPP_SYM=$*_app -c $< -o $@
+
+define app_rule
+$(BUILD)/$(1): $(call objs,$(wildcard apps/$(1)/*.c)) $(OBJ)/apps/$(1)/linked.o $(LIB_OBJS) $(PLAT_OBJS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^
+endef
+$(foreach a,$(APPS),$(eval $(call app_rule,$(a))))
+
+# ---- unit tests: tests/unit/test_<name>.c -> build/test/test_<name> ----
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,build/test/%,$(UNIT_SRCS))
+UNIT_LIB_OBJS := $(LIB_OBJS) $(call objs,tests/unit/fakeplat.c)
+
+build/test/%: $(OBJ)/tests/unit/%.o $(UNIT_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^
+
+unit: $(UNIT_BINS)
+	@tests/run --unit-only
+
+test: apps $(UNIT_BINS)
+	@tests/run
+
+# ---- fuzz targets: tests/fuzz/fuzz_<name>.c -> build/fuzz/fuzz_<name> ----
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+               -Iplatform -Ilib -D_GNU_SOURCE -DATOLL_FUZZ
+FUZZ_LIB_SRCS := $(LIB_SRCS) tests/unit/fakeplat.c
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*/*.h platform/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(filter %.c %.S,$(FUZZ_LIB_SRCS))
+
+fuzz: $(FUZZ_BINS)
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build
+
+-include $(shell find build/obj -name '*.d' 2>/dev/null)

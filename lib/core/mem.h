@@ -1,0 +1,58 @@
+/*
+ * mem.h - the memory budget: one heap region, carved at start-up into
+ * fixed pools and arenas.
+ *
+ * struct heap hands out memory from the platform's one region and never
+ * takes it back: it is for start-up objects (contexts, pools, stacks).
+ * The data path uses pools (fixed-size objects, O(1) get/put) and arenas
+ * (bump allocation reset wholesale after a request).  Each reports its
+ * high-water mark; exhaustion returns NULL and is counted, never fatal.
+ */
+#ifndef ATOLL_CORE_MEM_H
+#define ATOLL_CORE_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct heap {
+	uint8_t *base;
+	size_t size;
+	size_t used; /* also the high-water mark: nothing is freed */
+	uint64_t fails;
+};
+
+void heap_init(struct heap *h, void *base, size_t size);
+/* size bytes aligned to align (a power of two); zeroed.  NULL if short. */
+void *heap_alloc(struct heap *h, size_t size, size_t align);
+
+struct arena {
+	uint8_t *base;
+	size_t size;
+	size_t used;
+	size_t hwm;
+	uint64_t fails;
+};
+
+/* Carve an arena of size bytes from the heap; ATL_ENOMEM if short. */
+int arena_init(struct arena *a, struct heap *h, size_t size);
+/* 16-byte aligned, not zeroed; NULL (counted) when the arena is full. */
+void *arena_alloc(struct arena *a, size_t size);
+static inline void arena_reset(struct arena *a) { a->used = 0; }
+
+struct pool {
+	const char *name;
+	void *free;      /* singly linked through the first word of each object */
+	size_t obj_size;
+	unsigned total;
+	unsigned in_use;
+	unsigned hwm;
+	uint64_t fails;
+};
+
+/* count objects of obj_size bytes (rounded up to 16) from the heap. */
+int pool_init(struct pool *p, struct heap *h, const char *name, size_t obj_size, unsigned count);
+/* An object (contents undefined), or NULL (counted) if none is free. */
+void *pool_get(struct pool *p);
+void pool_put(struct pool *p, void *obj);
+
+#endif
