@@ -227,6 +227,7 @@ void plat_abort(const char *msg)
 int test_main(const struct test_case *cases, unsigned n)
 {
 	unsigned passed = 0, failed = 0;
+	setvbuf(stdout, NULL, _IONBF, 0); /* keep every line if a test crashes */
 	for (unsigned i = 0; i < n; i++) {
 		fake_reset();
 		test_failed_checks = 0;
