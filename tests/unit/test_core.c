@@ -80,7 +80,7 @@ TEST(fmt_formats_like_printf)
 	fmt_snprintf(b, sizeof b, "%s|%.3s|%6s|%-4s|%c|%%|%zu|%lld", "abc", "abcdef", "ab", "x", 'Z',
 		     (size_t)99, -9223372036854775807ll - 1);
 	CHECK(strcmp(b, "abc|abc|    ab|x   |Z|%|99|-9223372036854775808") == 0);
-	fmt_snprintf(b, sizeof b, "%02x:%02x %hhu %p %s", 0xa, 0xff, 300, (void *)0x10, (char *)NULL);
+	fmt_snprintf(b, sizeof b, "%02x:%02x %hhu %p %s", 0xa, 0xff, (unsigned char)44, (void *)0x10, (char *)NULL);
 	CHECK(strcmp(b, "0a:ff 44 0x10 (null)") == 0);
 	/* Truncation still returns the full length and terminates. */
 	CHECK_EQ(fmt_snprintf(b, 4, "%s", "abcdefgh"), 8);
