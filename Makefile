@@ -42,7 +42,7 @@ objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
 LIB_OBJS := $(call objs,$(LIB_SRCS))
 PLAT_OBJS := $(call objs,$(PLAT_SRCS))
 
-.PHONY: all apps test unit fuzz format format-check clean
+.PHONY: all apps test unit unit-bins fuzz format format-check clean
 all: apps
 apps: $(foreach a,$(APPS),$(BUILD)/$(a))
 
@@ -68,13 +68,15 @@ $(foreach a,$(APPS),$(eval $(call app_rule,$(a))))
 
 # ---- unit tests: tests/unit/test_<name>.c -> build/test/test_<name> ----
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_BINS := $(patsubst tests/unit/%.c,build/test/%,$(UNIT_SRCS))
+TEST_BIN := build/test/$(notdir $(CC))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(TEST_BIN)/%,$(UNIT_SRCS))
 UNIT_LIB_OBJS := $(LIB_OBJS) $(call objs,tests/unit/fakeplat.c)
 
-build/test/%: $(OBJ)/tests/unit/%.o $(UNIT_LIB_OBJS)
+$(TEST_BIN)/%: $(OBJ)/tests/unit/%.o $(UNIT_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^
 
+unit-bins: $(UNIT_BINS)
 unit: $(UNIT_BINS)
 	@tests/run --unit-only
 

@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "core/args.h"
 #include "core/err.h"
 #include "core/fmt.h"
 
@@ -38,6 +39,9 @@ void loop_init(struct loop *l, struct heap *heap, const struct plat_start *start
 	l->heap = heap;
 	l->start = start;
 	l->log_level = LOG_INFO;
+	const char *lvl = args_get(start, "log");
+	if (lvl && log_level_parse(lvl) >= 0)
+		l->log_level = (enum log_level)log_level_parse(lvl);
 	l->now = plat_clock_monotonic();
 	l->stat_group.name = "loop";
 	l->stat_group.names = stat_names;

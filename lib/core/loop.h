@@ -81,7 +81,8 @@ struct loop {
 	struct counter_group stat_group;
 };
 
-/* Sets up a loop over heap.  start may be NULL in unit tests. */
+/* Sets up a loop over heap; the boot argument log= sets its log level.
+ * start may be NULL in unit tests. */
 void loop_init(struct loop *l, struct heap *heap, const struct plat_start *start);
 
 /* Current monotonic time (also cached in l->now). */
