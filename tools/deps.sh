@@ -1,0 +1,18 @@
+#!/bin/sh
+# tools/deps.sh - install every Debian 12 package atoll's build, tests and
+# benchmarks use.  Safe to run again; run as root.
+set -e
+pkgs="make gcc clang libclang-rt-14-dev clang-format git python3 iproute2 iputils-ping
+      socat netcat-openbsd nftables tcpdump tshark libbearssl-dev zlib1g-dev valgrind
+      util-linux procps"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "tools/deps.sh: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
