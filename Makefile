@@ -33,8 +33,12 @@ LIB_SRCS := $(CORE_SRCS) $(NET_SRCS)
 ifeq ($(TARGET),hosted)
 PLAT_SRCS := $(wildcard platform/hosted/*.c)
 ALL_CFLAGS += -D_GNU_SOURCE
+else ifneq ($(wildcard platform/$(TARGET)/$(TARGET).mk),)
+# A target's own rules: it sets PLAT_SRCS, adjusts ALL_CFLAGS/LDFLAGS and
+# defines how an app is linked (see the file).
+include platform/$(TARGET)/$(TARGET).mk
 else
-$(error unknown TARGET=$(TARGET): one of hosted)
+$(error unknown TARGET=$(TARGET): one of hosted pvh sim)
 endif
 
 objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
@@ -44,7 +48,8 @@ PLAT_OBJS := $(call objs,$(PLAT_SRCS))
 
 .PHONY: all apps test unit unit-bins fuzz format format-check clean
 all: apps
-apps: $(foreach a,$(APPS),$(BUILD)/$(a))
+APP_OUTPUTS ?= $(foreach a,$(APPS),$(BUILD)/$(a))
+apps: $(APP_OUTPUTS)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
@@ -59,12 +64,14 @@ $(OBJ)/apps/%/linked.o: platform/app_linked.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DAPP_SYM=$*_app -c $< -o $@
 
+ifndef TARGET_LINKS_APPS
 define app_rule
 $(BUILD)/$(1): $(call objs,$(wildcard apps/$(1)/*.c)) $(OBJ)/apps/$(1)/linked.o $(LIB_OBJS) $(PLAT_OBJS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^
 endef
 $(foreach a,$(APPS),$(eval $(call app_rule,$(a))))
+endif
 
 # ---- unit tests: tests/unit/test_<name>.c -> build/test/test_<name> ----
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
