@@ -1,0 +1,40 @@
+/*
+ * cksum.h - the Internet checksum (RFC 1071): the 16-bit ones' complement
+ * of the ones' complement sum, used by IPv4, ICMP and UDP.
+ *
+ * struct csum accumulates over any number of pieces of any length, so a
+ * datagram split across buffers at odd offsets sums as if contiguous.
+ */
+#ifndef ATOLL_NET_CKSUM_H
+#define ATOLL_NET_CKSUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pkt;
+
+struct csum {
+	uint64_t sum;
+	bool odd; /* an odd number of bytes so far: the next byte is a low byte */
+};
+
+static inline struct csum csum_start(void)
+{
+	struct csum c = {0, false};
+	return c;
+}
+
+void csum_add(struct csum *c, const void *data, size_t len);
+void csum_add16(struct csum *c, uint16_t v);
+void csum_add32(struct csum *c, uint32_t v);
+/* Bytes [off, off+len) of a chain (stops early if the chain ends). */
+void csum_add_chain(struct csum *c, const struct pkt *p, size_t off, size_t len);
+/* The value to put in a checksum field (the complement of the sum).  A
+ * received message whose field is included verifies when this is 0. */
+uint16_t csum_fold(const struct csum *c);
+
+/* RFC 768 / RFC 793: the pseudo-header of UDP (and later TCP). */
+void csum_add_pseudo(struct csum *c, uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+
+#endif
