@@ -1,0 +1,227 @@
+/*
+ * net.c - network devices as TAP interfaces, and their pcap recording.
+ *
+ * A TAP file descriptor carries whole Ethernet frames, one per read(2) or
+ * write(2) (Documentation/networking/tuntap.rst).  It is opened
+ * non-blocking, so reads end with EAGAIN and plat_wait does the sleeping.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "hosted.h"
+
+#define ETH_HDR_LEN 14
+#define FRAME_MAX   65535 /* what a single TAP read or write can carry */
+
+/* Classic libpcap file format (pcap-savefile(5)): microsecond timestamps,
+ * written in our native byte order, which readers detect by the magic. */
+#define PCAP_MAGIC	  0xa1b2c3d4u
+#define PCAP_SNAPLEN	  262144u
+#define LINKTYPE_ETHERNET 1u
+
+struct pcap_file_hdr {
+	uint32_t magic;
+	uint16_t version_major, version_minor;
+	int32_t thiszone;
+	uint32_t sigfigs;
+	uint32_t snaplen;
+	uint32_t linktype;
+};
+
+struct pcap_rec_hdr {
+	uint32_t ts_sec, ts_usec;
+	uint32_t incl_len, orig_len;
+};
+
+/* The interface's MTU, asked of the kernel through any socket: the TAP fd
+ * itself does not answer SIOCGIFMTU (netdevice(7)). */
+static uint16_t tap_mtu(const char *ifname)
+{
+	uint16_t mtu = 1500;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return mtu;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+	/* 68 is the smallest MTU IPv4 allows (RFC 791); ignore nonsense. */
+	if (ioctl(s, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu >= 68 &&
+	    ifr.ifr_mtu <= FRAME_MAX - ETH_HDR_LEN)
+		mtu = (uint16_t)ifr.ifr_mtu;
+	close(s);
+	return mtu;
+}
+
+bool hosted_net_open(const char *name, const char *ifname)
+{
+	if (hosted_handle_find(name, HOSTED_NET, NULL)) {
+		fprintf(stderr, "--net:%s given twice\n", name);
+		return false;
+	}
+	if (ifname[0] == '\0' || strlen(ifname) >= IFNAMSIZ) {
+		fprintf(stderr, "--net:%s=%s: an interface name has 1 to %d characters\n", name,
+			ifname, IFNAMSIZ - 1);
+		return false;
+	}
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "--net:%s: /dev/net/tun: %s\n", name, strerror(errno));
+		return false;
+	}
+	/* IFF_NO_PI: frames without the 4-byte packet-information prefix.
+	 * Naming an existing interface attaches to it; otherwise the kernel
+	 * creates one that disappears again when we exit. */
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+	if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+		fprintf(stderr, "--net:%s: cannot attach to TAP interface %s: %s\n", name, ifname,
+			strerror(errno));
+		close(fd);
+		return false;
+	}
+	plat_handle_t h;
+	if (hosted_handle_new(HOSTED_NET, fd, name, &h) != PLAT_OK) {
+		fprintf(stderr, "--net:%s: too many devices\n", name);
+		close(fd);
+		return false;
+	}
+	struct hosted_handle *hh = hosted_handle_get(h, HOSTED_NET);
+	/* A default MAC for the app's stack (a mac= boot argument overrides
+	 * it there): random, with the locally-administered bit set and the
+	 * group bit clear (IEEE 802, 02:xx:xx:xx:xx:xx). */
+	plat_entropy(hh->u.net.info.mac, 6);
+	hh->u.net.info.mac[0] = 0x02;
+	hh->u.net.info.mtu = tap_mtu(ifr.ifr_name);
+	return true;
+}
+
+bool hosted_pcap_open(const char *name, const char *path)
+{
+	struct hosted_handle *hh = hosted_handle_find(name, HOSTED_NET, NULL);
+	if (!hh) {
+		fprintf(stderr, "--pcap:%s needs --net:%s=<tap> too\n", name, name);
+		return false;
+	}
+	if (hh->u.net.pcap_fd >= 0) {
+		fprintf(stderr, "--pcap:%s given twice\n", name);
+		return false;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "--pcap:%s: %s: %s\n", name, path, strerror(errno));
+		return false;
+	}
+	struct pcap_file_hdr fh = {PCAP_MAGIC, 2, 4, 0, 0, PCAP_SNAPLEN, LINKTYPE_ETHERNET};
+	if (!hosted_write_all(fd, &fh, sizeof fh)) {
+		fprintf(stderr, "--pcap:%s: %s: %s\n", name, path, strerror(errno));
+		close(fd);
+		return false;
+	}
+	hh->u.net.pcap_fd = fd;
+	return true;
+}
+
+/* One record per frame, header and data in one writev so that a reader
+ * following the file live never sees a header without its frame. */
+static void pcap_record(struct hosted_handle *hh, const uint8_t *data, size_t len)
+{
+	int fd = hh->u.net.pcap_fd;
+	if (fd < 0)
+		return;
+	uint64_t now = plat_clock_wall();
+	size_t incl = len < PCAP_SNAPLEN ? len : PCAP_SNAPLEN;
+	struct pcap_rec_hdr rh = {(uint32_t)(now / 1000000000ull),
+				  (uint32_t)(now % 1000000000ull / 1000u), (uint32_t)incl,
+				  (uint32_t)len};
+	struct iovec iov[2] = {{&rh, sizeof rh}, {(void *)data, incl}};
+	ssize_t r;
+	do {
+		r = writev(fd, iov, 2);
+	} while (r < 0 && errno == EINTR);
+	if (r != (ssize_t)(sizeof rh + incl)) {
+		/* Disk full or similar: the file is cut short (readers stop at
+		 * the torn record); stop recording rather than fail the device. */
+		static const char msg[] = "pcap: write failed, recording stopped for device ";
+		hosted_write_all(1, msg, sizeof msg - 1);
+		hosted_write_all(1, hh->name, strlen(hh->name));
+		hosted_write_all(1, "\n", 1);
+		hh->u.net.pcap_fd = -1;
+	}
+}
+
+int plat_net_acquire(const char *name, plat_handle_t *h, struct plat_net_info *info)
+{
+	struct hosted_handle *hh = hosted_handle_find(name, HOSTED_NET, h);
+	if (!hh)
+		return PLAT_ENOENT;
+	*info = hh->u.net.info;
+	return PLAT_OK;
+}
+
+int plat_net_recv(plat_handle_t h, struct plat_frame *frames, unsigned n)
+{
+	struct hosted_handle *hh = hosted_handle_get(h, HOSTED_NET);
+	if (!hh || n == 0)
+		return PLAT_EINVAL;
+	unsigned got = 0;
+	while (got < n) {
+		struct plat_frame *f = &frames[got];
+		/* A TAP read cuts a frame longer than the buffer and says
+		 * nothing: the spill byte tells, and such a frame (longer than
+		 * the MTU the app was given) is dropped like on a real NIC. */
+		uint8_t spill;
+		struct iovec iov[2] = {{f->data, f->cap}, {&spill, 1}};
+		ssize_t r = readv(hh->fd, iov, 2);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r < 0) {
+			if (got > 0)
+				break; /* the error comes back on the next call */
+			return PLAT_EIO;
+		}
+		if ((size_t)r > f->cap)
+			continue;
+		f->len = (size_t)r;
+		pcap_record(hh, f->data, f->len);
+		got++;
+	}
+	return got > 0 ? (int)got : PLAT_EAGAIN;
+}
+
+int plat_net_send(plat_handle_t h, const struct plat_frame *frames, unsigned n)
+{
+	struct hosted_handle *hh = hosted_handle_get(h, HOSTED_NET);
+	if (!hh)
+		return PLAT_EINVAL;
+	/* Refuse the whole batch up front so that a short count only ever
+	 * means "device full", as platform.h promises. */
+	for (unsigned i = 0; i < n; i++)
+		if (frames[i].len < ETH_HDR_LEN || frames[i].len > FRAME_MAX)
+			return PLAT_EINVAL;
+	unsigned sent = 0;
+	while (sent < n) {
+		const struct plat_frame *f = &frames[sent];
+		ssize_t r = write(hh->fd, f->data, f->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (r < 0)
+			return sent > 0 ? (int)sent : PLAT_EIO;
+		pcap_record(hh, f->data, f->len);
+		sent++;
+	}
+	return (int)sent;
+}
