@@ -1,0 +1,63 @@
+# platform/pvh/pvh.mk - the pvh target's build, included by the Makefile
+# for TARGET=pvh.
+#
+# Everything is compiled freestanding against the target's own headers
+# (platform/pvh/include) and the compiler's (stdarg, stddef, stdint ...),
+# with the stack protector and frame pointers on (crash backtraces walk
+# them).  Each app is linked twice: the first link fixes every address,
+# its symbols become a table (mksyms.sh) that the second link appends in
+# a segment of its own, so the image can name functions in a crash
+# report.  build/pvh/<app>.dbg.elf keeps the symbols and DWARF for gdb;
+# build/pvh/<app>.elf is the same image stripped.
+
+PVH := platform/pvh
+PLAT_SRCS := $(wildcard $(PVH)/*.c $(PVH)/*.S)
+
+ALL_CFLAGS += -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+              -I$(PVH)/include -fno-pie -fno-pic -fstack-protector-strong \
+              -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
+              -fno-asynchronous-unwind-tables -fno-unwind-tables \
+              -ffunction-sections -fdata-sections
+PVH_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(PVH)/link.ld -Wl,--gc-sections \
+               -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack $(LDFLAGS)
+PVH_LIBGCC := $(shell $(CC) -print-libgcc-file-name)
+PVH_LIB := $(OBJ)/libatoll.a
+# The Makefile defines objs, LIB_OBJS and PLAT_OBJS after including this
+# file, and rule prerequisites are expanded at once: name them here.
+pvh_objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
+PVH_OBJS := $(call pvh_objs,$(PLAT_SRCS))
+PVH_LIB_OBJS := $(call pvh_objs,$(LIB_SRCS))
+
+TARGET_LINKS_APPS := 1
+APP_OUTPUTS := $(foreach a,$(APPS),$(BUILD)/$(a).elf $(BUILD)/$(a).dbg.elf)
+
+$(PVH_LIB): $(PVH_LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+# pvh_app NAME OBJECTS EXTRA_LIBS: the two links, the table, the strip.
+define pvh_app
+$(OBJ)/$(1).pass1.elf: $(2) $(PVH_OBJS) $(PVH_LIB) $(PVH)/link.ld
+	@mkdir -p $$(@D)
+	$$(CC) $$(PVH_LDFLAGS) -o $$@ $(2) $$(PVH_OBJS) $$(PVH_LIB) $(3) $$(PVH_LIBGCC)
+
+$(OBJ)/$(1).syms.o: $(OBJ)/$(1).pass1.elf $(PVH)/mksyms.sh
+	$(PVH)/mksyms.sh $$< > $(OBJ)/$(1).syms.S
+	$$(CC) -c $(OBJ)/$(1).syms.S -o $$@
+
+# The table must not move anything: compare the code symbols of both links.
+$(BUILD)/$(1).dbg.elf: $(OBJ)/$(1).pass1.elf $(OBJ)/$(1).syms.o
+	@mkdir -p $$(@D)
+	$$(CC) $$(PVH_LDFLAGS) -o $$@ $(2) $$(PVH_OBJS) $$(PVH_LIB) $(3) $$(PVH_LIBGCC) \
+		$(OBJ)/$(1).syms.o
+	@nm -n $$< | grep -v ' __syms_\(start\|end\)$$$$\| __image_end$$$$' > $$@.n1
+	@nm -n $$@ | grep -v ' __syms_\(start\|end\)$$$$\| __image_end$$$$' > $$@.n2
+	@cmp -s $$@.n1 $$@.n2 || { echo "$$@: the symbol table moved code"; rm -f $$@; exit 1; }
+	@rm -f $$@.n1 $$@.n2
+
+$(BUILD)/$(1).elf: $(BUILD)/$(1).dbg.elf
+	strip --strip-all -o $$@ $$<
+endef
+
+$(foreach a,$(APPS),$(eval $(call pvh_app,$(a),$(call pvh_objs,$(wildcard apps/$(a)/*.c)) $(OBJ)/apps/$(a)/linked.o,)))
