@@ -21,10 +21,10 @@
 #include "core/log.h"
 
 #define ARP_HTYPE_ETHERNET 1
-#define ARP_PTYPE_IPV4 0x0800
-#define ARP_OP_REQUEST 1
-#define ARP_OP_REPLY 2
-#define ETHERTYPE_ARP 0x0806
+#define ARP_PTYPE_IPV4	   0x0800
+#define ARP_OP_REQUEST	   1
+#define ARP_OP_REPLY	   2
+#define ETHERTYPE_ARP	   0x0806
 
 static const uint8_t zero_mac[6];
 
@@ -71,7 +71,10 @@ static void arp_request(struct net *n, uint32_t ip, const uint8_t *unicast)
 
 /* RFC 5227 2.3: an ARP Announcement is a request with our address as both
  * sender and target; it refreshes every neighbour's stale entry for us. */
-void arp_announce(struct net *n) { arp_request(n, n->addr, NULL); }
+void arp_announce(struct net *n)
+{
+	arp_request(n, n->addr, NULL);
+}
 
 static void arp_arm(struct net *n)
 {

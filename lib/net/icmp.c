@@ -10,14 +10,14 @@
 #include "core/err.h"
 #include "net/cksum.h"
 
-#define ICMP_ECHO_REPLY 0
-#define ICMP_UNREACH 3
+#define ICMP_ECHO_REPLY	   0
+#define ICMP_UNREACH	   3
 #define ICMP_SOURCE_QUENCH 4
-#define ICMP_REDIRECT 5
-#define ICMP_ECHO 8
+#define ICMP_REDIRECT	   5
+#define ICMP_ECHO	   8
 #define ICMP_TIME_EXCEEDED 11
 #define ICMP_PARAM_PROBLEM 12
-#define IP_PROTO_ICMP 1
+#define IP_PROTO_ICMP	   1
 
 void icmp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t now)
 {
@@ -133,8 +133,7 @@ static bool icmp_error_token(struct net *n, uint64_t now)
 	return true;
 }
 
-void icmp_error(struct net *n, const struct ip4_rx *rx, uint8_t type, uint8_t code,
-		uint64_t now)
+void icmp_error(struct net *n, const struct ip4_rx *rx, uint8_t type, uint8_t code, uint64_t now)
 {
 	if (!icmp_error_allowed(n, rx)) {
 		NET_COUNT(n, icmp, err_suppressed);

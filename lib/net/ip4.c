@@ -24,13 +24,13 @@
 #include "core/err.h"
 #include "net/cksum.h"
 
-#define IP4_HDR 20
-#define IP4_MAX 65535
-#define IP4_FLAG_MF 0x2000
+#define IP4_HDR		20
+#define IP4_MAX		65535
+#define IP4_FLAG_MF	0x2000
 #define IP4_OFFSET_MASK 0x1fff
-#define IP_PROTO_ICMP 1
-#define IP_PROTO_UDP 17
-#define ETHERTYPE_IPV4 0x0800
+#define IP_PROTO_ICMP	1
+#define IP_PROTO_UDP	17
+#define ETHERTYPE_IPV4	0x0800
 
 static const uint8_t zero_mac[6];
 
@@ -69,7 +69,10 @@ static void ip4_deliver(struct net *n, const struct ip4_rx *rx, struct pkt *p, u
 
 /* ---- Reassembly ---------------------------------------------------------- */
 
-void ip4_reasm_init(struct net *n) { memset(n->reasm, 0, sizeof n->reasm); }
+void ip4_reasm_init(struct net *n)
+{
+	memset(n->reasm, 0, sizeof n->reasm);
+}
 
 static void reasm_arm(struct net *n)
 {
@@ -119,8 +122,8 @@ static struct reasm *reasm_find(struct net *n, const struct ip4_rx *rx, uint16_t
 		struct reasm *ra = &n->reasm[i];
 		/* RFC 791 3.2: a datagram is identified by source, destination,
 		 * protocol and identification. */
-		if (ra->used && ra->src == rx->src && ra->dst == rx->dst && ra->proto == rx->proto &&
-		    ra->id == id)
+		if (ra->used && ra->src == rx->src && ra->dst == rx->dst &&
+		    ra->proto == rx->proto && ra->id == id)
 			return ra;
 	}
 	return NULL;
@@ -389,8 +392,7 @@ static void ip4_src_write(const struct ip4_src *s, size_t off, struct wr *w, siz
 	}
 }
 
-int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src *src,
-	       uint64_t now)
+int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src *src, uint64_t now)
 {
 	size_t len = src->hdr_len + src->data_len + src->chain_len;
 	if (len > IP4_MAX - IP4_HDR) {

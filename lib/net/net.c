@@ -12,10 +12,10 @@
 #include "core/fmt.h"
 #include "core/log.h"
 
-#define ETH_HDR 14
-#define ETH_MIN_FRAME 60 /* without the FCS: RFC 894 pads data to 46 bytes */
+#define ETH_HDR	       14
+#define ETH_MIN_FRAME  60 /* without the FCS: RFC 894 pads data to 46 bytes */
 #define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_ARP 0x0806
+#define ETHERTYPE_ARP  0x0806
 #define ETHERTYPE_VLAN 0x8100
 
 const uint8_t net_bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
@@ -33,8 +33,7 @@ static const char *const udp_names[] = {UDP_COUNTERS(NET_COUNTER_NAME)};
 
 /* ---- Ethernet ---------------------------------------------------------------- */
 
-void net_eth_begin(struct net *n, struct pkt *p, struct wr *w, const uint8_t dst[6],
-		   uint16_t type)
+void net_eth_begin(struct net *n, struct pkt *p, struct wr *w, const uint8_t dst[6], uint16_t type)
 {
 	*w = pkt_wr(p);
 	wr_bytes(w, dst, 6);
@@ -51,7 +50,10 @@ void net_eth_end(struct pkt *p, struct wr *w)
 	p->len = (uint16_t)w->pos;
 }
 
-static bool mac_eq(const uint8_t *a, const uint8_t *b) { return memcmp(a, b, 6) == 0; }
+static bool mac_eq(const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, 6) == 0;
+}
 
 void net_input(struct net *n, struct pkt *p, uint64_t now)
 {
@@ -158,19 +160,22 @@ void net_poll(struct loop *l, void *arg)
 			NET_COUNT(n, eth, rx_errors);
 		if (got < 0)
 			got = 0;
-		for (unsigned i = 0; i < k; i++) {
-			struct pkt *p = n->rxp[i];
-			if (scratch) {
-				if ((unsigned)got > i)
-					NET_COUNT(n, pkt, rx_nobuf_drop);
-				continue;
+		if (scratch) {
+			if (got > 0)
+				NET_COUNT(n, pkt, rx_nobuf_drop);
+		} else {
+			/* Unused buffers go back first: replies need them. */
+			for (unsigned i = (unsigned)got; i < k; i++)
+				pkt_free(&n->pkts, n->rxp[i]);
+			for (unsigned i = 0; i < (unsigned)got; i++) {
+				struct pkt *p = n->rxp[i];
+				if (n->rxf[i].len > n->rxf[i].cap) {
+					pkt_free(&n->pkts, p);
+					continue;
+				}
+				p->len = (uint16_t)n->rxf[i].len;
+				net_input(n, p, l->now);
 			}
-			if (i >= (unsigned)got || n->rxf[i].len > n->rxf[i].cap) {
-				pkt_free(&n->pkts, p);
-				continue;
-			}
-			p->len = (uint16_t)n->rxf[i].len;
-			net_input(n, p, l->now);
 		}
 		if ((unsigned)got < k)
 			break;
@@ -280,8 +285,8 @@ static void net_counters_register(struct net *n, const char *dev)
 		const char *const *names;
 		unsigned count;
 	} defs[6] = {
-	    {"eth", eth_names, C_eth_N},   {"pkt", pkt_names, C_pkt_N},
-	    {"arp", arp_names, C_arp_N},   {"ipv4", ipv4_names, C_ipv4_N},
+	    {"eth", eth_names, C_eth_N},    {"pkt", pkt_names, C_pkt_N},
+	    {"arp", arp_names, C_arp_N},    {"ipv4", ipv4_names, C_ipv4_N},
 	    {"icmp", icmp_names, C_icmp_N}, {"udp", udp_names, C_udp_N},
 	};
 	const uint64_t *values[6] = {n->cnt_eth,  n->cnt_pkt,  n->cnt_arp,
@@ -370,10 +375,9 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 	arp_announce(n);
 
 	char a[16], g[16];
-	LOG_INFO(l, "%s: %s/%u gateway %s mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u buffers %u",
-		 dev, ip4_fmt(n->addr, a), n->prefix, n->gw ? ip4_fmt(n->gw, g) : "none",
-		 n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->mtu,
-		 (unsigned)nbufs);
+	LOG_INFO(l, "%s: %s/%u gateway %s mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u buffers %u", dev,
+		 ip4_fmt(n->addr, a), n->prefix, n->gw ? ip4_fmt(n->gw, g) : "none", n->mac[0],
+		 n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->mtu, (unsigned)nbufs);
 	*out = &n->st;
 	return ATL_OK;
 }
@@ -383,7 +387,8 @@ int stack_open(struct loop *l, const char *dev, struct stack **out)
 	const char *which = l->start ? args_get(l->start, "stack") : NULL;
 	if (which && strcmp(which, "socket") == 0) {
 		if (!hosted_socket_stack_open) {
-			LOG_ERROR(l, "stack=socket: the socket stack exists on the hosted target only");
+			LOG_ERROR(
+			    l, "stack=socket: the socket stack exists on the hosted target only");
 			return ATL_ENOTSUP;
 		}
 		return hosted_socket_stack_open(l, out);

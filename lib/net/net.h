@@ -38,8 +38,8 @@
  * enough for a 64 KiB datagram being reassembled, another queued on a
  * socket and the fragments of a reply, all at once. */
 #define NET_BUFFERS_DEFAULT 128
-#define NET_BUFFERS_MIN 16
-#define NET_BUFFERS_MAX 16384
+#define NET_BUFFERS_MIN	    16
+#define NET_BUFFERS_MAX	    16384
 /* The stack's MTU is the device's, capped to what a buffer holds. */
 #define NET_MTU_MAX 1500
 #define NET_MTU_MIN 68 /* RFC 791: every module must forward 68 bytes */
@@ -48,42 +48,42 @@
 #define NET_TX_BATCH 16
 
 /* ARP (RFC 826, RFC 1122 2.3.2). */
-#define ARP_CACHE_SIZE 64                    /* entries; the LRU-ish one is evicted */
-#define ARP_REACHABLE_NS (60 * NS_PER_SEC)   /* a learned entry lives this long */
-#define ARP_REFRESH_NS (5 * NS_PER_SEC)      /* used this close to expiry: unicast re-request */
-#define ARP_RETRY_NS (1 * NS_PER_SEC)        /* RFC 1122 2.3.2.1: at most 1 request/s/address */
-#define ARP_TRIES 3                          /* requests before giving up */
+#define ARP_CACHE_SIZE	   64		     /* entries; the LRU-ish one is evicted */
+#define ARP_REACHABLE_NS   (60 * NS_PER_SEC) /* a learned entry lives this long */
+#define ARP_REFRESH_NS	   (5 * NS_PER_SEC)  /* used this close to expiry: unicast re-request */
+#define ARP_RETRY_NS	   (1 * NS_PER_SEC)  /* RFC 1122 2.3.2.1: at most 1 request/s/address */
+#define ARP_TRIES	   3		     /* requests before giving up */
 #define ARP_FAILED_HOLD_NS (3 * NS_PER_SEC)  /* after giving up: EHOSTUNREACH this long */
-#define ARP_QUEUE_MAX 48                     /* frames waiting per address (a 64 KiB datagram) */
-#define ARP_QUEUE_TOTAL 64                   /* frames waiting over all addresses */
+#define ARP_QUEUE_MAX	   48		     /* frames waiting per address (a 64 KiB datagram) */
+#define ARP_QUEUE_TOTAL	   64		     /* frames waiting over all addresses */
 
 /* IPv4 (RFC 791, RFC 1122 3.3.2). */
-#define IP4_TTL 64
-#define REASM_SLOTS 8                        /* datagrams reassembled at once */
-#define REASM_TIMEOUT_NS (30 * NS_PER_SEC)   /* from the first fragment */
+#define IP4_TTL		 64
+#define REASM_SLOTS	 8		   /* datagrams reassembled at once */
+#define REASM_TIMEOUT_NS (30 * NS_PER_SEC) /* from the first fragment */
 /* Buffers held by all reassemblies together: net-buffers / 2. */
 
 /* ICMP errors (RFC 1122 3.2.2): a token bucket over all destinations. */
-#define ICMP_ERR_BURST 10
+#define ICMP_ERR_BURST	     10
 #define ICMP_ERR_INTERVAL_NS (100 * NS_PER_MS) /* one token per interval */
 
 /* UDP. */
-#define UDP_SOCKS 32                 /* open sockets per stack */
-#define UDP_RXQ_DGRAMS 32            /* datagrams waiting per socket */
-#define UDP_RXQ_BUFS 64              /* buffers waiting per socket */
-#define UDP_EPHEMERAL_LO 49152       /* RFC 6335 6: the dynamic port range */
+#define UDP_SOCKS	 32    /* open sockets per stack */
+#define UDP_RXQ_DGRAMS	 32    /* datagrams waiting per socket */
+#define UDP_RXQ_BUFS	 64    /* buffers waiting per socket */
+#define UDP_EPHEMERAL_LO 49152 /* RFC 6335 6: the dynamic port range */
 #define UDP_EPHEMERAL_HI 65535
 
 /* The boot arguments the stack reads; an app may list them among its
  * declared arguments (struct plat_arg_decl) so they are not reported as
  * unknown. */
-#define NET_ARG_DECLS                                                                              \
-	{"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24"},                                     \
-	    {"ipv4-gateway", "default gateway address"},                                       \
-	    {"mac", "MAC address (default: from the platform)"},                               \
-	{                                                                                          \
-		"net-buffers", "packet buffers of 2 KiB (default 128)"                             \
-	}
+/* clang-format off */
+#define NET_ARG_DECLS                                                            \
+	{"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24"},                   \
+	{"ipv4-gateway", "default gateway address"},                             \
+	{"mac", "MAC address (default: from the platform)"},                     \
+	{"net-buffers", "packet buffers of 2 KiB (default 128)"}
+/* clang-format on */
 
 /* ---- Counters: one group per protocol, one counter per event ----------- */
 
@@ -92,8 +92,8 @@
 	X(eth, tx)                                                                                 \
 	X(eth, truncated)    /* shorter than an Ethernet header */                                 \
 	X(eth, not_for_us)   /* another unicast or a multicast destination */                      \
-	X(eth, bad_src)      /* multicast source address */                                        \
-	X(eth, vlan)         /* 802.1Q tagged: not supported */                                   \
+	X(eth, bad_src)	     /* multicast source address */                                        \
+	X(eth, vlan)	     /* 802.1Q tagged: not supported */                                    \
 	X(eth, unknown_type) /* neither IPv4 nor ARP */                                            \
 	X(eth, rx_errors)    /* plat_net_recv failed */                                            \
 	X(eth, tx_errors)    /* plat_net_send failed or sent short: frames lost */
@@ -108,46 +108,46 @@
 #define ARP_COUNTERS(X)                                                                            \
 	X(arp, rx)                                                                                 \
 	X(arp, truncated)                                                                          \
-	X(arp, bad_format)  /* not Ethernet/IPv4 or bad lengths */                                 \
-	X(arp, bad_sender)  /* broadcast/multicast sender MAC, or an off-link sender */            \
-	X(arp, conflict)    /* someone else claims our address */                                  \
+	X(arp, bad_format) /* not Ethernet/IPv4 or bad lengths */                                  \
+	X(arp, bad_sender) /* broadcast/multicast sender MAC, or an off-link sender */             \
+	X(arp, conflict)   /* someone else claims our address */                                   \
 	X(arp, requests_rx)                                                                        \
 	X(arp, replies_rx)                                                                         \
-	X(arp, ignored)     /* not about us and nothing to merge */                                \
+	X(arp, ignored) /* not about us and nothing to merge */                                    \
 	X(arp, requests_tx)                                                                        \
 	X(arp, replies_tx)                                                                         \
 	X(arp, learned)                                                                            \
 	X(arp, updated)                                                                            \
 	X(arp, resolved)    /* an incomplete entry got its address */                              \
-	X(arp, queued)      /* frames queued while resolving */                                    \
+	X(arp, queued)	    /* frames queued while resolving */                                    \
 	X(arp, queue_drop)  /* frames dropped: pending queue full */                               \
-	X(arp, giveup)      /* resolutions abandoned after ARP_TRIES requests */                   \
+	X(arp, giveup)	    /* resolutions abandoned after ARP_TRIES requests */                   \
 	X(arp, giveup_drop) /* frames dropped with them */                                         \
 	X(arp, expired)                                                                            \
 	X(arp, evicted)                                                                            \
-	X(arp, evict_drop)  /* frames dropped with evicted entries */
+	X(arp, evict_drop) /* frames dropped with evicted entries */
 
 #define IP4_COUNTERS(X)                                                                            \
 	X(ipv4, rx)                                                                                \
 	X(ipv4, delivered)                                                                         \
-	X(ipv4, truncated)     /* shorter than the header or its IHL */                           \
+	X(ipv4, truncated) /* shorter than the header or its IHL */                                \
 	X(ipv4, bad_version)                                                                       \
-	X(ipv4, bad_ihl)       /* IHL < 5 */                                                       \
-	X(ipv4, bad_len)       /* total length below the header or beyond the frame */             \
+	X(ipv4, bad_ihl) /* IHL < 5 */                                                             \
+	X(ipv4, bad_len) /* total length below the header or beyond the frame */                   \
 	X(ipv4, bad_cksum)                                                                         \
-	X(ipv4, bad_src)       /* broadcast, multicast, loopback or class E source */              \
+	X(ipv4, bad_src) /* broadcast, multicast, loopback or class E source */                    \
 	X(ipv4, not_for_us)                                                                        \
 	X(ipv4, options)       /* datagrams with options (skipped, not dropped) */                 \
-	X(ipv4, unknown_proto) /* answered with protocol unreachable */                           \
+	X(ipv4, unknown_proto) /* answered with protocol unreachable */                            \
 	X(ipv4, frag_rx)                                                                           \
-	X(ipv4, frag_bad)      /* non-last fragment not a multiple of 8, or empty */               \
-	X(ipv4, frag_dup)      /* exact duplicate: ignored */                                      \
-	X(ipv4, frag_overlap)  /* overlap: the whole datagram dropped */                           \
+	X(ipv4, frag_bad)	/* non-last fragment not a multiple of 8, or empty */              \
+	X(ipv4, frag_dup)	/* exact duplicate: ignored */                                     \
+	X(ipv4, frag_overlap)	/* overlap: the whole datagram dropped */                          \
 	X(ipv4, frag_dead_drop) /* fragments of a datagram already dropped */                      \
-	X(ipv4, frag_toobig)   /* would reassemble past 65535 bytes: datagram dropped */           \
+	X(ipv4, frag_toobig)	/* would reassemble past 65535 bytes: datagram dropped */          \
 	X(ipv4, reasm_ok)                                                                          \
 	X(ipv4, reasm_timeout)                                                                     \
-	X(ipv4, reasm_limit)   /* dropped to stay within REASM_SLOTS or the buffer budget */       \
+	X(ipv4, reasm_limit) /* dropped to stay within REASM_SLOTS or the buffer budget */         \
 	X(ipv4, tx)                                                                                \
 	X(ipv4, tx_frags)                                                                          \
 	X(ipv4, tx_no_route)                                                                       \
@@ -167,7 +167,7 @@
 	X(icmp, unreach_tx)                                                                        \
 	X(icmp, timex_tx)                                                                          \
 	X(icmp, err_ratelimit_drop)                                                                \
-	X(icmp, err_suppressed)  /* RFC 1122 3.2.2: no error about that datagram */
+	X(icmp, err_suppressed) /* RFC 1122 3.2.2: no error about that datagram */
 
 #define UDP_COUNTERS(X)                                                                            \
 	X(udp, rx)                                                                                 \
@@ -175,7 +175,7 @@
 	X(udp, truncated)                                                                          \
 	X(udp, bad_len)                                                                            \
 	X(udp, bad_cksum)                                                                          \
-	X(udp, no_cksum)   /* checksum field 0: accepted (RFC 768) */                              \
+	X(udp, no_cksum) /* checksum field 0: accepted (RFC 768) */                                \
 	X(udp, no_port)                                                                            \
 	X(udp, queue_full_drop)                                                                    \
 	X(udp, tx)                                                                                 \
@@ -190,7 +190,7 @@ enum icmp_counter { ICMP_COUNTERS(NET_COUNTER_ENUM) C_icmp_N };
 enum udp_counter { UDP_COUNTERS(NET_COUNTER_ENUM) C_udp_N };
 
 /* NET_COUNT(n, ipv4, bad_cksum): one more event. */
-#define NET_COUNT(n, g, name) ((n)->cnt_##g[C_##g##_##name]++)
+#define NET_COUNT(n, g, name)	   ((n)->cnt_##g[C_##g##_##name]++)
 #define NET_COUNT_N(n, g, name, k) ((n)->cnt_##g[C_##g##_##name] += (k))
 
 /* ---- State ------------------------------------------------------------------ */
@@ -200,25 +200,25 @@ enum arp_state { ARP_FREE, ARP_INCOMPLETE, ARP_REACHABLE, ARP_FAILED };
 struct arp_entry {
 	uint32_t ip;
 	uint8_t mac[6];
-	uint8_t state;    /* enum arp_state */
-	uint8_t tries;    /* requests sent while incomplete */
-	uint64_t deadline; /* expiry, next retry or end of the failed hold */
-	uint64_t next_req; /* no refresh request before this */
+	uint8_t state;		     /* enum arp_state */
+	uint8_t tries;		     /* requests sent while incomplete */
+	uint64_t deadline;	     /* expiry, next retry or end of the failed hold */
+	uint64_t next_req;	     /* no refresh request before this */
 	struct pkt *q_head, *q_tail; /* frames waiting, next-linked */
 	unsigned q_len;
 };
 
 struct reasm {
 	bool used;
-	bool dead;        /* dropped (overlap, limits): later fragments are too */
+	bool dead; /* dropped (overlap, limits): later fragments are too */
 	bool have_last;
 	bool have_first;
-	bool bcast;       /* some fragment came to a broadcast address */
+	bool bcast; /* some fragment came to a broadcast address */
 	uint8_t proto;
 	uint16_t id;
 	uint32_t src, dst;
-	uint32_t total;   /* payload length, once the last fragment came */
-	uint32_t have;    /* payload bytes held (no overlaps, so coverage) */
+	uint32_t total; /* payload length, once the last fragment came */
+	uint32_t have;	/* payload bytes held (no overlaps, so coverage) */
 	unsigned nbufs;
 	uint64_t deadline;
 	struct pkt *frags; /* sorted by frag_off, more-linked: the chain to deliver */
@@ -230,7 +230,7 @@ struct reasm {
 struct ip4_rx {
 	uint32_t src, dst;
 	uint8_t proto;
-	bool bcast;        /* to a broadcast address, IP or link level */
+	bool bcast;	   /* to a broadcast address, IP or link level */
 	uint8_t quote[68]; /* IP header + first 8 payload bytes (RFC 792) */
 	size_t quote_len;
 };
@@ -252,7 +252,7 @@ struct udp_sock {
 	struct stack *st; /* first: stack.h's wrappers find the ops through it */
 	struct net *n;
 	struct udp_sock *next; /* the stack's open sockets */
-	uint32_t addr;         /* 0: any of ours */
+	uint32_t addr;	       /* 0: any of ours */
 	uint16_t port;
 	struct pkt *q_head, *q_tail; /* datagrams, next-linked */
 	unsigned q_dgrams, q_bufs;
@@ -297,7 +297,10 @@ struct net {
 	char group_names[6][40];
 };
 
-static inline struct net *net_of(struct stack *st) { return (struct net *)st; }
+static inline struct net *net_of(struct stack *st)
+{
+	return (struct net *)st;
+}
 
 /* ---- The interface between the stack's files -------------------------------- */
 
@@ -308,8 +311,7 @@ void net_input(struct net *n, struct pkt *p, uint64_t now);
 void net_xmit(struct net *n, struct pkt *frames);
 /* Start a frame in a fresh pkt: write the Ethernet header and return a
  * writer positioned after it.  The caller sets p->len = w->pos. */
-void net_eth_begin(struct net *n, struct pkt *p, struct wr *w, const uint8_t dst[6],
-		   uint16_t type);
+void net_eth_begin(struct net *n, struct pkt *p, struct wr *w, const uint8_t dst[6], uint16_t type);
 /* Finish a frame: pad it to the Ethernet minimum and set its length. */
 void net_eth_end(struct pkt *p, struct wr *w);
 void net_stats_sync(struct net *n);
@@ -333,8 +335,7 @@ void ip4_input(struct net *n, struct pkt *p, bool link_bcast, uint64_t now);
 /* Send a datagram of len payload bytes from src to dst.  ATL_OK when
  * sent or queued for ARP; ATL_EMSGSIZE, ATL_ENOMEM, ATL_EHOSTUNREACH,
  * ATL_EINVAL (dst 0). */
-int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src *src,
-	       uint64_t now);
+int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src *src, uint64_t now);
 bool ip4_is_bcast(const struct net *n, uint32_t a);
 void ip4_reasm_tick(struct net *n, uint64_t now);
 void ip4_reasm_init(struct net *n);
@@ -343,8 +344,7 @@ void ip4_reasm_init(struct net *n);
 void icmp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t now);
 /* Send an ICMP error about the datagram described by rx, subject to the
  * RFC 1122 3.2.2 rules and the rate limit. */
-void icmp_error(struct net *n, const struct ip4_rx *rx, uint8_t type, uint8_t code,
-		uint64_t now);
+void icmp_error(struct net *n, const struct ip4_rx *rx, uint8_t type, uint8_t code, uint64_t now);
 
 /* udp.c */
 int udp_init(struct net *n);

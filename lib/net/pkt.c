@@ -48,9 +48,15 @@ void pkt_free_list(struct pool *pool, struct pkt *p)
 	}
 }
 
-struct rd pkt_rd(const struct pkt *p) { return rd_make(p->data + p->off, p->len); }
+struct rd pkt_rd(const struct pkt *p)
+{
+	return rd_make(p->data + p->off, p->len);
+}
 
-struct wr pkt_wr(struct pkt *p) { return wr_make(p->data + p->off, PKT_CAP - p->off); }
+struct wr pkt_wr(struct pkt *p)
+{
+	return wr_make(p->data + p->off, PKT_CAP - p->off);
+}
 
 void pkt_pull(struct pkt *p, size_t n)
 {

@@ -32,19 +32,19 @@
 #include "core/buf.h"
 #include "core/mem.h"
 
-#define PKT_SIZE 2048    /* bytes per pool object, header included */
-#define PKT_HEADROOM 64  /* free bytes before a received frame */
+#define PKT_SIZE     2048 /* bytes per pool object, header included */
+#define PKT_HEADROOM 64	  /* free bytes before a received frame */
 
 struct pkt {
 	struct pkt *next; /* queue link (first word: the pool's free link too) */
 	struct pkt *more; /* next buffer of the same datagram */
-	uint16_t off;     /* first byte of interest in data[] */
-	uint16_t len;     /* bytes of interest from off */
+	uint16_t off;	  /* first byte of interest in data[] */
+	uint16_t len;	  /* bytes of interest from off */
 	/* Metadata, set by the layer that queues the pkt: */
-	uint16_t port;    /* UDP source port (socket queue) */
-	uint32_t addr;    /* IPv4 source address (socket queue) */
+	uint16_t port;	   /* UDP source port (socket queue) */
+	uint32_t addr;	   /* IPv4 source address (socket queue) */
 	uint32_t frag_off; /* byte offset in the datagram (reassembly) */
-	uint32_t dlen;    /* whole datagram length, on a chain's first pkt */
+	uint32_t dlen;	   /* whole datagram length, on a chain's first pkt */
 	uint8_t data[];
 };
 
@@ -61,7 +61,10 @@ void pkt_free(struct pool *pool, struct pkt *p);
 /* Free a next-linked list of chains. */
 void pkt_free_list(struct pool *pool, struct pkt *p);
 
-static inline unsigned pkt_pool_free(const struct pool *pool) { return pool->total - pool->in_use; }
+static inline unsigned pkt_pool_free(const struct pool *pool)
+{
+	return pool->total - pool->in_use;
+}
 
 /* A reader over this buffer's bytes of interest (not the chain). */
 struct rd pkt_rd(const struct pkt *p);

@@ -28,7 +28,8 @@ struct udp_sock;
 struct stack_ops {
 	const char *name; /* "atoll" or "socket" */
 	int (*udp_open)(struct stack *st, const struct ip4_ep *local, struct udp_sock **out);
-	int (*udp_sendto)(struct udp_sock *s, const struct ip4_ep *to, const void *data, size_t len);
+	int (*udp_sendto)(struct udp_sock *s, const struct ip4_ep *to, const void *data,
+			  size_t len);
 	int (*udp_recvfrom)(struct udp_sock *s, struct ip4_ep *from, void *buf, size_t cap,
 			    size_t *len, uint64_t deadline);
 	void (*udp_close)(struct udp_sock *s);

@@ -14,10 +14,10 @@
 #include "core/err.h"
 #include "net/cksum.h"
 
-#define UDP_HDR 8
-#define UDP_MAX_PAYLOAD (65535 - 20 - UDP_HDR)
-#define IP_PROTO_UDP 17
-#define ICMP_UNREACH 3
+#define UDP_HDR		  8
+#define UDP_MAX_PAYLOAD	  (65535 - 20 - UDP_HDR)
+#define IP_PROTO_UDP	  17
+#define ICMP_UNREACH	  3
 #define ICMP_UNREACH_PORT 3
 
 int udp_init(struct net *n)
@@ -25,7 +25,8 @@ int udp_init(struct net *n)
 	uint16_t r;
 	plat_entropy(&r, sizeof r);
 	/* RFC 6056 3.3.1-like: a random start in the range, then sequential. */
-	n->udp_next_port = (uint16_t)(UDP_EPHEMERAL_LO + r % (UDP_EPHEMERAL_HI - UDP_EPHEMERAL_LO + 1));
+	n->udp_next_port =
+	    (uint16_t)(UDP_EPHEMERAL_LO + r % (UDP_EPHEMERAL_HI - UDP_EPHEMERAL_LO + 1));
 	return pool_init(&n->socks, n->loop->heap, "udp", sizeof(struct udp_sock), UDP_SOCKS);
 }
 
@@ -124,8 +125,8 @@ static int net_udp_open(struct stack *st, const struct ip4_ep *local, struct udp
 		unsigned range = UDP_EPHEMERAL_HI - UDP_EPHEMERAL_LO + 1;
 		for (unsigned i = 0; i < range && port == 0; i++) {
 			uint16_t cand = n->udp_next_port;
-			n->udp_next_port = cand == UDP_EPHEMERAL_HI ? UDP_EPHEMERAL_LO
-								  : (uint16_t)(cand + 1);
+			n->udp_next_port =
+			    cand == UDP_EPHEMERAL_HI ? UDP_EPHEMERAL_LO : (uint16_t)(cand + 1);
 			if (!udp_port_used(n, cand))
 				port = cand;
 		}
@@ -148,8 +149,7 @@ static int net_udp_open(struct stack *st, const struct ip4_ep *local, struct udp
 	return ATL_OK;
 }
 
-static int net_udp_sendto(struct udp_sock *s, const struct ip4_ep *to, const void *data,
-			  size_t len)
+static int net_udp_sendto(struct udp_sock *s, const struct ip4_ep *to, const void *data, size_t len)
 {
 	struct net *n = s->n;
 	if (!to || to->addr == 0 || to->port == 0 || (len && !data)) {
