@@ -89,6 +89,9 @@ void vrng_attach(struct virtio_dev *vd);
 /* Devices of a kind the app still wants (so unused ones cost no memory). */
 extern unsigned pvh_want_net, pvh_want_blk;
 
+/* Handles: network devices 0 .. VNET_HANDLES-1, then block devices. */
+#define VNET_HANDLES 16
+
 /* Polled by plat_wait: the handles with input waiting. */
 uint64_t vnet_ready(uint64_t interest);
 bool vrng_present(void);

@@ -28,6 +28,8 @@ pvh_objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
 PVH_OBJS := $(call pvh_objs,$(PLAT_SRCS))
 PVH_LIB_OBJS := $(call pvh_objs,$(LIB_SRCS))
 
+# This file is read before the Makefile names its first target.
+.DEFAULT_GOAL := all
 TARGET_LINKS_APPS := 1
 APP_OUTPUTS := $(foreach a,$(APPS),$(BUILD)/$(a).elf $(BUILD)/$(a).dbg.elf)
 
