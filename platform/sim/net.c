@@ -165,6 +165,7 @@ struct sim_link_stats sim_link_stats(const struct sim_link *l, enum sim_dir dir)
 		t.mtu_drops += x->mtu_drops;
 		t.queue_drops += x->queue_drops;
 		t.down_drops += x->down_drops;
+		t.in_flight += x->in_flight;
 	}
 	return t;
 }
@@ -354,6 +355,7 @@ static void link_send(struct sim *s, struct sim_link *l, unsigned d, const uint8
 		ev.u.arrive.dir = d;
 		ev.u.arrive.epoch = l->epoch;
 		sim_event_push(s, &ev);
+		ld->st.in_flight++;
 	}
 }
 
@@ -433,6 +435,7 @@ void sim_net_arrive(struct sim *s, struct sim_event *ev)
 	struct sim_link *l = ev->u.arrive.link;
 	unsigned d = ev->u.arrive.dir;
 	struct sim_frame *f = ev->u.arrive.frame;
+	l->dir[d].st.in_flight--;
 	if (ev->u.arrive.epoch != l->epoch) {
 		l->dir[d].st.down_drops++;
 		trace(s, l, d, "dropped (link went down in flight)", f->len);

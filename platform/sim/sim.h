@@ -193,11 +193,14 @@ void sim_node_isolate(struct sim_node *n, bool isolated);
  * Returns false (and says why) if the file cannot be created. */
 bool sim_link_pcap(struct sim_link *l, const char *path);
 
+/* Per direction, these always add up: sent + duplicated = delivered +
+ * lost + mtu_drops + queue_drops + down_drops + in_flight. */
 struct sim_link_stats {
 	uint64_t sent;	    /* frames offered to this direction */
 	uint64_t delivered; /* frames that arrived (duplicates included) */
 	uint64_t lost, duplicated, reordered, corrupted;
 	uint64_t mtu_drops, queue_drops, down_drops;
+	uint64_t in_flight; /* on the wire now */
 };
 
 struct sim_link_stats sim_link_stats(const struct sim_link *l, enum sim_dir dir);
