@@ -38,6 +38,7 @@ static void usage(const char *prog, FILE *out)
 		"  --pcap-dir=<dir>      record every link, to <dir>/<link>.pcap\n"
 		"  --trace               log every frame's fate on every link\n"
 		"  --quiet, -q           do not print the nodes' consoles\n"
+		"  --verbose, -v         with --seeds: a result line for every seed\n"
 		"  --time-limit=<sec>    fail a run still going at this virtual time\n"
 		"  --help                this text\n",
 		prog);
@@ -133,7 +134,7 @@ static void print_time(FILE *out, uint64_t t)
 		(unsigned long long)(t % SIM_SEC));
 }
 
-static struct result run_one(uint64_t seed, const struct sim_options *opt, bool sweep)
+static struct result run_one(uint64_t seed, const struct sim_options *opt, bool sweep, bool verbose)
 {
 	crash_seed = seed;
 	struct sim *s = sim_create(seed, &sim_scenario, opt);
@@ -142,7 +143,7 @@ static struct result run_one(uint64_t seed, const struct sim_options *opt, bool 
 	sim_run(s);
 	struct result r = {!s->failed, s->digest};
 	fflush(stdout);
-	if (r.ok && !sweep) {
+	if (r.ok && (!sweep || verbose)) {
 		printf("%s seed=%llu: ok, ", sim_scenario.name, (unsigned long long)seed);
 		print_time(stdout, s->now);
 		printf(" s virtual, %u nodes, %llu frames, %llu events, digest %016llx\n",
@@ -186,7 +187,7 @@ int main(int argc, char **argv)
 	if (!opt.args || !opt.pcaps)
 		return 2;
 	uint64_t seed = 0, first = 0, last = 0;
-	bool have_seed = false, sweep = false;
+	bool have_seed = false, sweep = false, verbose = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -215,6 +216,8 @@ int main(int argc, char **argv)
 			opt.pcap_dir = a + 11;
 		} else if (strcmp(a, "--trace") == 0) {
 			opt.trace = true;
+		} else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+			verbose = true;
 		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
 			opt.live = false;
 		} else if (strncmp(a, "--time-limit=", 13) == 0) {
@@ -245,7 +248,7 @@ int main(int argc, char **argv)
 			seed = (uint64_t)time(NULL);
 		if (!have_seed)
 			seed %= 1000000000; /* short enough to type back */
-		return run_one(seed, &opt, false).ok ? 0 : 1;
+		return run_one(seed, &opt, false, false).ok ? 0 : 1;
 	}
 
 	if (have_seed)
@@ -254,7 +257,7 @@ int main(int argc, char **argv)
 	double t0 = host_seconds();
 	uint64_t passed = 0, failed = 0, combined = 0;
 	for (uint64_t sd = first;; sd++) {
-		struct result r = run_one(sd, &opt, true);
+		struct result r = run_one(sd, &opt, true, verbose);
 		if (r.ok)
 			passed++;
 		else

@@ -683,6 +683,7 @@ void sim_run(struct sim *s)
 		node_wake_at(n, n->boot_at);
 	}
 	char names[256];
+	uint64_t still = 0; /* events in a row at this instant */
 	while (!s->failed) {
 		bool any;
 		if (!s->ending && primaries_done(s, &any))
@@ -719,6 +720,13 @@ void sim_run(struct sim *s)
 		}
 		struct sim_event ev;
 		event_pop(s, &ev);
+		still = ev.time == s->now ? still + 1 : 0;
+		if (still == SIM_LIVELOCK_EVENTS) {
+			sim_fail(s,
+				 "livelock: %d events without the clock moving; still running: %s",
+				 SIM_LIVELOCK_EVENTS, running_names(s, names, sizeof names));
+			break;
+		}
 		s->now = ev.time;
 		s->events++;
 		switch (ev.kind) {

@@ -29,7 +29,10 @@
 #define SIM_TIME_LIMIT_DEFAULT	  (3600 * SIM_SEC)
 #define SIM_CONSOLE_MAX		  (256u << 10)
 #define SIM_SWITCH_MACS		  256
-#define SIM_ABORT_STATUS	  70 /* as hosted: EX_SOFTWARE */
+/* Events at one instant before the run is declared stuck: a node that
+ * polls (plat_wait with a past deadline, forever) stops the clock. */
+#define SIM_LIVELOCK_EVENTS 1000000
+#define SIM_ABORT_STATUS    70 /* as hosted: EX_SOFTWARE */
 /* Wall clock at virtual time 0: 2026-01-01T00:00:00Z.  Fixed, so that
  * nothing a node sees depends on when the simulation ran. */
 #define SIM_WALL_EPOCH (1767225600ull * SIM_SEC)

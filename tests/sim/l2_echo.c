@@ -307,8 +307,10 @@ static void setup(struct sim *s)
 	}
 
 	/* Chaos at seeded times, early enough to hit traffic. */
-	sim_at(s, sim_rand_range(s, 0, 500) * SIM_MS, partition,
-	       w->link[sim_rand_range(s, 0, w->nclients - 1)]);
+	/* One draw per statement: C leaves the order in which a call's
+	 * arguments are evaluated open, and gcc and clang differ. */
+	struct sim_link *victim = w->link[sim_rand_range(s, 0, w->nclients - 1)];
+	sim_at(s, sim_rand_range(s, 0, 500) * SIM_MS, partition, victim);
 	sim_at(s, sim_rand_range(s, 0, 500) * SIM_MS, pause_peer, w->peer);
 	if (sim_arg_u64(s, "restart", 1))
 		sim_at(s, sim_rand_range(s, 0, 800) * SIM_MS, restart_peer, w->peer);
