@@ -234,7 +234,10 @@ void arp_input(struct net *n, struct pkt *p, uint64_t now)
 		NET_COUNT(n, arp, bad_format);
 		return;
 	}
-	if (sha[0] & 1) {
+	/* A group address cannot own an IP address; our own MAC from
+	 * elsewhere is a loop or a spoof, and learning it would send our
+	 * frames to ourselves. */
+	if ((sha[0] & 1) || (memcmp(sha, n->mac, 6) == 0 && spa != n->addr)) {
 		NET_COUNT(n, arp, bad_sender);
 		return;
 	}

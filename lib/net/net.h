@@ -48,7 +48,11 @@
 #define NET_TX_BATCH 16
 
 /* ARP (RFC 826, RFC 1122 2.3.2). */
-#define ARP_CACHE_SIZE	   64		     /* entries; the LRU-ish one is evicted */
+#ifdef ATOLL_FUZZ
+#define ARP_CACHE_SIZE 8 /* the fuzzer reaches eviction sooner */
+#else
+#define ARP_CACHE_SIZE 64 /* entries; the one nearest its end is evicted */
+#endif
 #define ARP_REACHABLE_NS   (60 * NS_PER_SEC) /* a learned entry lives this long */
 #define ARP_REFRESH_NS	   (5 * NS_PER_SEC)  /* used this close to expiry: unicast re-request */
 #define ARP_RETRY_NS	   (1 * NS_PER_SEC)  /* RFC 1122 2.3.2.1: at most 1 request/s/address */

@@ -258,15 +258,25 @@ static const uint8_t *pick_mac(struct rd *r)
 
 /* ---- Operations --------------------------------------------------------------- */
 
-/* Any bytes as a frame. */
+/* Any bytes as a frame, or after an Ethernet header for us (random
+ * bytes rarely start with our MAC). */
 static void op_raw(struct rd *r)
 {
+	uint8_t flags = rd_u8(r);
 	size_t len = rd_be16(r) % 1600;
 	if (len > rd_left(r))
 		len = rd_left(r);
-	const uint8_t *f = rd_take(r, len);
-	if (f)
-		inject(f, len);
+	const uint8_t *bytes = rd_take(r, len);
+	if (!bytes)
+		return;
+	struct wr w = wr_make(z.frame, sizeof z.frame);
+	if (flags & 1) {
+		wr_bytes(&w, (flags & 2) ? mac_bcast : mac_us, 6);
+		wr_bytes(&w, mac_peer, 6);
+		wr_be16(&w, (flags & 4) ? 0x0806 : 0x0800);
+	}
+	wr_bytes(&w, bytes, len);
+	inject(z.frame, w.pos);
 }
 
 /* An IPv4 header from fields; checksums fixed as asked.  Writes to f
@@ -296,6 +306,8 @@ static size_t build_ip(struct rd *r, uint8_t *f, uint8_t proto, uint16_t frag,
 	store_be32(h + 16, dst);
 	for (size_t i = 0; i < opt; i++)
 		wr_u8(&w, (flags & 0x10) ? rd_u8(r) : 1); /* NOPs, or anything */
+	if ((flags & 0x07) == 0x07)
+		h[0] = rd_u8(r); /* any version and IHL */
 	if (!(flags & 0x08))
 		store_be16(h + 10, fold(sum_bytes(h, 20 + opt, 0)));
 	wr_bytes(&w, payload, plen);
@@ -360,6 +372,8 @@ static void op_ip(struct rd *r)
 	uint16_t frag = rd_u8(r) < 32 ? rd_be16(r) : 0;
 	size_t len = build_l4(r, proto, rd_be16(r) % 1500, src, dst);
 	size_t flen = build_ip(r, z.frame, proto, frag, z.dgram, len, rd_be16(r) & 7, src, dst);
+	if (rd_u8(r) < 16)
+		flen = rd_be16(r) % (flen + 1); /* cut anywhere */
 	if (flen)
 		inject(z.frame, flen);
 }

@@ -317,6 +317,11 @@ TEST(hostile_arp_dropped_and_counted)
 	f[22] = 0x01;
 	tnet_rx(&t, f, len);
 	CHECK_EQ(cnt(&t, "arp", "bad_sender"), 1);
+	/* Our own MAC claiming another address. */
+	len = arp_frame(f, MAC_BCAST, 1, MAC_US, IP_PEER, ZERO, IP_US);
+	tnet_rx(&t, f, len);
+	CHECK_EQ(cnt(&t, "arp", "bad_sender"), 2);
+	CHECK_EQ(tnet_tx(&t, f), -1);
 	/* Someone claims our address: counted, not learned, no reply. */
 	len = arp_frame(f, MAC_BCAST, 1, MAC_PEER, IP_US, ZERO, IP_US);
 	tnet_rx(&t, f, len);
@@ -324,7 +329,7 @@ TEST(hostile_arp_dropped_and_counted)
 	/* An off-link sender asking for us gets an answer but no entry. */
 	len = arp_frame(f, MAC_BCAST, 1, MAC_PEER, IP(192, 168, 1, 1), ZERO, IP_US);
 	tnet_rx(&t, f, len);
-	CHECK_EQ(cnt(&t, "arp", "bad_sender"), 2);
+	CHECK_EQ(cnt(&t, "arp", "bad_sender"), 3);
 	CHECK_EQ(tnet_drain(&t), 1);
 	CHECK_EQ(cnt(&t, "arp", "learned"), 0);
 	CHECK_EQ(tnet_in_use(&t), t.baseline);
