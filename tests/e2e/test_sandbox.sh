@@ -29,7 +29,7 @@ bg_start() {
 	shift
 	ip netns exec "$NS_S" "$@" >"$log" 2>&1 &
 	BG_PID=$!
-	PIDS+=($BG_PID)
+	PIDS+=("$BG_PID")
 }
 
 # bg_stop: SIGTERM, then BG_RC is the exit status.
@@ -116,7 +116,7 @@ rc=$?
 for sig in TERM INT; do
 	"$PROBE" --mem=1M mode=wait >"$WORK/wait.log" 2>&1 7</dev/null &
 	pid=$!
-	PIDS+=($pid)
+	PIDS+=("$pid")
 	if ! wait_for_log "$WORK/wait.log" "probe ready" 5; then
 		not_ok "SIG$sig: the probe starts" "$(cat "$WORK/wait.log")"
 		continue
@@ -149,7 +149,7 @@ done
 
 "$PROBE" --mem=1M --no-sandbox mode=wait >"$WORK/wait.log" 2>&1 7</dev/null &
 pid=$!
-PIDS+=($pid)
+PIDS+=("$pid")
 if wait_for_log "$WORK/wait.log" "probe ready" 5 && [ "$(proc_field $pid Uid)" = "0 0 0 0" ] &&
 	[ "$(proc_field $pid Seccomp)" = 0 ] && [ -e /proc/$pid/fd/7 ]; then
 	ok "--no-sandbox keeps root, inherited descriptors, and installs no filter"
@@ -168,6 +168,26 @@ if [ $rc = 70 ] && echo "$out" | grep -q "plat_abort: probe abort from a fiber" 
 else
 	not_ok "plat_abort prints the message and a backtrace, exits 70 (not SIGSYS)" "status $rc" "$out"
 fi
+
+# The filter pins arguments, not only call numbers.
+for spec in "stderr:" "stdin:" "udp:" "tcp:--stack=socket" "inet6:--stack=socket"; do
+	call=${spec%%:*}
+	opt=${spec#*:}
+	# shellcheck disable=SC2086
+	"$PROBE" --mem=1M $opt mode=call call=$call >"$WORK/call.log" 2>&1 </dev/null
+	rc=$?
+	if [ $rc = 159 ] && ! grep -q survived "$WORK/call.log"; then
+		ok "SIGSYS for a call outside the pinned arguments: $call ${opt:-(own stack)}"
+	else
+		not_ok "SIGSYS for a call outside the pinned arguments: $call ${opt:-(own stack)}" \
+			"status $rc" "$(cat "$WORK/call.log")"
+	fi
+done
+"$PROBE" --mem=1M --stack=socket mode=call call=udp >"$WORK/call.log" 2>&1
+rc=$?
+[ $rc = 0 ] && grep -q "survived udp" "$WORK/call.log" &&
+	ok "--stack=socket allows an AF_INET datagram socket" ||
+	not_ok "--stack=socket allows an AF_INET datagram socket" "status $rc" "$(cat "$WORK/call.log")"
 
 # ---- TAP frames and pcap inside the sandbox ------------------------------------------
 ip netns add "$NS_S"
