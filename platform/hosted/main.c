@@ -267,8 +267,9 @@ int main(int argc, char **argv)
 {
 	const struct plat_app *app = plat_app_linked;
 	struct options o = {MEM_DEFAULT, true, false, false};
-	if (argc > 0 && argv[0])
-		prog_name = argv[0];
+	if (argc < 1)
+		return HOSTED_EXIT_USAGE; /* execve with no argv[0]: nothing to go by */
+	prog_name = argv[0];
 
 	ensure_stdio();
 	parse_options(app, argc, argv, &o);

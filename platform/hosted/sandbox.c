@@ -155,9 +155,9 @@ static void fdset_add(struct fdset *s, int fd)
 static bool build_filter(struct prog *p, const struct hosted_sandbox_policy *pol)
 {
 #if defined(__x86_64__)
-	struct fdset taps = {.n = 0}, blocks = {.n = 0}, console_out = {.n = 0}, out = {.n = 0};
+	struct fdset taps = {.n = 0}, blocks = {.n = 0}, vec_out = {.n = 0}, out = {.n = 0};
 	struct fdset devs = {.n = 0};
-	fdset_add(&console_out, 1);
+	fdset_add(&vec_out, 1);
 	fdset_add(&out, 1);
 	for (plat_handle_t h = 0; h < PLAT_HANDLE_MAX; h++) {
 		struct hosted_handle *n = hosted_handle_get(h, HOSTED_NET);
@@ -166,8 +166,7 @@ static bool build_filter(struct prog *p, const struct hosted_sandbox_policy *pol
 			fdset_add(&taps, n->fd);
 			fdset_add(&out, n->fd);
 			fdset_add(&devs, n->fd);
-			/* pcap records go out with writev (net.c) */
-			fdset_add(&console_out, n->u.net.pcap_fd);
+			fdset_add(&vec_out, n->u.net.pcap_fd);
 			fdset_add(&devs, n->u.net.pcap_fd);
 		}
 		if (b) {
@@ -188,8 +187,8 @@ static bool build_filter(struct prog *p, const struct hosted_sandbox_policy *pol
 	/* The runtime: frames, console, pcap, blocks, the wait, time, exit. */
 	allow_fd_in(p, SYS_readv, taps.fd, taps.n); /* frame + spill byte (net.c) */
 	allow_fd_in(p, SYS_write, out.fd, out.n);
-	/* pcap records; console: backtrace_symbols_fd(3) in plat_abort */
-	allow_fd_in(p, SYS_writev, console_out.fd, console_out.n);
+	/* pcap records (net.c); the console for backtrace_symbols_fd(3) */
+	allow_fd_in(p, SYS_writev, vec_out.fd, vec_out.n);
 	allow_fd_in(p, SYS_pread64, blocks.fd, blocks.n);
 	allow_fd_in(p, SYS_pwrite64, blocks.fd, blocks.n);
 	allow_fd_in(p, SYS_fdatasync, blocks.fd, blocks.n);
