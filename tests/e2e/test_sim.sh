@@ -17,7 +17,7 @@ sweep_digest() { sed -n 's/.*sweep digest \([0-9a-f]*\)$/\1/p' <<<"$1"; }
 expect "make TARGET=sim builds every scenario (gcc)" make -s TARGET=sim
 expect "make TARGET=sim builds every scenario (clang)" \
 	make -s TARGET=sim CC=clang BUILD=$SIMC
-for s in udp_echo l2_echo sim_selftest; do
+for s in udp_echo l2_echo sim_selftest ping_pair; do
 	if [ -x $SIM/$s ] && [ -x $SIMC/$s ]; then ok "build/sim/$s exists"; else not_ok "build/sim/$s exists"; fi
 done
 
@@ -149,5 +149,6 @@ sweep "udp_echo sweep" $SIM/udp_echo --seeds=1..2000
 sweep "udp_echo sweep, 3000-byte fragmented datagrams" $SIM/udp_echo --seeds=1..300 size=3000
 sweep "udp_echo sweep, 4 clients x 30 datagrams" $SIM/udp_echo --seeds=1..300 clients=4 count=30
 sweep "l2_echo sweep (raw frames, corruption, bandwidth limit)" $SIM/l2_echo --seeds=1..1000
+sweep "ping_pair sweep (the example in docs/simulation.md)" $SIM/ping_pair --seeds=1..500
 
 finish
