@@ -63,3 +63,9 @@ $(BUILD)/$(1).elf: $(BUILD)/$(1).dbg.elf
 endef
 
 $(foreach a,$(APPS),$(eval $(call pvh_app,$(a),$(call pvh_objs,$(wildcard apps/$(a)/*.c)) $(OBJ)/apps/$(a)/linked.o,)))
+
+# Test unikernels (tests/pvh/<name>.c): build/pvh/test/<name>.elf.
+PVH_TESTS := crash pvhcheck
+$(foreach t,$(PVH_TESTS),$(eval $(call pvh_app,test/$(t),$(call pvh_objs,tests/pvh/$(t).c) $(OBJ)/apps/$(t)/linked.o,)))
+.PHONY: pvh-tests
+pvh-tests: $(foreach t,$(PVH_TESTS),$(BUILD)/test/$(t).elf)

@@ -161,19 +161,33 @@ void backtrace_print(uint64_t rip, uint64_t rbp)
 	/* Frame pointers chain each frame to its caller's, which sits higher
 	 * on the same stack.  Stop at a zero (boot.S clears rbp), at anything
 	 * unaligned or going down, and before reading an unmapped page. */
-	for (unsigned i = 1; i < 32 && rbp; i++) {
+	uint64_t last = 0;
+	unsigned repeats = 0, i = 1;
+	for (unsigned n = 0; n < 256 && i < 32 && rbp; n++) {
 		if ((rbp & 7) || rbp < 4096 || rbp >= (uintptr_t)__text_start + (1ull << 40))
 			break;
 		uint64_t next = ((uint64_t *)(uintptr_t)rbp)[0];
 		uint64_t ret = ((uint64_t *)(uintptr_t)rbp)[1];
-		if (ret == 0)
+		/* Code without frame pointers (Debian's libraries) or a smashed
+		 * stack leave no trustworthy chain past this point. */
+		if (ret <= (uintptr_t)__text_start || ret > (uintptr_t)__text_end)
 			break;
-		/* The return address points after the call: name the call. */
-		print_pc(i, ret - 1);
+		if (ret == last) {
+			repeats++; /* deep recursion: one line for all of it */
+		} else {
+			if (repeats)
+				kprintf("      (the frame above %u more times)\n", repeats);
+			repeats = 0;
+			/* The return address points after the call: name the call. */
+			print_pc(i++, ret - 1);
+			last = ret;
+		}
 		if (next <= rbp)
 			break;
 		rbp = next;
 	}
+	if (repeats)
+		kprintf("      (the frame above %u more times)\n", repeats);
 }
 
 _Noreturn void crash(const char *what, uint64_t rip, uint64_t rbp, uint64_t addr, bool has_addr)
