@@ -208,9 +208,11 @@ void pvh_canary_set(uint64_t v)
 _Noreturn void __stack_chk_fail(void);
 void __stack_chk_fail(void)
 {
-	uint64_t rbp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
-	crash("stack smashing detected", (uint64_t)(uintptr_t)__builtin_return_address(0), rbp, 0,
-	      false);
+	/* Start from the caller's frame: its return address may be the very
+	 * thing that was overwritten, and the backtrace stops at garbage. */
+	uint64_t *fp = __builtin_frame_address(0);
+	crash("stack smashing detected", (uint64_t)(uintptr_t)__builtin_return_address(0) - 1, fp[0],
+	      0, false);
 }
 
 /* ---- RDRAND ---- */

@@ -7,6 +7,7 @@
 # names.  Only code symbols: a backtrace names nothing else.
 set -e
 nm -n --defined-only "$1" | awk '
+BEGIN { n = 0 }
 $2 ~ /^[tTwW]$/ && $3 !~ /^(\.L|__(image|text|rodata|data|bss|syms)_)/ { addr[n] = $1; name[n] = $3; n++ }
 END {
 	print "\t.section .atoll_syms, \"a\""
@@ -14,7 +15,7 @@ END {
 	printf "\t.long %d, 0\n", n
 	off = 0
 	for (i = 0; i < n; i++) {
-		printf "\t.long 0x%s, %d\n", addr[i], off
+		printf "\t.long 0x%s, %d\n", substr(addr[i], length(addr[i]) - 7), off
 		off += length(name[i]) + 1
 	}
 	for (i = 0; i < n; i++)

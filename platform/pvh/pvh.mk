@@ -18,7 +18,7 @@ ALL_CFLAGS += -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=i
               -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
               -fno-asynchronous-unwind-tables -fno-unwind-tables \
               -ffunction-sections -fdata-sections
-PVH_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(PVH)/link.ld -Wl,--gc-sections \
+PVH_LDFLAGS := -nostdlib -static $(if $(findstring clang,$(CC)),,-no-pie) -Wl,-T,$(PVH)/link.ld -Wl,--gc-sections \
                -Wl,--build-id=none -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack $(LDFLAGS)
 PVH_LIBGCC := $(shell $(CC) -print-libgcc-file-name)
 PVH_LIB := $(OBJ)/libatoll.a
