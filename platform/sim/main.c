@@ -37,6 +37,7 @@ static void usage(const char *prog, FILE *out)
 		"  --pcap:<link>=<file>  record a link's frames (tcpdump -r, Wireshark)\n"
 		"  --pcap-dir=<dir>      record every link, to <dir>/<link>.pcap\n"
 		"  --trace               log every frame's fate on every link\n"
+		"  --stats               print every link's counters after the run\n"
 		"  --quiet, -q           do not print the nodes' consoles\n"
 		"  --verbose, -v         with --seeds: a result line for every seed\n"
 		"  --time-limit=<sec>    fail a run still going at this virtual time\n"
@@ -134,6 +135,26 @@ static void print_time(FILE *out, uint64_t t)
 		(unsigned long long)(t % SIM_SEC));
 }
 
+static void print_stats(const struct sim *s)
+{
+	static const char *const dirs[] = {"A->B", "B->A"};
+	for (unsigned i = 0; i < s->nlinks; i++) {
+		for (unsigned d = 0; d < 2; d++) {
+			struct sim_link_stats st =
+			    sim_link_stats(s->links[i], d ? SIM_B_TO_A : SIM_A_TO_B);
+			printf("link %s %s: sent %llu delivered %llu lost %llu duplicated %llu "
+			       "reordered %llu corrupted %llu mtu_drops %llu queue_drops %llu "
+			       "down_drops %llu in_flight %llu\n",
+			       s->links[i]->name, dirs[d], (unsigned long long)st.sent,
+			       (unsigned long long)st.delivered, (unsigned long long)st.lost,
+			       (unsigned long long)st.duplicated, (unsigned long long)st.reordered,
+			       (unsigned long long)st.corrupted, (unsigned long long)st.mtu_drops,
+			       (unsigned long long)st.queue_drops,
+			       (unsigned long long)st.down_drops, (unsigned long long)st.in_flight);
+		}
+	}
+}
+
 static struct result run_one(uint64_t seed, const struct sim_options *opt, bool sweep, bool verbose)
 {
 	crash_seed = seed;
@@ -142,6 +163,8 @@ static struct result run_one(uint64_t seed, const struct sim_options *opt, bool 
 	sim_scenario.setup(s);
 	sim_run(s);
 	struct result r = {!s->failed, s->digest};
+	if (opt->stats)
+		print_stats(s);
 	fflush(stdout);
 	if (r.ok && (!sweep || verbose)) {
 		printf("%s seed=%llu: ok, ", sim_scenario.name, (unsigned long long)seed);
@@ -214,6 +237,8 @@ int main(int argc, char **argv)
 			opt.pcaps[opt.npcaps++] = argv[i] + 7;
 		} else if (strncmp(a, "--pcap-dir=", 11) == 0) {
 			opt.pcap_dir = a + 11;
+		} else if (strcmp(a, "--stats") == 0) {
+			opt.stats = true;
 		} else if (strcmp(a, "--trace") == 0) {
 			opt.trace = true;
 		} else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {

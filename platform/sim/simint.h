@@ -227,6 +227,7 @@ struct sim_options {
 	char **args;
 	bool live;  /* print consoles as they are written */
 	bool trace; /* print every frame event */
+	bool stats; /* print every link's counters after a run */
 	const char *pcap_dir;
 	int npcaps; /* --pcap:<link>=<file> */
 	char **pcaps;

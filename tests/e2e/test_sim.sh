@@ -64,7 +64,8 @@ if [ -n "$g" ] && [ "$g" = "$c" ]; then
 else
 	not_ok "gcc and clang builds agree" "gcc: '$g'" "clang: '$c'"
 fi
-d3=$(digest "$($SIM/udp_echo --seed=42 -q --pcap-dir="$WORK")")
+out=$($SIM/udp_echo --seed=42 -q --stats --pcap-dir="$WORK")
+d3=$(digest "$out")
 if [ "$d3" = "$d1" ]; then
 	ok "recording pcap files does not change the run"
 else
@@ -73,17 +74,24 @@ fi
 
 # ---- pcap ---------------------------------------------------------------------------
 pcap=$WORK/c1.pcap
-if [ -s "$pcap" ] && tshark -r "$pcap" >"$WORK/tshark.txt" 2>&1 &&
+if [ -s "$pcap" ] && tshark -r "$pcap" >"$WORK/tshark.txt" 2>"$WORK/tshark.err" &&
 	grep -q "10.0.0.10 → 10.0.0.1 \|10.0.0.10 -> 10.0.0.1 " "$WORK/tshark.txt" &&
 	grep -q "ARP" "$WORK/tshark.txt"; then
 	ok "tshark reads the c1 link's pcap: $(wc -l <"$WORK/tshark.txt") frames, ARP and UDP"
 else
-	not_ok "tshark reads the pcap" "$(head -5 "$WORK/tshark.txt" 2>/dev/null)"
+	not_ok "tshark reads the pcap" "$(head -5 "$WORK/tshark.txt" "$WORK/tshark.err" 2>/dev/null)"
 fi
 if tcpdump -nn -r "$pcap" 2>/dev/null | grep -q "10.0.0.10.[0-9]* > 10.0.0.1.7: UDP"; then
 	ok "tcpdump reads it too, with the datagrams to port 7"
 else
 	not_ok "tcpdump reads the pcap" "$(tcpdump -nn -r "$pcap" 2>&1 | head -3)"
+fi
+want=$(sed -n 's/^link c1 .*: sent [0-9]* delivered \([0-9]*\) .*/\1/p' <<<"$out" | awk '{ n += $1 } END { print n }')
+got=$(tshark -r "$pcap" 2>/dev/null | wc -l)
+if [ -n "$want" ] && [ "$want" = "$got" ]; then
+	ok "the pcap holds every frame the link delivered, both ways ($got)"
+else
+	not_ok "the pcap holds every frame delivered" "link counters: '$want'" "pcap: '$got'"
 fi
 ts=$(tshark -r "$WORK/echo.pcap" -T fields -e frame.time_epoch -c 1 2>/dev/null)
 case "$ts" in
@@ -145,7 +153,7 @@ sweep() {
 		not_ok "$name" "$(tail -12 <<<"$out")"
 	fi
 }
-sweep "udp_echo sweep" $SIM/udp_echo --seeds=1..2000
+sweep "udp_echo sweep" $SIM/udp_echo --seeds=1..10000
 sweep "udp_echo sweep, 3000-byte fragmented datagrams" $SIM/udp_echo --seeds=1..300 size=3000
 sweep "udp_echo sweep, 4 clients x 30 datagrams" $SIM/udp_echo --seeds=1..300 clients=4 count=30
 sweep "l2_echo sweep (raw frames, corruption, bandwidth limit)" $SIM/l2_echo --seeds=1..1000
