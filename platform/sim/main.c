@@ -71,6 +71,25 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return true;
 }
 
+/* True if the scenario's --help text names key as "key=" (at the start
+ * of a line or after a space): a mistyped argument must not be ignored,
+ * or a sweep would quietly test something else. */
+static bool scenario_knows(const char *arg)
+{
+	size_t klen = strcspn(arg, "=");
+	if (!sim_scenario.args_help)
+		return false;
+	for (const char *const *h = sim_scenario.args_help; *h; h++)
+		for (const char *p = *h; (p = strstr(p, "=")) != NULL; p++) {
+			const char *k = p;
+			while (k > *h && k[-1] != ' ')
+				k--;
+			if ((size_t)(p - k) == klen && strncmp(k, arg, klen) == 0)
+				return true;
+		}
+	return false;
+}
+
 /* ---- Crashes: name the seed and the node even when a node faults -------- */
 
 static void write_str(const char *str)
@@ -251,6 +270,8 @@ int main(int argc, char **argv)
 				usage_error(prog, "%s: expected a number of seconds", a);
 			opt.time_limit = sec * SIM_SEC;
 		} else if (a[0] != '-' && strchr(a, '=')) {
+			if (!scenario_knows(a))
+				usage_error(prog, "%s: the scenario takes no such argument", a);
 			opt.args[opt.nargs++] = argv[i];
 		} else {
 			usage_error(prog, "unknown argument %s", a);

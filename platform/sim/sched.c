@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "simint.h"
 
@@ -185,7 +184,7 @@ static void event_pop(struct sim *s, struct sim_event *out)
 
 /* ---- Consoles --------------------------------------------------------------------- */
 
-static void live_write(struct sim *s, struct sim_node *n, const char *buf, size_t len)
+static void live_write(struct sim_node *n, const char *buf, size_t len)
 {
 	/* Each line is prefixed with the node's name, so interleaved output
 	 * of several nodes stays readable. */
@@ -199,19 +198,18 @@ static void live_write(struct sim *s, struct sim_node *n, const char *buf, size_
 		buf += part;
 		len -= part;
 	}
-	(void)s;
 }
 
 void sim_console_append(struct sim *s, struct sim_node *n, const char *buf, size_t len)
 {
 	if (s->opt->live)
-		live_write(s, n, buf, len);
+		live_write(n, buf, len);
 	if (len > SIM_CONSOLE_MAX / 2) {
 		buf += len - SIM_CONSOLE_MAX / 2;
 		len = SIM_CONSOLE_MAX / 2;
 	}
 	if (n->con_len + len + 1 > SIM_CONSOLE_MAX) {
-		/* Keep the newest half: the end of a run says most. */
+		/* Keep the newest quarter: the end of a run says most. */
 		size_t drop = n->con_len - SIM_CONSOLE_MAX / 4;
 		memmove(n->console, n->console + drop, n->con_len - drop);
 		n->con_len -= drop;
@@ -258,14 +256,17 @@ void *sim_world(const struct sim *s)
 {
 	return s->world;
 }
+
 uint64_t sim_seed(const struct sim *s)
 {
 	return s->seed;
 }
+
 uint64_t sim_now(const struct sim *s)
 {
 	return s->now;
 }
+
 uint64_t sim_rand(struct sim *s)
 {
 	return sim_rng_next(&s->rng_scen);
@@ -394,14 +395,17 @@ void sim_node_expect_status(struct sim_node *n, int status)
 {
 	n->expect_status = status;
 }
+
 const char *sim_node_name(const struct sim_node *n)
 {
 	return n->name;
 }
+
 unsigned sim_node_boots(const struct sim_node *n)
 {
 	return n->boots;
 }
+
 const char *sim_node_console(const struct sim_node *n)
 {
 	return n->console ? n->console : "";

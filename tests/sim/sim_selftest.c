@@ -213,18 +213,22 @@ static void link_down(struct sim *s, void *arg)
 {
 	sim_link_set_up(arg, false);
 }
+
 static void link_up(struct sim *s, void *arg)
 {
 	sim_link_set_up(arg, true);
 }
+
 static void node_pause(struct sim *s, void *arg)
 {
 	sim_node_pause(arg);
 }
+
 static void node_resume(struct sim *s, void *arg)
 {
 	sim_node_resume(arg);
 }
+
 static void node_restart(struct sim *s, void *arg)
 {
 	sim_node_restart(arg);
