@@ -42,7 +42,7 @@ fiber_start:
 	/* Entered by ret with %rsp 16-byte aligned: the call below pushes the
 	 * return address as an ordinary call would.  fiber_main never returns. */
 	movq	%r12, %rdi
-	call	fiber_main
+	call	fiber_main@PLT
 	ud2
 	.size	fiber_start, .-fiber_start
 

@@ -88,7 +88,9 @@ net_up() {
 start_uk() {
 	local log=$1
 	shift
-	in_s "$@" >"$log" 2>&1 &
+	# ip netns exec execs the command, so $! is the unikernel itself (a
+	# backgrounded shell function would be a subshell that SIGTERM kills).
+	ip netns exec "$NS_S" "$@" >"$log" 2>&1 &
 	PIDS+=($!)
 	UK_PID=$!
 }
@@ -103,10 +105,10 @@ wait_for_log() {
 	return 1
 }
 
-# stop_uk PID: SIGTERM and wait; echoes the exit status.
+# stop_uk PID: SIGTERM and wait; the exit status lands in $UK_STATUS.
+# (Not to be called in $(...): a subshell cannot wait for our children.)
 stop_uk() {
 	kill -TERM "$1" 2>/dev/null
-	local rc=0
-	wait "$1" || rc=$?
-	echo "$rc"
+	UK_STATUS=0
+	wait "$1" || UK_STATUS=$?
 }

@@ -48,8 +48,9 @@ in_c python3 "$ROOT/tests/e2e/hostile.py" c0 02:00:00:77:00:02 10.77.0.2 10.77.0
 expect "still answering after hostile frames" in_c python3 "$UDPCHECK" 10.77.0.2 7 1000 3
 expect "ping still works after hostile frames" in_c ping -c 1 -W 2 10.77.0.2
 
-rc=$(stop_uk "$UK_PID")
-[ "$rc" = 0 ] && ok "SIGTERM stops it with status 0" || not_ok "SIGTERM stops it with status 0" "status $rc" "$(tail -5 "$WORK/echo.log")"
+stop_uk "$UK_PID"
+[ "$UK_STATUS" = 0 ] && ok "SIGTERM stops it with status 0" ||
+	not_ok "SIGTERM stops it with status 0" "status $UK_STATUS" "$(tail -5 "$WORK/echo.log")"
 counter() { awk -v k="$1" '$1 == "counter" && $2 == k { print $3 }' "$WORK/echo.log"; }
 echoed=$(counter echo.echoed)
 [ "${echoed:-0}" -ge 40 ] && ok "counters printed at exit (echo.echoed=$echoed)" ||
@@ -90,6 +91,7 @@ fi
 for size in 1 1472 8000; do
 	expect "socket stack: UDP echo of $size-byte datagrams" in_c python3 "$UDPCHECK" 10.77.0.3 7007 "$size" 3
 done
-rc=$(stop_uk "$UK_PID")
-[ "$rc" = 0 ] && ok "socket stack: SIGTERM stops it with status 0" || not_ok "socket stack: SIGTERM stops it with status 0" "status $rc"
+stop_uk "$UK_PID"
+[ "$UK_STATUS" = 0 ] && ok "socket stack: SIGTERM stops it with status 0" ||
+	not_ok "socket stack: SIGTERM stops it with status 0" "status $UK_STATUS"
 finish
