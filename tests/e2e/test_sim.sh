@@ -156,6 +156,8 @@ sweep() {
 sweep "udp_echo sweep" $SIM/udp_echo --seeds=1..10000
 sweep "udp_echo sweep, 3000-byte fragmented datagrams" $SIM/udp_echo --seeds=1..300 size=3000
 sweep "udp_echo sweep, 4 clients x 30 datagrams" $SIM/udp_echo --seeds=1..300 clients=4 count=30
+sweep "udp_echo sweep, fault storm for 30 s, 3 clients x 200 datagrams" \
+	$SIM/udp_echo --seeds=1..300 storm=30 count=200 clients=3
 sweep "l2_echo sweep (raw frames, corruption, bandwidth limit)" $SIM/l2_echo --seeds=1..1000
 sweep "ping_pair sweep (the example in docs/simulation.md)" $SIM/ping_pair --seeds=1..500
 

@@ -62,6 +62,49 @@ static void restart_server(struct sim *s, void *arg)
 	sim_node_restart(arg);
 }
 
+/* A fault storm, every 50 to 500 ms until storm= seconds have passed:
+ * new faults on a link, a partition, a pause, or a reboot of the server
+ * or of a client (which then starts its count again). */
+static void storm(struct sim *s, void *arg)
+{
+	struct world *w = sim_world(s);
+	if (sim_now(s) >= sim_arg_u64(s, "storm", 0) * SIM_SEC)
+		return;
+	unsigned what = (unsigned)sim_rand_range(s, 0, 5);
+	unsigned who = (unsigned)sim_rand_range(s, 0, w->nclients - 1);
+	struct sim_faults f = {.delay = sim_rand_range(s, 100, 20000) * SIM_US};
+	switch (what) {
+	case 0:
+		f.jitter = sim_rand_range(s, 0, 5000) * SIM_US;
+		f.loss = SIM_PERCENT(sim_rand_range(s, 0, 40));
+		f.duplicate = SIM_PERCENT(sim_rand_range(s, 0, 30));
+		f.reorder = SIM_PERCENT(sim_rand_range(s, 0, 30));
+		f.reorder_delay = sim_rand_range(s, 1, 10) * SIM_MS;
+		f.corrupt = SIM_PERCENT(sim_rand_range(s, 0, 2));
+		f.corrupt_bits = 1;
+		sim_link_faults(w->link[who], (enum sim_dir)sim_rand_range(s, 1, 3), &f);
+		break;
+	case 1:
+		f.bandwidth = sim_rand_range(s, 64, 10000) * 1000;
+		f.queue_limit = sim_rand_range(s, 2, 64) << 10;
+		sim_link_faults(w->link[who], SIM_BOTH, &f);
+		break;
+	case 2:
+		partition(s, w->link[who]);
+		break;
+	case 3:
+		pause_server(s, w->server);
+		break;
+	case 4:
+		restart_server(s, w->server);
+		break;
+	case 5:
+		sim_node_restart(w->client[who]);
+		break;
+	}
+	sim_at(s, sim_now(s) + sim_rand_range(s, 50, 500) * SIM_MS, storm, arg);
+}
+
 static void setup(struct sim *s)
 {
 	struct world *w = sim_world(s);
@@ -111,6 +154,8 @@ static void setup(struct sim *s)
 		sim_at(s, sim_rand_range(s, 0, 1000) * SIM_MS, pause_server, w->server);
 		sim_at(s, sim_rand_range(s, 0, 1500) * SIM_MS, restart_server, w->server);
 	}
+	if (sim_arg_u64(s, "storm", 0))
+		sim_at(s, sim_rand_range(s, 0, 500) * SIM_MS, storm, NULL);
 }
 
 static void check_link(struct sim *s, struct sim_link *l)
@@ -162,6 +207,8 @@ static const char *const args_help[] = {
     "tries=N      sends of a datagram before a client gives up, 100 ms apart (1000:",
     "             a corrupted ARP reply can misdirect a client for a minute)",
     "chaos=0|1    partition a client, pause and restart the server (1)",
+    "storm=S      for S seconds, change faults, partition, pause or reboot",
+    "             something every 50 to 500 ms (0)",
     NULL,
 };
 
