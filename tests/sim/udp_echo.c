@@ -30,6 +30,7 @@ struct world {
 	struct sim_link *server_link;
 	unsigned nclients;
 	unsigned count;
+	struct sim_faults rough; /* the client links' faults outside a storm */
 };
 
 static void heal(struct sim *s, void *arg)
@@ -64,12 +65,22 @@ static void restart_server(struct sim *s, void *arg)
 
 /* A fault storm, every 50 to 500 ms until storm= seconds have passed:
  * new faults on a link, a partition, a pause, or a reboot of the server
- * or of a client (which then starts its count again). */
+ * or of a client (which then starts its count again).  Then the weather
+ * clears (links back to their usual faults, up, the server running) and
+ * every client must still get to the end: a storm may slow the protocol
+ * down, but must not leave it stuck. */
 static void storm(struct sim *s, void *arg)
 {
 	struct world *w = sim_world(s);
-	if (sim_now(s) >= sim_arg_u64(s, "storm", 0) * SIM_SEC)
+	if (sim_now(s) >= sim_arg_u64(s, "storm", 0) * SIM_SEC) {
+		sim_log(s, "the storm is over");
+		for (unsigned i = 0; i < w->nclients; i++) {
+			sim_link_faults(w->link[i], SIM_BOTH, &w->rough);
+			sim_link_set_up(w->link[i], true);
+		}
+		sim_node_resume(w->server);
 		return;
+	}
 	unsigned what = (unsigned)sim_rand_range(s, 0, 5);
 	unsigned who = (unsigned)sim_rand_range(s, 0, w->nclients - 1);
 	struct sim_faults f = {.delay = sim_rand_range(s, 100, 20000) * SIM_US};
@@ -86,7 +97,9 @@ static void storm(struct sim *s, void *arg)
 		break;
 	case 1:
 		f.bandwidth = sim_rand_range(s, 64, 10000) * 1000;
-		f.queue_limit = sim_rand_range(s, 2, 64) << 10;
+		/* At least a few datagrams' worth: a queue too short for the
+		 * fragments of one datagram would lose one of them every time. */
+		f.queue_limit = sim_rand_range(s, 16, 64) << 10;
 		sim_link_faults(w->link[who], SIM_BOTH, &f);
 		break;
 	case 2:
@@ -121,7 +134,7 @@ static void setup(struct sim *s)
 	w->server_link =
 	    sim_link_new(s, "echo", sim_node_net(w->server, "service", 0), sim_switch_port(sw));
 
-	struct sim_faults rough = {
+	w->rough = (struct sim_faults){
 	    .delay = 500 * SIM_US,
 	    .jitter = 500 * SIM_US,
 	    .loss = SIM_PERCENT(sim_arg_u64(s, "loss", 20)),
@@ -143,7 +156,7 @@ static void setup(struct sim *s)
 		sim_node_boot_at(w->client[i], sim_rand_range(s, 0, 200) * SIM_MS);
 		w->link[i] = sim_link_new(s, name, sim_node_net(w->client[i], "service", 0),
 					  sim_switch_port(sw));
-		sim_link_faults(w->link[i], SIM_BOTH, &rough);
+		sim_link_faults(w->link[i], SIM_BOTH, &w->rough);
 	}
 
 	if (sim_arg_u64(s, "chaos", 1)) {
