@@ -163,13 +163,13 @@ struct sim_link *sim_link_new(struct sim *s, const char *name, struct sim_port *
 			      struct sim_port *b);
 
 struct sim_faults {
-	uint64_t delay;	    /* one-way latency, ns */
-	uint64_t jitter;    /* plus a uniform 0..jitter ns; FIFO order is kept */
-	uint32_t loss;	    /* millionths: the frame vanishes */
-	uint32_t duplicate; /* millionths: a copy follows with its own delay */
-	uint32_t reorder;   /* millionths: held back reorder_delay, letting later ones pass */
-	uint64_t reorder_delay;
-	uint32_t corrupt; /* millionths: corrupt_bits random bits flipped (1 if 0) */
+	uint64_t delay;		/* one-way latency, ns */
+	uint64_t jitter;	/* plus a uniform 0..jitter ns; FIFO order is kept */
+	uint32_t loss;		/* millionths: the frame vanishes */
+	uint32_t duplicate;	/* millionths: a copy follows with its own delay */
+	uint32_t reorder;	/* millionths: held back reorder_delay, letting later ones pass */
+	uint64_t reorder_delay; /* ns; 0 for 1 ms */
+	uint32_t corrupt;	/* millionths: corrupt_bits random bits flipped (1 if 0) */
 	unsigned corrupt_bits;
 	uint64_t bandwidth; /* bits per second, 0 for no limit: frames queue behind each other */
 	size_t queue_limit; /* bytes waiting for the wire before tail drop (0: 64 KiB) */
@@ -179,7 +179,8 @@ struct sim_faults {
 enum sim_dir { SIM_A_TO_B = 1, SIM_B_TO_A = 2, SIM_BOTH = 3 };
 
 /* Replace the faults of one or both directions, from now on (frames
- * already on the wire keep their fate). */
+ * already on the wire keep their fate).  The whole set is replaced: a
+ * field left 0 means none of that fault, and no delay. */
 void sim_link_faults(struct sim_link *l, enum sim_dir dir, const struct sim_faults *f);
 struct sim_faults sim_link_get_faults(const struct sim_link *l, enum sim_dir dir);
 /* Down: a partition.  Frames sent are dropped, and so are frames on the
