@@ -64,8 +64,16 @@ endef
 
 $(foreach a,$(APPS),$(eval $(call pvh_app,$(a),$(call pvh_objs,$(wildcard apps/$(a)/*.c)) $(OBJ)/apps/$(a)/linked.o,)))
 
+# Debian's static libraries link unchanged (the runtime in libc.c provides
+# what they call); their headers come after ours, from /usr/include.
+PVH_BEARSSL := /usr/lib/x86_64-linux-gnu/libbearssl.a
+PVH_ZLIB := /usr/lib/x86_64-linux-gnu/libz.a
+PVH_SYSINC := -idirafter /usr/include
+
 # Test unikernels (tests/pvh/<name>.c): build/pvh/test/<name>.elf.
-PVH_TESTS := crash pvhcheck
-$(foreach t,$(PVH_TESTS),$(eval $(call pvh_app,test/$(t),$(call pvh_objs,tests/pvh/$(t).c) $(OBJ)/apps/$(t)/linked.o,)))
+PVH_TESTS := crash pvhcheck kat
+$(foreach t,crash pvhcheck,$(eval $(call pvh_app,test/$(t),$(call pvh_objs,tests/pvh/$(t).c) $(OBJ)/apps/$(t)/linked.o,)))
+$(eval $(call pvh_app,test/kat,$(OBJ)/tests/pvh/kat.o $(OBJ)/apps/kat/linked.o,$(PVH_BEARSSL) $(PVH_ZLIB)))
+$(OBJ)/tests/pvh/kat.o: ALL_CFLAGS += $(PVH_SYSINC)
 .PHONY: pvh-tests
 pvh-tests: $(foreach t,$(PVH_TESTS),$(BUILD)/test/$(t).elf)

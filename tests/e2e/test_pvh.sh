@@ -85,6 +85,17 @@ rc=$?
 [ $rc = 125 ] && ok "a triple fault (QEMU exits 0) is a failure (125), not a success" ||
 	not_ok "a triple fault (QEMU exits 0) is a failure (125), not a success" "status $rc" "$(tail -3 "$WORK/crash-triple.log")"
 
+# ---- Debian's libbearssl.a and libz.a, unchanged, inside the guest ----
+run "$WORK/kat.log" build/pvh/test/kat.elf
+rc=$?
+n=$(grep -c "^kat [a-z0-9-]* ok$" "$WORK/kat.log")
+[ $rc = 0 ] && [ "$n" = 7 ] && ok "known answers from BearSSL (SHA-256, HMAC, AES-GCM) and zlib (inflate) in the guest" ||
+	not_ok "known answers from BearSSL (SHA-256, HMAC, AES-GCM) and zlib (inflate) in the guest" "status $rc" "$(grep "^kat" "$WORK/kat.log")"
+run "$WORK/rdrand.log" --cpu max --no-rng build/pvh/test/pvhcheck.elf
+rc=$?
+[ $rc = 0 ] && grep -q "^entropy [0-9a-f]\{32\}$" "$WORK/rdrand.log" && ok "entropy from RDRAND with -cpu max and no virtio-rng" ||
+	not_ok "entropy from RDRAND with -cpu max and no virtio-rng" "status $rc" "$(tail -4 "$WORK/rdrand.log")"
+
 # ---- pvhcheck: block, entropy, clocks, waits, two NICs, on each transport ----
 net_up
 in_s ip tuntap add dev tap1 mode tap
