@@ -103,9 +103,11 @@ void pvh_main(uint32_t start_info)
 	start.argc = argc;
 	start.argv = argv;
 	mm_take_heap(&start.heap, &start.heap_size);
-	kprintf("atoll: %s: %llu KiB RAM, heap %zu KiB at %p, ready after %llu us\n",
+	char clk[48];
+	clock_describe(clk, sizeof clk);
+	kprintf("atoll: %s: %llu KiB RAM, heap %zu KiB at %p, %s, ready after %llu us\n",
 		plat_app_linked->name, (unsigned long long)(mm_ram_total() / 1024),
-		start.heap_size / 1024, start.heap,
+		start.heap_size / 1024, start.heap, clk,
 		(unsigned long long)(plat_clock_monotonic() / 1000));
 	plat_exit(plat_app_linked->main(&start));
 }

@@ -62,6 +62,8 @@ void ioapic_route(unsigned gsi, int vector);
 void clock_init(void);
 uint64_t tsc_to_ns(uint64_t ticks);
 uint64_t clock_tsc_hz(void);
+/* "TSC 2100.000 MHz (pit)": the frequency and where it came from. */
+void clock_describe(char *buf, size_t len);
 extern uint64_t pvh_boot_tsc; /* TSC at entry, for the boot-time figure */
 
 /* ---- pci.c ------------------------------------------------------------------- */
