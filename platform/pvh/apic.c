@@ -9,33 +9,41 @@
 #include "cpu.h"
 #include "pvh.h"
 
-#define MSR_APIC_BASE 0x1b
+#define MSR_APIC_BASE	 0x1b
 #define APIC_BASE_ENABLE (1u << 11)
 
-#define LAPIC_ID 0x20
-#define LAPIC_TPR 0x80
-#define LAPIC_EOI 0xb0
-#define LAPIC_SVR 0xf0
-#define LAPIC_LVT_TIMER 0x320
-#define LAPIC_LVT_LINT0 0x350
-#define LAPIC_LVT_LINT1 0x360
-#define LAPIC_LVT_ERROR 0x370
+#define LAPIC_ID	 0x20
+#define LAPIC_TPR	 0x80
+#define LAPIC_EOI	 0xb0
+#define LAPIC_SVR	 0xf0
+#define LAPIC_LVT_TIMER	 0x320
+#define LAPIC_LVT_LINT0	 0x350
+#define LAPIC_LVT_LINT1	 0x360
+#define LAPIC_LVT_ERROR	 0x370
 #define LAPIC_TIMER_INIT 0x380
-#define LAPIC_TIMER_CUR 0x390
-#define LAPIC_TIMER_DIV 0x3e0
-#define LVT_MASKED (1u << 16)
+#define LAPIC_TIMER_CUR	 0x390
+#define LAPIC_TIMER_DIV	 0x3e0
+#define LVT_MASKED	 (1u << 16)
 
 #define IOAPIC_DEFAULT 0xfec00000u /* the MP specification's default */
-#define IOAPIC_REGSEL 0x00
-#define IOAPIC_WIN 0x10
+#define IOAPIC_REGSEL  0x00
+#define IOAPIC_WIN     0x10
 
 static uintptr_t lapic, ioapic;
 static uint64_t lapic_hz; /* timer counts per second, after the divider */
 
-static uint32_t lapic_r(unsigned reg) { return mmio_r32(lapic + reg); }
-static void lapic_w(unsigned reg, uint32_t v) { mmio_w32(lapic + reg, v); }
+static uint32_t lapic_r(unsigned reg)
+{
+	return mmio_r32(lapic + reg);
+}
+static void lapic_w(unsigned reg, uint32_t v)
+{
+	mmio_w32(lapic + reg, v);
+}
 
-static void timer_irq(void *arg) {}
+static void timer_irq(void *arg)
+{
+}
 
 /* The IO APIC's address: from the ACPI MADT where the VMM gives one
  * (rsdp is the start record's), else the architectural default that
@@ -68,7 +76,8 @@ static uint64_t ioapic_find(uint64_t rsdp)
 	const uint8_t *t = acpi_table(sdt);
 	uint32_t len = *(const uint32_t *)(t + 4);
 	for (uint32_t off = 36; off + entsz <= len; off += entsz) {
-		uint64_t p = entsz == 8 ? *(const uint64_t *)(t + off) : *(const uint32_t *)(t + off);
+		uint64_t p =
+		    entsz == 8 ? *(const uint64_t *)(t + off) : *(const uint32_t *)(t + off);
 		const uint8_t *h = acpi_table(p);
 		if (h[0] != 'A' || h[1] != 'P' || h[2] != 'I' || h[3] != 'C')
 			continue;
@@ -103,7 +112,10 @@ void apic_init(uint64_t rsdp)
 	mm_map_mmio(ioapic, 4096);
 }
 
-uint32_t apic_timer_count(void) { return lapic_r(LAPIC_TIMER_CUR); }
+uint32_t apic_timer_count(void)
+{
+	return lapic_r(LAPIC_TIMER_CUR);
+}
 
 void apic_timer_calibrated(uint64_t hz)
 {
@@ -113,9 +125,15 @@ void apic_timer_calibrated(uint64_t hz)
 	lapic_w(LAPIC_LVT_TIMER, (uint32_t)vec); /* one-shot */
 }
 
-uint32_t apic_id(void) { return lapic_r(LAPIC_ID) >> 24; }
+uint32_t apic_id(void)
+{
+	return lapic_r(LAPIC_ID) >> 24;
+}
 
-void apic_eoi(void) { lapic_w(LAPIC_EOI, 0); }
+void apic_eoi(void)
+{
+	lapic_w(LAPIC_EOI, 0);
+}
 
 void apic_timer_arm(uint64_t ns)
 {

@@ -16,16 +16,16 @@
 #include "cpu.h"
 #include "pvh.h"
 
-#define PIT_HZ 1193182u
-#define PIT_CAL_TICKS 2386u /* 2 ms: 1 tick in 2386, 0.04% */
-#define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
-#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
+#define PIT_HZ			 1193182u
+#define PIT_CAL_TICKS		 2386u /* 2 ms: 1 tick in 2386, 0.04% */
+#define MSR_KVM_WALL_CLOCK_NEW	 0x4b564d00
+#define MSR_KVM_SYSTEM_TIME_NEW	 0x4b564d01
 #define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
 
 uint64_t pvh_boot_tsc;
 static uint64_t tsc_hz;
 static uint64_t ns_per_tick_q32; /* nanoseconds per tick, 32.32 fixed point */
-static uint64_t wall_at_boot;    /* ns since the epoch at monotonic 0 */
+static uint64_t wall_at_boot;	 /* ns since the epoch at monotonic 0 */
 static const char *clock_src;
 
 /* The KVM paravirtual clock's shared records (KVM's ABI). */
@@ -121,7 +121,10 @@ static uint8_t cmos(uint8_t reg)
 	return inb(0x71);
 }
 
-static unsigned bcd(uint8_t v, bool binary) { return binary ? v : (v >> 4) * 10 + (v & 15); }
+static unsigned bcd(uint8_t v, bool binary)
+{
+	return binary ? v : (v >> 4) * 10 + (v & 15);
+}
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -197,13 +200,22 @@ void clock_describe(char *buf, size_t len)
 		     (unsigned long long)(tsc_hz / 1000 % 1000), clock_src);
 }
 
-uint64_t clock_tsc_hz(void) { return tsc_hz; }
+uint64_t clock_tsc_hz(void)
+{
+	return tsc_hz;
+}
 
 uint64_t tsc_to_ns(uint64_t ticks)
 {
 	return (uint64_t)(((unsigned __int128)ticks * ns_per_tick_q32) >> 32);
 }
 
-uint64_t plat_clock_monotonic(void) { return tsc_to_ns(rdtsc() - pvh_boot_tsc); }
+uint64_t plat_clock_monotonic(void)
+{
+	return tsc_to_ns(rdtsc() - pvh_boot_tsc);
+}
 
-uint64_t plat_clock_wall(void) { return wall_at_boot + plat_clock_monotonic(); }
+uint64_t plat_clock_wall(void)
+{
+	return wall_at_boot + plat_clock_monotonic();
+}

@@ -10,21 +10,21 @@
 #include "cpu.h"
 #include "pvh.h"
 
-#define COM1 0x3f8
-#define UART_THR 0 /* transmit holding */
-#define UART_IER 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define LSR_THRE 0x20 /* the transmitter's FIFO is empty */
+#define COM1	  0x3f8
+#define UART_THR  0 /* transmit holding */
+#define UART_IER  1
+#define UART_FCR  2
+#define UART_LCR  3
+#define UART_MCR  4
+#define UART_LSR  5
+#define LSR_THRE  0x20 /* the transmitter's FIFO is empty */
 #define UART_FIFO 16
 
 void serial_init(void)
 {
 	outb(COM1 + UART_IER, 0);    /* no interrupts */
 	outb(COM1 + UART_LCR, 0x80); /* divisor latch */
-	outb(COM1 + 0, 1);           /* 115200 baud: a no-op on a VMM, kept for real UARTs */
+	outb(COM1 + 0, 1);	     /* 115200 baud: a no-op on a VMM, kept for real UARTs */
 	outb(COM1 + 1, 0);
 	outb(COM1 + UART_LCR, 0x03); /* 8N1 */
 	outb(COM1 + UART_FCR, 0x07); /* FIFOs on and cleared */
@@ -51,7 +51,10 @@ void serial_write(const char *buf, size_t len)
 	}
 }
 
-void plat_console_write(const char *buf, size_t len) { serial_write(buf, len); }
+void plat_console_write(const char *buf, size_t len)
+{
+	serial_write(buf, len);
+}
 
 void kprintf(const char *fmt, ...)
 {

@@ -185,9 +185,17 @@ long time(long *t)
 void *malloc(size_t n);
 void free(void *p);
 void *calloc(size_t n, size_t m);
-void *malloc(size_t n) { return NULL; }
-void *calloc(size_t n, size_t m) { return NULL; }
-void free(void *p) {}
+void *malloc(size_t n)
+{
+	return NULL;
+}
+void *calloc(size_t n, size_t m)
+{
+	return NULL;
+}
+void free(void *p)
+{
+}
 
 /* ---- Stack protector: gcc reads the canary at %fs:0x28; boot.S points
  * FS at pvh_tls. ---- */
@@ -211,13 +219,16 @@ void __stack_chk_fail(void)
 	/* Start from the caller's frame: its return address may be the very
 	 * thing that was overwritten, and the backtrace stops at garbage. */
 	uint64_t *fp = __builtin_frame_address(0);
-	crash("stack smashing detected", (uint64_t)(uintptr_t)__builtin_return_address(0) - 1, fp[0],
-	      0, false);
+	crash("stack smashing detected", (uint64_t)(uintptr_t)__builtin_return_address(0) - 1,
+	      fp[0], 0, false);
 }
 
 /* ---- RDRAND ---- */
 
-bool cpu_has_rdrand(void) { return (cpuid(1, 0).c >> 30) & 1; }
+bool cpu_has_rdrand(void)
+{
+	return (cpuid(1, 0).c >> 30) & 1;
+}
 
 bool rdrand64(uint64_t *v)
 {

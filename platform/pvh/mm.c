@@ -14,21 +14,21 @@
 #include "cpu.h"
 #include "pvh.h"
 
-#define PTE_P (1ull << 0)
-#define PTE_RW (1ull << 1)
-#define PTE_PWT (1ull << 3)
-#define PTE_PCD (1ull << 4)
-#define PTE_PS (1ull << 7)
-#define PTE_NX (1ull << 63)
+#define PTE_P	 (1ull << 0)
+#define PTE_RW	 (1ull << 1)
+#define PTE_PWT	 (1ull << 3)
+#define PTE_PCD	 (1ull << 4)
+#define PTE_PS	 (1ull << 7)
+#define PTE_NX	 (1ull << 63)
 #define PTE_ADDR 0x000ffffffffff000ull
-#define PAGE 4096ull
-#define BIG (2ull << 20)
+#define PAGE	 4096ull
+#define BIG	 (2ull << 20)
 
 #define MAX_REGIONS 16
-#define E820_RAM 1
+#define E820_RAM    1
 
 extern char __image_start[], __image_end[], __text_start[], __text_end[], __rodata_start[],
-	__rodata_end[], __data_start[], __bss_end[], __syms_start[], boot_stack_guard[];
+    __rodata_end[], __data_start[], __bss_end[], __syms_start[], boot_stack_guard[];
 
 struct region {
 	uint64_t start, end;

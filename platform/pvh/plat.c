@@ -8,12 +8,12 @@
 #include "cpu.h"
 #include "pvh.h"
 
-#define PVH_MAGIC 0x336ec578u
-#define MAX_ARGS 64
-#define CMDLINE_MAX 2048
-#define MEMMAP_MAX 32
+#define PVH_MAGIC	0x336ec578u
+#define MAX_ARGS	64
+#define CMDLINE_MAX	2048
+#define MEMMAP_MAX	32
 #define DEBUG_EXIT_PORT 0x501 /* QEMU's isa-debug-exit at its default iobase */
-#define EXIT_ABORT 70
+#define EXIT_ABORT	70
 
 /* The start record of the PVH boot protocol (Xen's hvm_start_info). */
 struct hvm_start_info {
@@ -65,8 +65,8 @@ void pvh_main(uint32_t start_info)
 
 	const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
 	if (!si || si->magic != PVH_MAGIC)
-		crash("not started through the PVH boot protocol (bad start record magic)", 0, 0,
-		      0, false);
+		crash("not started through the PVH boot protocol (bad start record magic)", 0, 0, 0,
+		      false);
 	if (si->cmdline_paddr) {
 		const char *c = (const char *)(uintptr_t)si->cmdline_paddr;
 		size_t n = strnlen(c, CMDLINE_MAX - 1);
@@ -136,7 +136,10 @@ void plat_wait(uint64_t deadline, uint64_t *interest)
 	}
 }
 
-bool plat_stop_requested(void) { return false; }
+bool plat_stop_requested(void)
+{
+	return false;
+}
 
 /* ---- Entropy ------------------------------------------------------------- */
 

@@ -13,9 +13,9 @@
 #include "cpu.h"
 #include "pvh.h"
 
-#define EXIT_CRASH 70 /* EX_SOFTWARE, as on the hosted target */
-#define IRQ_FIRST 32
-#define IRQ_COUNT 16
+#define EXIT_CRASH   70 /* EX_SOFTWARE, as on the hosted target */
+#define IRQ_FIRST    32
+#define IRQ_COUNT    16
 #define VEC_SPURIOUS 255
 
 struct trap_frame {
@@ -57,19 +57,22 @@ static struct {
 static void set_gate(unsigned vec, void (*stub)(void), unsigned ist)
 {
 	uint64_t a = (uintptr_t)stub;
-	idt[vec] = (struct idt_gate){(uint16_t)a, 0x08, (uint8_t)ist, 0x8e, (uint16_t)(a >> 16),
-				     (uint32_t)(a >> 32), 0};
+	idt[vec] = (struct idt_gate){
+	    (uint16_t)a, 0x08, (uint8_t)ist, 0x8e, (uint16_t)(a >> 16), (uint32_t)(a >> 32), 0};
 }
 
+/* One stub per vector in trap_entry.S; the lists name them once. */
+/* clang-format off */
 #define STUB(v) extern void trap_stub_##v(void);
 #define EXC(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) \
-	X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) X(29) \
-	X(30) X(31)
+	X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) X(27) X(28) \
+	X(29) X(30) X(31)
 #define IRQ(X) X(32) X(33) X(34) X(35) X(36) X(37) X(38) X(39) X(40) X(41) X(42) X(43) X(44) \
 	X(45) X(46) X(47)
 EXC(STUB)
 IRQ(STUB)
 STUB(255)
+/* clang-format on */
 
 void trap_init(void)
 {
@@ -208,12 +211,28 @@ _Noreturn void crash(const char *what, uint64_t rip, uint64_t rbp, uint64_t addr
 	pvh_poweroff(EXIT_CRASH);
 }
 
-static const char *const exc_names[32] = {
-	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range exceeded",
-	"invalid opcode", "device not available", "double fault", "coprocessor overrun",
-	"invalid TSS", "segment not present", "stack fault", "general protection fault",
-	"page fault", "reserved", "x87 floating-point error", "alignment check", "machine check",
-	"SIMD floating-point error", "virtualization exception", "control protection"};
+static const char *const exc_names[32] = {"divide error",
+					  "debug",
+					  "NMI",
+					  "breakpoint",
+					  "overflow",
+					  "bound range exceeded",
+					  "invalid opcode",
+					  "device not available",
+					  "double fault",
+					  "coprocessor overrun",
+					  "invalid TSS",
+					  "segment not present",
+					  "stack fault",
+					  "general protection fault",
+					  "page fault",
+					  "reserved",
+					  "x87 floating-point error",
+					  "alignment check",
+					  "machine check",
+					  "SIMD floating-point error",
+					  "virtualization exception",
+					  "control protection"};
 
 void trap_dispatch(struct trap_frame *f);
 void trap_dispatch(struct trap_frame *f)
@@ -228,11 +247,14 @@ void trap_dispatch(struct trap_frame *f)
 	if (f->vector == VEC_SPURIOUS)
 		return; /* no EOI for a spurious interrupt */
 
-	const char *name = f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "exception";
+	const char *name =
+	    f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "exception";
 	char what[160];
 	if (f->vector == 14) {
 		uint64_t addr = read_cr2();
-		const char *kind = f->error & 16 ? "instruction fetch" : f->error & 2 ? "write" : "read";
+		const char *kind = f->error & 16  ? "instruction fetch"
+				   : f->error & 2 ? "write"
+						  : "read";
 		const char *why = f->error & 1 ? "protection violation" : "page not present";
 		if (addr < 4096)
 			why = "NULL pointer dereference";

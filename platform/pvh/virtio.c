@@ -18,53 +18,53 @@
 #include "virtio.h"
 
 /* virtio-mmio registers (virtio 1.2, 4.2.2; legacy 4.2.4). */
-#define MMIO_MAGIC 0x000
-#define MMIO_VERSION 0x004
-#define MMIO_DEVICE_ID 0x008
-#define MMIO_DEVICE_FEATURES 0x010
+#define MMIO_MAGIC		 0x000
+#define MMIO_VERSION		 0x004
+#define MMIO_DEVICE_ID		 0x008
+#define MMIO_DEVICE_FEATURES	 0x010
 #define MMIO_DEVICE_FEATURES_SEL 0x014
-#define MMIO_DRIVER_FEATURES 0x020
+#define MMIO_DRIVER_FEATURES	 0x020
 #define MMIO_DRIVER_FEATURES_SEL 0x024
-#define MMIO_GUEST_PAGE_SIZE 0x028 /* legacy */
-#define MMIO_QUEUE_SEL 0x030
-#define MMIO_QUEUE_NUM_MAX 0x034
-#define MMIO_QUEUE_NUM 0x038
-#define MMIO_QUEUE_ALIGN 0x03c /* legacy */
-#define MMIO_QUEUE_PFN 0x040   /* legacy */
-#define MMIO_QUEUE_READY 0x044
-#define MMIO_QUEUE_NOTIFY 0x050
-#define MMIO_INTERRUPT_STATUS 0x060
-#define MMIO_INTERRUPT_ACK 0x064
-#define MMIO_STATUS 0x070
-#define MMIO_QUEUE_DESC 0x080
-#define MMIO_QUEUE_DRIVER 0x090
-#define MMIO_QUEUE_DEVICE 0x0a0
-#define MMIO_CONFIG 0x100
+#define MMIO_GUEST_PAGE_SIZE	 0x028 /* legacy */
+#define MMIO_QUEUE_SEL		 0x030
+#define MMIO_QUEUE_NUM_MAX	 0x034
+#define MMIO_QUEUE_NUM		 0x038
+#define MMIO_QUEUE_ALIGN	 0x03c /* legacy */
+#define MMIO_QUEUE_PFN		 0x040 /* legacy */
+#define MMIO_QUEUE_READY	 0x044
+#define MMIO_QUEUE_NOTIFY	 0x050
+#define MMIO_INTERRUPT_STATUS	 0x060
+#define MMIO_INTERRUPT_ACK	 0x064
+#define MMIO_STATUS		 0x070
+#define MMIO_QUEUE_DESC		 0x080
+#define MMIO_QUEUE_DRIVER	 0x090
+#define MMIO_QUEUE_DEVICE	 0x0a0
+#define MMIO_CONFIG		 0x100
 
 /* struct virtio_pci_common_cfg (virtio 1.2, 4.1.4.3). */
-#define PCI_DFSELECT 0x00
-#define PCI_DF 0x04
-#define PCI_GFSELECT 0x08
-#define PCI_GF 0x0c
+#define PCI_DFSELECT	0x00
+#define PCI_DF		0x04
+#define PCI_GFSELECT	0x08
+#define PCI_GF		0x0c
 #define PCI_MSIX_CONFIG 0x10
-#define PCI_STATUS 0x14
-#define PCI_Q_SELECT 0x16
-#define PCI_Q_SIZE 0x18
-#define PCI_Q_MSIX 0x1a
-#define PCI_Q_ENABLE 0x1c
-#define PCI_Q_NOFF 0x1e
-#define PCI_Q_DESC 0x20
-#define PCI_Q_DRIVER 0x28
-#define PCI_Q_DEVICE 0x30
-#define PCI_NO_VECTOR 0xffff
+#define PCI_STATUS	0x14
+#define PCI_Q_SELECT	0x16
+#define PCI_Q_SIZE	0x18
+#define PCI_Q_MSIX	0x1a
+#define PCI_Q_ENABLE	0x1c
+#define PCI_Q_NOFF	0x1e
+#define PCI_Q_DESC	0x20
+#define PCI_Q_DRIVER	0x28
+#define PCI_Q_DEVICE	0x30
+#define PCI_NO_VECTOR	0xffff
 
 #define S_ACKNOWLEDGE 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
+#define S_DRIVER      2
+#define S_DRIVER_OK   4
 #define S_FEATURES_OK 8
-#define S_FAILED 128
+#define S_FAILED      128
 
-#define MAX_DEVS 16
+#define MAX_DEVS     16
 #define LEGACY_ALIGN 4096
 
 unsigned pvh_want_net, pvh_want_blk;
@@ -73,7 +73,10 @@ static unsigned ndevs;
 
 /* ---- Register access by transport ---------------------------------------- */
 
-static bool is_mmio(const struct virtio_dev *d) { return d->transport != VIRTIO_PCI; }
+static bool is_mmio(const struct virtio_dev *d)
+{
+	return d->transport != VIRTIO_PCI;
+}
 
 static void status_set(struct virtio_dev *d, uint8_t s)
 {
@@ -85,7 +88,8 @@ static void status_set(struct virtio_dev *d, uint8_t s)
 
 static uint8_t status_get(struct virtio_dev *d)
 {
-	return is_mmio(d) ? (uint8_t)mmio_r32(d->base + MMIO_STATUS) : mmio_r8(d->common + PCI_STATUS);
+	return is_mmio(d) ? (uint8_t)mmio_r32(d->base + MMIO_STATUS)
+			  : mmio_r8(d->common + PCI_STATUS);
 }
 
 static uint32_t features_get(struct virtio_dev *d, unsigned sel)
@@ -109,10 +113,19 @@ static void features_set(struct virtio_dev *d, unsigned sel, uint32_t v)
 	mmio_w32(d->common + PCI_GF, v);
 }
 
-static uintptr_t cfg_base(struct virtio_dev *d) { return is_mmio(d) ? d->base + MMIO_CONFIG : d->devcfg; }
+static uintptr_t cfg_base(struct virtio_dev *d)
+{
+	return is_mmio(d) ? d->base + MMIO_CONFIG : d->devcfg;
+}
 
-uint8_t virtio_cfg8(struct virtio_dev *d, unsigned off) { return mmio_r8(cfg_base(d) + off); }
-uint32_t virtio_cfg32(struct virtio_dev *d, unsigned off) { return mmio_r32(cfg_base(d) + off); }
+uint8_t virtio_cfg8(struct virtio_dev *d, unsigned off)
+{
+	return mmio_r8(cfg_base(d) + off);
+}
+uint32_t virtio_cfg32(struct virtio_dev *d, unsigned off)
+{
+	return mmio_r32(cfg_base(d) + off);
+}
 uint64_t virtio_cfg64(struct virtio_dev *d, unsigned off)
 {
 	return virtio_cfg32(d, off) | (uint64_t)virtio_cfg32(d, off + 4) << 32;
@@ -223,7 +236,8 @@ bool virtio_queue_init(struct virtio_dev *d, struct virtq *q, uint16_t index, ui
 		mmio_w32(d->common + PCI_Q_DRIVER + 4, (uint32_t)(pa >> 32));
 		mmio_w32(d->common + PCI_Q_DEVICE, (uint32_t)pu);
 		mmio_w32(d->common + PCI_Q_DEVICE + 4, (uint32_t)(pu >> 32));
-		q->notify = d->notify_base + (uintptr_t)mmio_r16(d->common + PCI_Q_NOFF) * d->notify_mul;
+		q->notify =
+		    d->notify_base + (uintptr_t)mmio_r16(d->common + PCI_Q_NOFF) * d->notify_mul;
 		mmio_w16(d->common + PCI_Q_ENABLE, 1);
 		break;
 	}
@@ -253,7 +267,9 @@ static void mmio_irq(void *arg)
 	mmio_w32(d->base + MMIO_INTERRUPT_ACK, mmio_r32(d->base + MMIO_INTERRUPT_STATUS));
 }
 
-static void msix_irq(void *arg) {}
+static void msix_irq(void *arg)
+{
+}
 
 void virtio_irq_init(struct virtio_dev *d)
 {

@@ -11,15 +11,15 @@
 
 #include "pvh.h"
 
-#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_NET	1
 #define VIRTIO_ID_BLOCK 2
-#define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_RNG	4
 
 #define VIRTIO_F_ANY_LAYOUT (1ull << 27)
-#define VIRTIO_F_VERSION_1 (1ull << 32)
+#define VIRTIO_F_VERSION_1  (1ull << 32)
 
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
+#define VRING_DESC_F_NEXT	   1
+#define VRING_DESC_F_WRITE	   2
 #define VRING_AVAIL_F_NO_INTERRUPT 1
 
 struct vring_desc {
@@ -53,10 +53,10 @@ enum virtio_transport { VIRTIO_MMIO_V1, VIRTIO_MMIO_V2, VIRTIO_PCI };
 
 struct virtio_dev {
 	enum virtio_transport transport;
-	uint32_t id; /* VIRTIO_ID_* */
-	uint64_t features; /* negotiated */
-	uintptr_t base;    /* mmio: the register window */
-	unsigned gsi;      /* mmio: its interrupt line */
+	uint32_t id;				    /* VIRTIO_ID_* */
+	uint64_t features;			    /* negotiated */
+	uintptr_t base;				    /* mmio: the register window */
+	unsigned gsi;				    /* mmio: its interrupt line */
 	uintptr_t common, isr, devcfg, notify_base; /* pci */
 	uint32_t notify_mul;
 	struct pci_dev pci;
@@ -81,7 +81,10 @@ uint64_t virtio_cfg64(struct virtio_dev *d, unsigned off);
 
 /* Make the entries added since the last call visible, then notify. */
 void virtq_kick(struct virtio_dev *d, struct virtq *q);
-static inline bool virtq_has_used(const struct virtq *q) { return q->used->idx != q->last_used; }
+static inline bool virtq_has_used(const struct virtq *q)
+{
+	return q->used->idx != q->last_used;
+}
 /* Offer descriptor chain head to the device (visible at the next kick). */
 static inline void virtq_push(struct virtq *q, uint16_t head)
 {

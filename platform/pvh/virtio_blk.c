@@ -11,15 +11,15 @@
 #include "pvh.h"
 #include "virtio.h"
 
-#define VBLK_MAX 8
-#define VBLK_CHUNK (64u * 1024)
-#define VBLK_TIMEOUT_NS (30ull * 1000000000u)
+#define VBLK_MAX	      8
+#define VBLK_CHUNK	      (64u * 1024)
+#define VBLK_TIMEOUT_NS	      (30ull * 1000000000u)
 #define VIRTIO_BLK_F_BLK_SIZE (1ull << 6)
-#define VIRTIO_BLK_F_FLUSH (1ull << 9)
-#define VIRTIO_BLK_T_IN 0
-#define VIRTIO_BLK_T_OUT 1
-#define VIRTIO_BLK_T_FLUSH 4
-#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_F_FLUSH    (1ull << 9)
+#define VIRTIO_BLK_T_IN	      0
+#define VIRTIO_BLK_T_OUT      1
+#define VIRTIO_BLK_T_FLUSH    4
+#define VIRTIO_BLK_S_OK	      0
 
 struct vblk_req {
 	uint32_t type, reserved;
@@ -100,7 +100,8 @@ static int vblk_do(struct vblk *b, uint32_t type, uint64_t sector, void *data, u
 	q->desc[0] = (struct vring_desc){(uintptr_t)b->req, 16, VRING_DESC_F_NEXT, 1};
 	uint16_t last = 1;
 	if (len) {
-		uint16_t fl = VRING_DESC_F_NEXT | (type == VIRTIO_BLK_T_IN ? VRING_DESC_F_WRITE : 0);
+		uint16_t fl =
+		    VRING_DESC_F_NEXT | (type == VIRTIO_BLK_T_IN ? VRING_DESC_F_WRITE : 0);
 		q->desc[1] = (struct vring_desc){(uintptr_t)data, len, fl, 2};
 		last = 2;
 	}

@@ -15,11 +15,11 @@
 #include "pvh.h"
 #include "virtio.h"
 
-#define VNET_MAX 8
-#define VNET_QUEUE 32
-#define VNET_BUF 1536 /* header + the largest frame with a VLAN tag, rounded up */
+#define VNET_MAX	 8
+#define VNET_QUEUE	 32
+#define VNET_BUF	 1536 /* header + the largest frame with a VLAN tag, rounded up */
 #define VIRTIO_NET_F_MAC (1ull << 5)
-#define VNET_MTU 1500
+#define VNET_MTU	 1500
 
 struct vnet {
 	struct virtio_dev *vd;
@@ -161,7 +161,8 @@ int plat_net_send(plat_handle_t h, const struct plat_frame *frames, unsigned n)
 		uint8_t *b = v->txbuf + (size_t)id * VNET_BUF;
 		memset(b, 0, v->hdr_len); /* no checksum offload, no GSO */
 		memcpy(b + v->hdr_len, f->data, f->len);
-		v->tx.desc[id] = (struct vring_desc){(uintptr_t)b, (uint32_t)(v->hdr_len + f->len), 0, 0};
+		v->tx.desc[id] =
+		    (struct vring_desc){(uintptr_t)b, (uint32_t)(v->hdr_len + f->len), 0, 0};
 		virtq_push(&v->tx, id);
 	}
 	if (sent)

@@ -27,7 +27,10 @@ void vrng_attach(struct virtio_dev *vd)
 	rng = vd;
 }
 
-bool vrng_present(void) { return rng != NULL; }
+bool vrng_present(void)
+{
+	return rng != NULL;
+}
 
 void vrng_read(void *buf, size_t len)
 {

@@ -82,13 +82,13 @@ static int crash_main(const struct plat_start *s)
 }
 
 static const struct plat_arg_decl crash_args[] = {
-	{"mode", "null, stack, assert, smash, ud or triple"},
+    {"mode", "null, stack, assert, smash, ud or triple"},
 };
 
 const struct plat_app crash_app = {
-	.name = "crash",
-	.summary = "fails on purpose: tests the crash reports",
-	.args = crash_args,
-	.nargs = ARRAY_SIZE(crash_args),
-	.main = crash_main,
+    .name = "crash",
+    .summary = "fails on purpose: tests the crash reports",
+    .args = crash_args,
+    .nargs = ARRAY_SIZE(crash_args),
+    .main = crash_main,
 };

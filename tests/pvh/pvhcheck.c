@@ -28,7 +28,10 @@ static void check(const char *name, bool ok, const char *detail)
 		failed++;
 }
 
-static uint8_t pattern(size_t i) { return (uint8_t)(i * 7 + (i >> 9)); }
+static uint8_t pattern(size_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 9));
+}
 
 static void check_block(struct heap *h)
 {
@@ -73,9 +76,9 @@ static void check_nets(const struct plat_start *s)
 			con_printf("net %s absent\n", names[i]);
 			continue;
 		}
-		con_printf("net %s handle %u mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u\n",
-			   names[i], h, ni.mac[0], ni.mac[1], ni.mac[2], ni.mac[3], ni.mac[4],
-			   ni.mac[5], ni.mtu);
+		con_printf("net %s handle %u mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u\n", names[i],
+			   h, ni.mac[0], ni.mac[1], ni.mac[2], ni.mac[3], ni.mac[4], ni.mac[5],
+			   ni.mtu);
 	}
 }
 
@@ -111,15 +114,15 @@ static int pvhcheck_main(const struct plat_start *s)
 }
 
 static const struct plat_device_decl pvhcheck_devices[] = {
-	{"first", PLAT_DEV_NET, "a network device (only its numbering is checked)"},
-	{"second", PLAT_DEV_NET, "another"},
-	{"disk", PLAT_DEV_BLOCK, "a scratch disk of at least 2 MiB; its first 64 KiB hold i % 251"},
+    {"first", PLAT_DEV_NET, "a network device (only its numbering is checked)"},
+    {"second", PLAT_DEV_NET, "another"},
+    {"disk", PLAT_DEV_BLOCK, "a scratch disk of at least 2 MiB; its first 64 KiB hold i % 251"},
 };
 
 const struct plat_app pvhcheck_app = {
-	.name = "pvhcheck",
-	.summary = "checks the pvh platform's block, entropy, clock and wait calls",
-	.devices = pvhcheck_devices,
-	.ndevices = ARRAY_SIZE(pvhcheck_devices),
-	.main = pvhcheck_main,
+    .name = "pvhcheck",
+    .summary = "checks the pvh platform's block, entropy, clock and wait calls",
+    .devices = pvhcheck_devices,
+    .ndevices = ARRAY_SIZE(pvhcheck_devices),
+    .main = pvhcheck_main,
 };
