@@ -14,10 +14,16 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
+# gcc builds land in build/<target>; another compiler's in build/<target>-<cc>,
+# so switching compilers never leaves a stale image that looks up to date.
+ifeq ($(notdir $(CC)),gcc)
 BUILD := build/$(TARGET)
+else
+BUILD := build/$(TARGET)-$(notdir $(CC))
+endif
 OBJ := build/obj/$(TARGET)-$(notdir $(CC))
 
-APPS := hello echo
+APPS := hello echo udpclient
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
         -Wno-unused-parameter

@@ -17,7 +17,7 @@ net_up
 
 start_uk "$WORK/echo.log" taskset -c 1 build/hosted/echo --mem=4M --net:service=tap0 ipv4=10.77.0.2/24
 wait_for_log "$WORK/echo.log" "echo service" || { cat "$WORK/echo.log"; exit 1; }
-in_s taskset -c 1 socat UDP4-LISTEN:7007,bind=10.77.0.3,reuseaddr PIPE &
+ip netns exec "$NS_S" taskset -c 1 socat UDP4-LISTEN:7007,bind=10.77.0.3,reuseaddr PIPE &
 PIDS+=($!)
 sleep 0.3
 

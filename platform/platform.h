@@ -31,7 +31,7 @@ enum plat_result {
 	PLAT_EAGAIN = -1,  /* nothing to read / device busy: try after plat_wait */
 	PLAT_EINVAL = -2,  /* bad handle, size or offset */
 	PLAT_ENOENT = -3,  /* no device of that name and kind */
-	PLAT_EIO = -4,     /* the device failed; the data state is unknown */
+	PLAT_EIO = -4,	   /* the device failed; the data state is unknown */
 	PLAT_EUNSPEC = -5, /* anything else */
 };
 

@@ -12,7 +12,7 @@
 #include "net/stack.h"
 
 #define ECHO_PORT 7
-#define ECHO_MAX 65535 /* the largest UDP payload an IPv4 datagram can carry */
+#define ECHO_MAX  65535 /* the largest UDP payload an IPv4 datagram can carry */
 
 struct echo {
 	struct loop *loop;
@@ -88,21 +88,21 @@ static int echo_main(const struct plat_start *s)
 }
 
 static const struct plat_device_decl echo_devices[] = {
-	{"service", PLAT_DEV_NET, "the network the echo service answers on"},
+    {"service", PLAT_DEV_NET, "the network the echo service answers on"},
 };
 
 static const struct plat_arg_decl echo_args[] = {
-	{"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24 (required on the atoll stack)"},
-	{"ipv4-gateway", "default gateway address"},
-	{"mac", "MAC address (default: from the platform)"},
+    {"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24 (required on the atoll stack)"},
+    {"ipv4-gateway", "default gateway address"},
+    {"mac", "MAC address (default: from the platform)"},
 };
 
 const struct plat_app echo_app = {
-	.name = "echo",
-	.summary = "RFC 862 echo service on UDP port 7",
-	.devices = echo_devices,
-	.ndevices = ARRAY_SIZE(echo_devices),
-	.args = echo_args,
-	.nargs = ARRAY_SIZE(echo_args),
-	.main = echo_main,
+    .name = "echo",
+    .summary = "RFC 862 echo service on UDP port 7",
+    .devices = echo_devices,
+    .ndevices = ARRAY_SIZE(echo_devices),
+    .args = echo_args,
+    .nargs = ARRAY_SIZE(echo_args),
+    .main = echo_main,
 };

@@ -26,15 +26,15 @@ static int hello_main(const struct plat_start *s)
 }
 
 static const struct plat_arg_decl hello_args[] = {
-	{"status", "exit status to end with (0-255, default 0)"},
+    {"status", "exit status to end with (0-255, default 0)"},
 };
 
 const struct plat_app hello_app = {
-	.name = "hello",
-	.summary = "prints its boot arguments and exits with status=N",
-	.devices = NULL,
-	.ndevices = 0,
-	.args = hello_args,
-	.nargs = 1,
-	.main = hello_main,
+    .name = "hello",
+    .summary = "prints its boot arguments and exits with status=N",
+    .devices = NULL,
+    .ndevices = 0,
+    .args = hello_args,
+    .nargs = 1,
+    .main = hello_main,
 };

@@ -97,7 +97,8 @@ int args_get_u64(struct loop *l, const char *key, uint64_t def, uint64_t max, ui
 	}
 	uint64_t n;
 	if (args_parse_u64(v, &n) != ATL_OK || n > max) {
-		LOG_ERROR(l, "%s=%s: expected a number up to %llu", key, v, (unsigned long long)max);
+		LOG_ERROR(l, "%s=%s: expected a number up to %llu", key, v,
+			  (unsigned long long)max);
 		return ATL_EINVAL;
 	}
 	*out = n;
@@ -138,8 +139,8 @@ int args_report_unknown(const struct plat_start *s)
 			}
 		}
 		if (!key_declared(s->app, key, klen)) {
-			con_printf("%s: ignoring unknown boot argument '%s' (see --help)\n", s->app->name,
-				   w);
+			con_printf("%s: ignoring unknown boot argument '%s' (see --help)\n",
+				   s->app->name, w);
 			unknown++;
 		}
 	}

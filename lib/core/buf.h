@@ -31,8 +31,14 @@ static inline struct rd rd_make(const void *data, size_t len)
 	return r;
 }
 
-static inline size_t rd_left(const struct rd *r) { return r->err ? 0 : r->len - r->pos; }
-static inline bool rd_ok(const struct rd *r) { return !r->err; }
+static inline size_t rd_left(const struct rd *r)
+{
+	return r->err ? 0 : r->len - r->pos;
+}
+static inline bool rd_ok(const struct rd *r)
+{
+	return !r->err;
+}
 
 /* Pointer to the next n bytes, consumed; NULL (and err) if fewer remain. */
 static inline const uint8_t *rd_take(struct rd *r, size_t n)
@@ -73,7 +79,10 @@ static inline void rd_copy(struct rd *r, void *dst, size_t n)
 		memset(dst, 0, n);
 }
 
-static inline void rd_skip(struct rd *r, size_t n) { (void)rd_take(r, n); }
+static inline void rd_skip(struct rd *r, size_t n)
+{
+	(void)rd_take(r, n);
+}
 
 /* A reader over the next n bytes, which are consumed from r. */
 static inline struct rd rd_sub(struct rd *r, size_t n)
@@ -106,8 +115,14 @@ static inline struct wr wr_make(void *data, size_t cap)
 	return w;
 }
 
-static inline bool wr_ok(const struct wr *w) { return !w->err; }
-static inline size_t wr_room(const struct wr *w) { return w->err ? 0 : w->cap - w->pos; }
+static inline bool wr_ok(const struct wr *w)
+{
+	return !w->err;
+}
+static inline size_t wr_room(const struct wr *w)
+{
+	return w->err ? 0 : w->cap - w->pos;
+}
 
 /* Reserve the next n bytes and return them for the caller to fill. */
 static inline uint8_t *wr_take(struct wr *w, size_t n)
@@ -175,7 +190,10 @@ static inline void wr_be16_at(struct wr *w, size_t off, uint16_t v)
 
 /* Plain big-endian loads and stores on memory the caller has already
  * bounds-checked (a header obtained from rd_take or wr_take). */
-static inline uint16_t load_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t load_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t load_be32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

@@ -12,18 +12,18 @@
 
 enum atl_err {
 	ATL_OK = 0,
-	ATL_EAGAIN = -1,       /* nothing now; try again after waiting */
-	ATL_EINVAL = -2,       /* bad argument or malformed input */
-	ATL_ENOENT = -3,       /* no such device, key, name or entry */
-	ATL_EIO = -4,          /* device failure */
-	ATL_EUNSPEC = -5,      /* anything else from the platform */
-	ATL_ENOMEM = -6,       /* a pool, arena or the heap is exhausted */
-	ATL_ETIMEDOUT = -7,    /* the deadline passed first */
-	ATL_EMSGSIZE = -8,     /* does not fit (datagram, buffer, MTU) */
-	ATL_EADDRINUSE = -9,   /* port or address already bound */
-	ATL_EHOSTUNREACH = -10,/* no route, or ARP gave up */
-	ATL_ESTOPPED = -11,    /* the unikernel is stopping */
-	ATL_ENOTSUP = -12,     /* not available on this target or build */
+	ATL_EAGAIN = -1,	/* nothing now; try again after waiting */
+	ATL_EINVAL = -2,	/* bad argument or malformed input */
+	ATL_ENOENT = -3,	/* no such device, key, name or entry */
+	ATL_EIO = -4,		/* device failure */
+	ATL_EUNSPEC = -5,	/* anything else from the platform */
+	ATL_ENOMEM = -6,	/* a pool, arena or the heap is exhausted */
+	ATL_ETIMEDOUT = -7,	/* the deadline passed first */
+	ATL_EMSGSIZE = -8,	/* does not fit (datagram, buffer, MTU) */
+	ATL_EADDRINUSE = -9,	/* port or address already bound */
+	ATL_EHOSTUNREACH = -10, /* no route, or ARP gave up */
+	ATL_ESTOPPED = -11,	/* the unikernel is stopping */
+	ATL_ENOTSUP = -12,	/* not available on this target or build */
 };
 
 /* A short lowercase description, never NULL. */
@@ -33,7 +33,7 @@ _Noreturn void atl_assert_fail(const char *file, int line, const char *expr);
 
 #define ASSERT(e) ((e) ? (void)0 : atl_assert_fail(__FILE__, __LINE__, #e))
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_SIZE(a)		      (sizeof(a) / sizeof((a)[0]))
 #define CONTAINER_OF(p, type, member) ((type *)((char *)(p) - __builtin_offsetof(type, member)))
 
 #endif

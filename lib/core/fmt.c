@@ -162,7 +162,11 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				u = (unsigned short)u;
 			else if (lng <= -2)
 				u = (unsigned char)u;
-			put_num(&o, u, false, *p == 'u' ? 10 : *p == 'o' ? 8 : 16, *p == 'X', &sp, "");
+			put_num(&o, u, false,
+				*p == 'u'   ? 10
+				: *p == 'o' ? 8
+					    : 16,
+				*p == 'X', &sp, "");
 			break;
 		case 'p':
 			put_num(&o, (uintptr_t)va_arg(ap, void *), false, 16, false, &sp, "0x");

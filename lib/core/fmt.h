@@ -13,7 +13,8 @@
 #include <stddef.h>
 
 int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int fmt_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Format to the console (lines longer than 512 bytes are cut). */
 void con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

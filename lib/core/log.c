@@ -16,9 +16,9 @@ void log_msg(const struct loop *l, enum log_level lvl, const char *func, const c
 		return;
 	char line[512];
 	uint64_t t = plat_clock_monotonic();
-	int n = fmt_snprintf(line, sizeof line, "[%5llu.%06llu] %-5s %s: ",
-			     (unsigned long long)(t / 1000000000ull),
-			     (unsigned long long)(t % 1000000000ull / 1000), level_names[lvl], func);
+	int n = fmt_snprintf(
+	    line, sizeof line, "[%5llu.%06llu] %-5s %s: ", (unsigned long long)(t / 1000000000ull),
+	    (unsigned long long)(t % 1000000000ull / 1000), level_names[lvl], func);
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = (int)sizeof line - 1;
 	va_list ap;

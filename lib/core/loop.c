@@ -10,7 +10,7 @@
 #include "core/fmt.h"
 
 #define FIBER_STACK_DEFAULT (16 * 1024)
-#define STACK_CANARY 0x57ac4ca9a11ea7e5ull
+#define STACK_CANARY	    0x57ac4ca9a11ea7e5ull
 
 struct fiber {
 	void *sp;
@@ -20,7 +20,7 @@ struct fiber {
 	void *arg;
 	uint8_t *stack; /* lowest address; holds the canary */
 	size_t stack_size;
-	struct fiber *next;  /* run queue, wait queue or dead list */
+	struct fiber *next; /* run queue, wait queue or dead list */
 	struct waitq *waiting_on;
 	struct timer timeout;
 	int wake_result;
@@ -67,7 +67,10 @@ void loop_watch(struct loop *l, plat_handle_t h, void (*fn)(struct loop *, void 
 		l->interest &= ~(1ull << h);
 }
 
-void loop_stop(struct loop *l) { l->stop = true; }
+void loop_stop(struct loop *l)
+{
+	l->stop = true;
+}
 
 /* ---- Timers: a list sorted by deadline; short in every app so far. ---- */
 
@@ -155,12 +158,12 @@ static void fiber_prepare(struct fiber *f)
 	uint64_t *top = (uint64_t *)(((uintptr_t)f->stack + f->stack_size) & ~(uintptr_t)15);
 	uint64_t *sp = top;
 	*--sp = (uint64_t)(uintptr_t)fiber_start;
-	*--sp = 0;                       /* rbp */
-	*--sp = 0;                       /* rbx */
-	*--sp = (uint64_t)(uintptr_t)f;  /* r12 */
-	*--sp = 0;                       /* r13 */
-	*--sp = 0;                       /* r14 */
-	*--sp = 0;                       /* r15 */
+	*--sp = 0;			  /* rbp */
+	*--sp = 0;			  /* rbx */
+	*--sp = (uint64_t)(uintptr_t)f;	  /* r12 */
+	*--sp = 0;			  /* r13 */
+	*--sp = 0;			  /* r14 */
+	*--sp = 0;			  /* r15 */
 	*--sp = 0x037full << 32 | 0x1f80; /* x87 control word, MXCSR defaults */
 	f->sp = sp;
 	*(uint64_t *)f->stack = STACK_CANARY;
@@ -223,8 +226,9 @@ static void fiber_resume(struct loop *l, struct fiber *f)
 	l->current = NULL;
 	if (*(uint64_t *)f->stack != STACK_CANARY) {
 		char msg[128];
-		fmt_snprintf(msg, sizeof msg, "fiber_resume: fiber '%s' overflowed its %zu-byte stack",
-			     f->name, f->stack_size);
+		fmt_snprintf(msg, sizeof msg,
+			     "fiber_resume: fiber '%s' overflowed its %zu-byte stack", f->name,
+			     f->stack_size);
 		plat_abort(msg);
 	}
 	if (f->done) {
@@ -344,7 +348,9 @@ int loop_run(struct loop *l)
 		timers_fire(l);
 		if (!l->runq_head && l->nfibers == 0 && !l->timers && !l->interest)
 			return ATL_OK;
-		uint64_t deadline = l->runq_head ? 0 : l->timers ? l->timers->deadline : DEADLINE_NEVER;
+		uint64_t deadline = l->runq_head ? 0
+				    : l->timers	 ? l->timers->deadline
+						 : DEADLINE_NEVER;
 		uint64_t ready = l->interest;
 		l->stat[1]++;
 		plat_wait(deadline, &ready);

@@ -26,8 +26,8 @@
 #include "core/mem.h"
 #include "platform.h"
 
-#define NS_PER_MS 1000000ull
-#define NS_PER_SEC 1000000000ull
+#define NS_PER_MS      1000000ull
+#define NS_PER_SEC     1000000000ull
 #define DEADLINE_NEVER UINT64_MAX
 
 struct loop;
@@ -48,9 +48,9 @@ struct waitq {
 };
 
 struct counter_group {
-	const char *name;              /* "udp", "ipv4" ... */
-	const char *const *names;      /* n counter names */
-	const uint64_t *values;        /* n values, owned by the module */
+	const char *name;	  /* "udp", "ipv4" ... */
+	const char *const *names; /* n counter names */
+	const uint64_t *values;	  /* n values, owned by the module */
 	unsigned n;
 	struct counter_group *next;
 };
@@ -69,10 +69,10 @@ struct loop {
 	} watch[PLAT_HANDLE_MAX];
 	uint64_t interest;
 
-	struct fiber *current;     /* NULL while the loop itself runs */
+	struct fiber *current; /* NULL while the loop itself runs */
 	struct fiber *runq_head, *runq_tail;
-	struct fiber *dead;        /* finished fibers, stacks reusable */
-	void *loop_sp;             /* the loop's saved stack pointer */
+	struct fiber *dead; /* finished fibers, stacks reusable */
+	void *loop_sp;	    /* the loop's saved stack pointer */
 	unsigned nfibers;
 
 	bool stop;
@@ -119,7 +119,10 @@ int fiber_wait(struct loop *l, struct waitq *q, uint64_t deadline);
 /* Make waiting fibers runnable; callable from anywhere. */
 void waitq_wake_one(struct loop *l, struct waitq *q);
 void waitq_wake_all(struct loop *l, struct waitq *q);
-static inline bool waitq_empty(const struct waitq *q) { return q->head == NULL; }
+static inline bool waitq_empty(const struct waitq *q)
+{
+	return q->head == NULL;
+}
 
 /* Counters: modules register a group once; counters_print lists every
  * group with non-zero values, one "group.name value" per line. */

@@ -37,11 +37,14 @@ struct arena {
 int arena_init(struct arena *a, struct heap *h, size_t size);
 /* 16-byte aligned, not zeroed; NULL (counted) when the arena is full. */
 void *arena_alloc(struct arena *a, size_t size);
-static inline void arena_reset(struct arena *a) { a->used = 0; }
+static inline void arena_reset(struct arena *a)
+{
+	a->used = 0;
+}
 
 struct pool {
 	const char *name;
-	void *free;      /* singly linked through the first word of each object */
+	void *free; /* singly linked through the first word of each object */
 	size_t obj_size;
 	unsigned total;
 	unsigned in_use;

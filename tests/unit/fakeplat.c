@@ -53,10 +53,22 @@ void fake_reset(void)
 	console[0] = 0;
 }
 
-void fake_set_time(uint64_t ns) { now = ns; }
-uint64_t fake_time(void) { return now; }
-void fake_request_stop(void) { stop = 1; }
-const char *fake_console(void) { return console; }
+void fake_set_time(uint64_t ns)
+{
+	now = ns;
+}
+uint64_t fake_time(void)
+{
+	return now;
+}
+void fake_request_stop(void)
+{
+	stop = 1;
+}
+const char *fake_console(void)
+{
+	return console;
+}
 
 static struct fake_net *net_by_name(const char *name)
 {
@@ -124,8 +136,14 @@ unsigned fake_net_sent_count(const char *name)
 	return n ? n->sent : 0;
 }
 
-uint64_t plat_clock_monotonic(void) { return now; }
-uint64_t plat_clock_wall(void) { return 1700000000ull * 1000000000ull + now; }
+uint64_t plat_clock_monotonic(void)
+{
+	return now;
+}
+uint64_t plat_clock_wall(void)
+{
+	return 1700000000ull * 1000000000ull + now;
+}
 
 void plat_wait(uint64_t deadline, uint64_t *interest)
 {
@@ -139,7 +157,10 @@ void plat_wait(uint64_t deadline, uint64_t *interest)
 	*interest = ready;
 }
 
-bool plat_stop_requested(void) { return stop != 0; }
+bool plat_stop_requested(void)
+{
+	return stop != 0;
+}
 
 void plat_console_write(const char *buf, size_t len)
 {
@@ -198,12 +219,18 @@ int plat_block_acquire(const char *name, plat_handle_t *h, struct plat_block_inf
 {
 	return PLAT_ENOENT;
 }
-int plat_block_read(plat_handle_t h, uint64_t off, void *buf, size_t len) { return PLAT_EINVAL; }
+int plat_block_read(plat_handle_t h, uint64_t off, void *buf, size_t len)
+{
+	return PLAT_EINVAL;
+}
 int plat_block_write(plat_handle_t h, uint64_t off, const void *buf, size_t len)
 {
 	return PLAT_EINVAL;
 }
-int plat_block_flush(plat_handle_t h) { return PLAT_EINVAL; }
+int plat_block_flush(plat_handle_t h)
+{
+	return PLAT_EINVAL;
+}
 
 void plat_entropy(void *buf, size_t len)
 {
@@ -216,7 +243,10 @@ void plat_entropy(void *buf, size_t len)
 	}
 }
 
-void plat_exit(int status) { exit(status); }
+void plat_exit(int status)
+{
+	exit(status);
+}
 
 void plat_abort(const char *msg)
 {

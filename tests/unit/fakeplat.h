@@ -12,8 +12,8 @@
 
 #include "platform.h"
 
-#define FAKE_NET_MAX 4
-#define FAKE_QUEUE 256
+#define FAKE_NET_MAX   4
+#define FAKE_QUEUE     256
 #define FAKE_FRAME_MAX 9216
 
 void fake_reset(void);

@@ -16,7 +16,7 @@ extern int test_failed_checks;
 #define CHECK(e)                                                                                   \
 	do {                                                                                       \
 		if (!(e)) {                                                                        \
-			printf("#   %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #e);               \
+			printf("#   %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #e);           \
 			test_failed_checks++;                                                      \
 		}                                                                                  \
 	} while (0)
@@ -25,7 +25,7 @@ extern int test_failed_checks;
 	do {                                                                                       \
 		long long a_ = (long long)(a), b_ = (long long)(b);                                \
 		if (a_ != b_) {                                                                    \
-			printf("#   %s:%d: CHECK_EQ(%s, %s) failed: %lld != %lld\n", __FILE__,         \
+			printf("#   %s:%d: CHECK_EQ(%s, %s) failed: %lld != %lld\n", __FILE__,     \
 			       __LINE__, #a, #b, a_, b_);                                          \
 			test_failed_checks++;                                                      \
 		}                                                                                  \
@@ -39,12 +39,18 @@ struct test_case {
 };
 
 #define TEST(name) static void name(void)
-#define TEST_ENTRY(name) {#name, name}
+#define TEST_ENTRY(name)                                                                           \
+	{                                                                                          \
+#name, name                                                                        \
+	}
 
 int test_main(const struct test_case *cases, unsigned n);
 
 #define TEST_MAIN(...)                                                                             \
 	static const struct test_case test_cases_[] = {__VA_ARGS__};                               \
-	int main(void) { return test_main(test_cases_, sizeof test_cases_ / sizeof test_cases_[0]); }
+	int main(void)                                                                             \
+	{                                                                                          \
+		return test_main(test_cases_, sizeof test_cases_ / sizeof test_cases_[0]);         \
+	}
 
 #endif

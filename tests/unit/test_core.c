@@ -77,10 +77,11 @@ TEST(fmt_formats_like_printf)
 	fmt_snprintf(b, sizeof b, "%d|%5d|%-5d|%05d|%u|%x|%X|%08llx", -42, 7, 7, -3, 3000000000u,
 		     0xbeef, 0xbeef, 0x1234ull);
 	CHECK(strcmp(b, "-42|    7|7    |-0003|3000000000|beef|BEEF|00001234") == 0);
-	fmt_snprintf(b, sizeof b, "%s|%.3s|%6s|%-4s|%c|%%|%zu|%lld", "abc", "abcdef", "ab", "x", 'Z',
-		     (size_t)99, -9223372036854775807ll - 1);
+	fmt_snprintf(b, sizeof b, "%s|%.3s|%6s|%-4s|%c|%%|%zu|%lld", "abc", "abcdef", "ab", "x",
+		     'Z', (size_t)99, -9223372036854775807ll - 1);
 	CHECK(strcmp(b, "abc|abc|    ab|x   |Z|%|99|-9223372036854775808") == 0);
-	fmt_snprintf(b, sizeof b, "%02x:%02x %hhu %p %s", 0xa, 0xff, (unsigned char)44, (void *)0x10, (char *)NULL);
+	fmt_snprintf(b, sizeof b, "%02x:%02x %hhu %p %s", 0xa, 0xff, (unsigned char)44,
+		     (void *)0x10, (char *)NULL);
 	CHECK(strcmp(b, "0a:ff 44 0x10 (null)") == 0);
 	/* Truncation still returns the full length and terminates. */
 	CHECK_EQ(fmt_snprintf(b, 4, "%s", "abcdefgh"), 8);
@@ -211,7 +212,7 @@ TEST(timers_fire_in_deadline_order_and_cancel)
 		timer_arm(&l, &f[i].t, when[i]);
 	}
 	timer_cancel(&l, &f[3].t);
-	timer_arm(&l, &f[0].t, 4000); /* re-arm moves it */
+	timer_arm(&l, &f[0].t, 4000);	/* re-arm moves it */
 	CHECK_EQ(loop_run(&l), ATL_OK); /* ends when nothing is left */
 	CHECK_EQ(n, 3);
 	CHECK_EQ(log[0], 1);
@@ -312,10 +313,10 @@ TEST(stop_request_ends_the_loop)
 	CHECK_EQ(fake_time(), 50000);
 }
 
-TEST_MAIN(TEST_ENTRY(reader_reads_big_endian_and_stops_at_end), TEST_ENTRY(reader_sub_and_huge_lengths),
-	  TEST_ENTRY(writer_sticky_overflow_and_patch), TEST_ENTRY(fmt_formats_like_printf),
-	  TEST_ENTRY(heap_arena_pool_report_and_refuse), TEST_ENTRY(args_lookup_and_numbers),
-	  TEST_ENTRY(args_unknown_words_are_reported),
+TEST_MAIN(TEST_ENTRY(reader_reads_big_endian_and_stops_at_end),
+	  TEST_ENTRY(reader_sub_and_huge_lengths), TEST_ENTRY(writer_sticky_overflow_and_patch),
+	  TEST_ENTRY(fmt_formats_like_printf), TEST_ENTRY(heap_arena_pool_report_and_refuse),
+	  TEST_ENTRY(args_lookup_and_numbers), TEST_ENTRY(args_unknown_words_are_reported),
 	  TEST_ENTRY(timers_fire_in_deadline_order_and_cancel),
 	  TEST_ENTRY(fibers_wait_wake_sleep_and_time_out),
 	  TEST_ENTRY(fiber_stacks_are_reused_and_exhaustion_refused),
