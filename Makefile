@@ -52,6 +52,7 @@ objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
 LIB_OBJS := $(call objs,$(LIB_SRCS))
 PLAT_OBJS := $(call objs,$(PLAT_SRCS))
 
+.SECONDARY:
 .PHONY: all apps test unit unit-bins fuzz format format-check clean
 all: apps
 APP_OUTPUTS ?= $(foreach a,$(APPS),$(BUILD)/$(a))
