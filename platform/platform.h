@@ -7,7 +7,8 @@
  * target is a new folder under platform/ implementing these calls.
  *
  * Rules that hold for every call:
- *  - Nothing blocks except plat_wait().
+ *  - Nothing waits for an event except plat_wait().  Block I/O is
+ *    synchronous: it returns when the device has done the work.
  *  - Devices are named by the application's manifest and acquired once,
  *    by name, giving a small integer handle (0 .. PLAT_HANDLE_MAX-1).
  *  - The caller owns every buffer it passes; the platform never keeps a
@@ -75,7 +76,7 @@ struct plat_start {
 	 * platform, valid for the life of the unikernel. */
 	int argc;
 	char *const *argv;
-	/* The one heap region.  Nothing else allocates. */
+	/* The one heap region, zeroed.  Nothing else allocates. */
 	void *heap;
 	size_t heap_size;
 };
@@ -123,8 +124,10 @@ struct plat_frame {
 	size_t len;
 };
 
+/* Acquiring the same device again gives the same handle. */
 int plat_net_acquire(const char *name, plat_handle_t *h, struct plat_net_info *info);
-/* Receive up to n frames.  Returns how many were received (>= 1), or
+/* Receive up to n frames.  A frame longer than its slot's cap is dropped
+ * (and counted by the target), never cut short.  Returns how many were received (>= 1), or
  * PLAT_EAGAIN when none is waiting, or another error. */
 int plat_net_recv(plat_handle_t h, struct plat_frame *frames, unsigned n);
 /* Send n frames.  Returns how many were queued for sending (a short count
