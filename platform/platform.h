@@ -126,9 +126,9 @@ struct plat_frame {
 
 /* Acquiring the same device again gives the same handle. */
 int plat_net_acquire(const char *name, plat_handle_t *h, struct plat_net_info *info);
-/* Receive up to n frames.  A frame longer than its slot's cap is dropped
- * (and counted by the target), never cut short.  Returns how many were received (>= 1), or
- * PLAT_EAGAIN when none is waiting, or another error. */
+/* Receive up to n frames.  Returns how many were received (>= 1), or
+ * PLAT_EAGAIN when none is waiting, or another error.  A frame longer
+ * than its slot's cap is dropped (and counted by the target), never cut. */
 int plat_net_recv(plat_handle_t h, struct plat_frame *frames, unsigned n);
 /* Send n frames.  Returns how many were queued for sending (a short count
  * means the device is full and the rest were not sent), or an error. */
