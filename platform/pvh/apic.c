@@ -29,7 +29,16 @@
 #define IOAPIC_REGSEL  0x00
 #define IOAPIC_WIN     0x10
 
-static uintptr_t lapic, ioapic;
+#define IOAPIC_MAX 4
+
+static uintptr_t lapic;
+/* microvm with ACPI has two: GSIs 0-23 and, for its virtio-mmio devices,
+ * 24-47. */
+static struct ioapic {
+	uintptr_t base;
+	unsigned gsi_base, count;
+} ioapics[IOAPIC_MAX];
+static unsigned nioapic;
 static uint64_t lapic_hz; /* timer counts per second, after the divider */
 
 static uint32_t lapic_r(unsigned reg)
@@ -45,51 +54,7 @@ static void timer_irq(void *arg)
 {
 }
 
-/* The IO APIC's address: from the ACPI MADT where the VMM gives one
- * (rsdp is the start record's), else the architectural default that
- * microvm with acpi=off and Firecracker both use. */
-/* ACPI tables sit in memory the page tables leave out (reserved or ACPI
- * areas of the memory map): map each before reading it. */
-static const uint8_t *acpi_table(uint64_t paddr)
-{
-	mm_map_mmio(paddr, 8);
-	uint32_t len = *(const uint32_t *)(uintptr_t)(paddr + 4);
-	mm_map_mmio(paddr, len < 36 ? 36 : len);
-	return (const uint8_t *)(uintptr_t)paddr;
-}
-
-static uint64_t ioapic_find(uint64_t rsdp)
-{
-	if (!rsdp)
-		return IOAPIC_DEFAULT;
-	mm_map_mmio(rsdp, 36);
-	const uint8_t *r = (const uint8_t *)(uintptr_t)rsdp;
-	uint64_t sdt;
-	unsigned entsz;
-	if (r[15] >= 2 && *(const uint64_t *)(r + 24)) {
-		sdt = *(const uint64_t *)(r + 24); /* XSDT */
-		entsz = 8;
-	} else {
-		sdt = *(const uint32_t *)(r + 16); /* RSDT */
-		entsz = 4;
-	}
-	const uint8_t *t = acpi_table(sdt);
-	uint32_t len = *(const uint32_t *)(t + 4);
-	for (uint32_t off = 36; off + entsz <= len; off += entsz) {
-		uint64_t p =
-		    entsz == 8 ? *(const uint64_t *)(t + off) : *(const uint32_t *)(t + off);
-		const uint8_t *h = acpi_table(p);
-		if (h[0] != 'A' || h[1] != 'P' || h[2] != 'I' || h[3] != 'C')
-			continue;
-		uint32_t mlen = *(const uint32_t *)(h + 4);
-		for (uint32_t e = 44; e + 2 <= mlen && h[e + 1] >= 2; e += h[e + 1])
-			if (h[e] == 1 && h[e + 1] >= 12)
-				return *(const uint32_t *)(h + e + 4);
-	}
-	return IOAPIC_DEFAULT;
-}
-
-void apic_init(uint64_t rsdp)
+void apic_init(const struct ioapic_desc *io, unsigned n)
 {
 	outb(0x21, 0xff); /* mask both 8259s */
 	outb(0xa1, 0xff);
@@ -108,8 +73,21 @@ void apic_init(uint64_t rsdp)
 	lapic_w(LAPIC_LVT_TIMER, LVT_MASKED);
 	lapic_w(LAPIC_TIMER_INIT, 0xffffffffu);
 
-	ioapic = (uintptr_t)ioapic_find(rsdp);
-	mm_map_mmio(ioapic, 4096);
+	/* From the ACPI MADT where there is one, else the MP specification's
+	 * default, which microvm with acpi=off and Firecracker both use. */
+	static const struct ioapic_desc fallback = {IOAPIC_DEFAULT, 0};
+	if (n == 0) {
+		io = &fallback;
+		n = 1;
+	}
+	for (unsigned i = 0; i < n && nioapic < IOAPIC_MAX; i++) {
+		struct ioapic *a = &ioapics[nioapic++];
+		a->base = (uintptr_t)io[i].addr;
+		a->gsi_base = io[i].gsi_base;
+		mm_map_mmio(a->base, 4096);
+		mmio_w32(a->base + IOAPIC_REGSEL, 0x01); /* version: bits 16-23 max entry */
+		a->count = ((mmio_r32(a->base + IOAPIC_WIN) >> 16) & 0xff) + 1;
+	}
 }
 
 uint32_t apic_timer_count(void)
@@ -148,13 +126,27 @@ void apic_timer_arm(uint64_t ns)
 	lapic_w(LAPIC_TIMER_INIT, count);
 }
 
+void ioapic_route_mode(unsigned gsi, int vector, bool level, bool active_low)
+{
+	const struct ioapic *a = NULL;
+	for (unsigned i = 0; i < nioapic; i++)
+		if (gsi >= ioapics[i].gsi_base && gsi < ioapics[i].gsi_base + ioapics[i].count)
+			a = &ioapics[i];
+	if (!a) {
+		kprintf("atoll: no IO APIC has interrupt line %u\n", gsi);
+		return;
+	}
+	unsigned pin = gsi - a->gsi_base;
+	uint32_t lo = (uint32_t)vector | (active_low ? 1u << 13 : 0) | (level ? 1u << 15 : 0);
+	mmio_w32(a->base + IOAPIC_REGSEL, 0x10 + 2 * pin + 1);
+	mmio_w32(a->base + IOAPIC_WIN, apic_id() << 24);
+	mmio_w32(a->base + IOAPIC_REGSEL, 0x10 + 2 * pin);
+	mmio_w32(a->base + IOAPIC_WIN, lo);
+}
+
 void ioapic_route(unsigned gsi, int vector)
 {
 	/* Level-triggered: a virtio-mmio line stays high until the driver
 	 * acknowledges the device, which its interrupt handler does. */
-	uint32_t lo = (uint32_t)vector | 1u << 15;
-	mmio_w32(ioapic + IOAPIC_REGSEL, 0x10 + 2 * gsi + 1);
-	mmio_w32(ioapic + IOAPIC_WIN, apic_id() << 24);
-	mmio_w32(ioapic + IOAPIC_REGSEL, 0x10 + 2 * gsi);
-	mmio_w32(ioapic + IOAPIC_WIN, lo);
+	ioapic_route_mode(gsi, vector, true, false);
 }

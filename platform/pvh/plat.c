@@ -28,6 +28,7 @@ static char cmdline[CMDLINE_MAX];
 static char *argv[MAX_ARGS + 1];
 static struct pvh_memmap_entry memmap[MEMMAP_MAX];
 static struct plat_start start;
+static volatile bool stop_requested;
 
 static int split_words(char *s, char **out, int max)
 {
@@ -41,6 +42,22 @@ static int split_words(char *s, char **out, int max)
 		while (*s && *s != ' ' && *s != '\t' && *s != '\n')
 			s++;
 	}
+}
+
+/* VMM words: the platform's, not the app's.  Each is acted on here and
+ * left out of the app's argv (so the app does not report it as unknown,
+ * which would cost a console line per word on every boot). */
+static bool vmm_word(const char *w)
+{
+	return strncmp(w, "virtio_mmio.device=", 19) == 0 || strcmp(w, "acpi=off") == 0;
+}
+
+static bool word_present(char **words, int n, const char *w)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(words[i], w) == 0)
+			return true;
+	return false;
 }
 
 static uint64_t early_entropy(void)
@@ -80,16 +97,27 @@ void pvh_main(uint32_t start_info)
 	if (!nmap)
 		crash("the start record has no memory map (PVH start info version 0)", 0, 0, 0,
 		      false);
-	uint64_t rsdp = si->rsdp_paddr;
+	uint64_t rsdp = si->rsdp_paddr; /* si is not mapped after mm_paging_init */
+	int nwords = split_words(cmdline, argv, MAX_ARGS);
+	argv[nwords] = NULL;
+	/* acpi=off, as on Linux: the tables are not read at all. */
+	bool use_acpi = !word_present(argv, nwords, "acpi=off");
 
 	mm_init(memmap, nmap);
 	mm_paging_init();
-	apic_init(rsdp);
+	if (use_acpi)
+		acpi_init(rsdp);
+	struct ioapic_desc io[4];
+	apic_init(io, acpi_ioapics(io, 4));
 	clock_init();
-
-	int argc = split_words(cmdline, argv, MAX_ARGS);
+	virtio_probe(argv, nwords, plat_app_linked);
+	if (use_acpi)
+		acpi_power_button_init();
+	int argc = 0;
+	for (int i = 0; i < nwords; i++)
+		if (!vmm_word(argv[i]))
+			argv[argc++] = argv[i];
 	argv[argc] = NULL;
-	virtio_probe(argv, argc, plat_app_linked);
 
 	/* The devices are up, so the entropy source is final.  No function
 	 * that checked the old canary is still on the stack. */
@@ -128,7 +156,9 @@ void plat_wait(uint64_t deadline, uint64_t *interest)
 	uint64_t want = *interest;
 	for (;;) {
 		uint64_t ready = vnet_ready(want);
-		if (ready || plat_clock_monotonic() >= deadline) {
+		/* Checked with interrupts off, and pvh_idle's "sti; hlt" takes
+		 * an interrupt only once halted: a press is never missed. */
+		if (ready || stop_requested || plat_clock_monotonic() >= deadline) {
 			*interest = ready;
 			return;
 		}
@@ -136,9 +166,14 @@ void plat_wait(uint64_t deadline, uint64_t *interest)
 	}
 }
 
+void pvh_stop_request(void)
+{
+	stop_requested = true;
+}
+
 bool plat_stop_requested(void)
 {
-	return false;
+	return stop_requested;
 }
 
 /* ---- Entropy ------------------------------------------------------------- */
@@ -173,6 +208,12 @@ _Noreturn void pvh_poweroff(int status)
 	/* QEMU's isa-debug-exit ends QEMU with status (status << 1) | 1; on
 	 * a VMM without it the write goes nowhere. */
 	outw(DEBUG_EXIT_PORT, (uint16_t)status);
+	/* Still here: no isa-debug-exit.  ACPI S5 is a clean power-off (the
+	 * status is only on the console, above); the VMM exits with 0. */
+	if (acpi_has_s5()) {
+		kprintf("atoll: no isa-debug-exit: ACPI S5 power-off\n");
+		acpi_poweroff();
+	}
 	/* Firecracker stops the VM on a keyboard-controller reset (its only
 	 * way out); QEMU, started with -no-reboot, exits too. */
 	outb(0x64, 0xfe);

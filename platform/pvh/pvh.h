@@ -46,8 +46,12 @@ _Noreturn void crash(const char *what, uint64_t rip, uint64_t rbp, uint64_t addr
 void backtrace_print(uint64_t rip, uint64_t rbp);
 
 /* ---- apic.c: local APIC (timer, EOI) and IO APIC --------------------------- */
-/* rsdp: the ACPI root from the start record, or 0. */
-void apic_init(uint64_t rsdp);
+struct ioapic_desc {
+	uint64_t addr;
+	unsigned gsi_base;
+};
+/* The IO APICs from the ACPI MADT; none: the architectural default. */
+void apic_init(const struct ioapic_desc *io, unsigned n);
 /* The free-running count clock.c calibrates against, and its result. */
 uint32_t apic_timer_count(void);
 void apic_timer_calibrated(uint64_t hz);
@@ -57,6 +61,23 @@ uint32_t apic_id(void);
 void apic_timer_arm(uint64_t ns);
 /* Route IO APIC input gsi to vector, level-triggered active-high. */
 void ioapic_route(unsigned gsi, int vector);
+void ioapic_route_mode(unsigned gsi, int vector, bool level, bool active_low);
+
+/* ---- acpi.c: MADT, power button, S5 ----------------------------------------- */
+/* Reads the tables from rsdp (the start record's, or 0: scan the BIOS area). */
+void acpi_init(uint64_t rsdp);
+/* The IO APICs the MADT lists (up to max); 0 if it does not say. */
+unsigned acpi_ioapics(struct ioapic_desc *out, unsigned max);
+/* The virtio-mmio devices the DSDT lists (microvm with ACPI). */
+void acpi_virtio_mmio_each(void (*fn)(uint64_t base, uint64_t size, unsigned gsi));
+/* Enables the power button (the fixed-feature one, or a hardware-reduced
+ * platform's Generic Event Device), whose press calls pvh_stop_request().
+ * False where there is none.  Needs the IO APIC. */
+bool acpi_power_button_init(void);
+bool acpi_has_power_button(void);
+bool acpi_has_s5(void);
+/* Enters S5 (soft off) where the tables allow; returns if that failed. */
+void acpi_poweroff(void);
 
 /* ---- clock.c --------------------------------------------------------------- */
 void clock_init(void);
@@ -103,6 +124,8 @@ void vrng_read(void *buf, size_t len);
 /* Sleep until an interrupt or until monotonic time reaches deadline. */
 void pvh_idle(uint64_t deadline);
 _Noreturn void pvh_poweroff(int status);
+/* Makes plat_stop_requested() true (from an interrupt handler). */
+void pvh_stop_request(void);
 
 /* ---- libc.c ------------------------------------------------------------------ */
 void pvh_canary_set(uint64_t v);

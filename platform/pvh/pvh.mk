@@ -62,13 +62,22 @@ $(BUILD)/$(1).elf: $(BUILD)/$(1).dbg.elf
 	strip --strip-all -o $$@ $$<
 endef
 
-$(foreach a,$(APPS),$(eval $(call pvh_app,$(a),$(call pvh_objs,$(wildcard apps/$(a)/*.c)) $(OBJ)/apps/$(a)/linked.o,)))
-
 # Debian's static libraries link unchanged (the runtime in libc.c provides
 # what they call); their headers come after ours, from /usr/include.
 PVH_BEARSSL := /usr/lib/x86_64-linux-gnu/libbearssl.a
 PVH_ZLIB := /usr/lib/x86_64-linux-gnu/libz.a
 PVH_SYSINC := -idirafter /usr/include
+
+# lib/ may use BearSSL (TCP's RFC 6528 sequence numbers) through
+# "bearssl/...": a folder holding only that link to Debian's headers keeps
+# the rest of /usr/include (glibc's) out of every other object.  Every app
+# links libbearssl.a; only what it calls comes in.
+PVH_BEARSSL_INC := $(OBJ)/pvh-bearssl-include
+$(shell mkdir -p $(PVH_BEARSSL_INC) && ln -sfn /usr/include/bearssl $(PVH_BEARSSL_INC)/bearssl)
+ALL_CFLAGS += -idirafter $(PVH_BEARSSL_INC)
+
+$(foreach a,$(APPS),$(eval $(call pvh_app,$(a),$(call pvh_objs,$(wildcard apps/$(a)/*.c)) $(OBJ)/apps/$(a)/linked.o,$(PVH_BEARSSL))))
+
 
 # Test unikernels (tests/pvh/<name>.c): build/pvh/test/<name>.elf.
 PVH_TESTS := crash pvhcheck kat

@@ -1,9 +1,10 @@
 /*
  * virtio.c - virtio device discovery and the transports.
  *
- * Devices are found in two places: the virtio_mmio.device=<size>@<base>:
+ * Devices are found in three places: the virtio_mmio.device=<size>@<base>:
  * <irq> words of the kernel command line (QEMU microvm with acpi=off,
- * Firecracker), and PCI enumeration (pc, q35).  Each transport differs
+ * Firecracker), the ACPI DSDT (microvm with ACPI: acpi.c), and PCI
+ * enumeration (pc, q35).  Each transport differs
  * only in where the few registers live; the queues are the same split
  * rings everywhere.  Devices are set up at boot, before the heap is handed
  * to the application, so their rings and buffers come from platform
@@ -411,6 +412,7 @@ void virtio_probe(char **argv, int argc, const struct plat_app *app)
 	}
 	for (int i = 0; i < argc; i++)
 		mmio_parse(argv[i]);
+	acpi_virtio_mmio_each(mmio_found);
 	/* The n-th device is the app's n-th: order the command line's by
 	 * address, as Firecracker assigns them in configuration order and
 	 * tools/atoll asks QEMU for that order too. */

@@ -2,10 +2,14 @@
 # test_pvh.sh - the pvh target under QEMU's software emulation (no KVM):
 # hello's arguments and exit status on microvm, q35 and pc; crash reports
 # with backtraces and a failure status (never 0, even for a triple fault);
+# VMM words kept from the app; ACPI S5 power-off without isa-debug-exit;
 # block I/O, entropy, the clocks and several network devices (pvhcheck) on
-# every virtio transport; echo answering ping and UDP through a TAP device
-# on virtio-mmio legacy and modern (microvm) and virtio-pci (q35), with a
-# pcap; the launcher's gdb and Firecracker outputs.
+# every virtio transport and both ways of finding microvm's devices (ACPI
+# DSDT, command line); echo answering ping and UDP through a TAP device on
+# virtio-mmio legacy and modern (microvm) and virtio-pci (q35), with a
+# pcap, then stopped by SIGTERM through the launcher (the guest's ACPI
+# power button: counters and status 0); the launcher's gdb and Firecracker
+# outputs.
 source "$(dirname "$0")/lib.sh"
 ATOLL=$ROOT/tools/atoll
 B=$ROOT/build/pvh
@@ -52,6 +56,30 @@ for m in microvm q35 pc; do
 		rc=$?
 		[ $rc = $s ] && ok "hello on $m: status=$s gives exit status $s" ||
 			not_ok "hello on $m: status=$s gives exit status $s" "got $rc" "$(tail -3 "$WORK/hello-$m-$s.log")"
+	done
+done
+# VMM words (microvm without ACPI lists its devices on the command line)
+# are the platform's: the app never sees them.
+run "$WORK/hello-words.log" -M microvm --no-acpi hello alpha=1 acpi=off
+rc=$?
+if [ $rc = 0 ] && grep -q "hello from atoll: 1 boot argument," "$WORK/hello-words.log" &&
+	! grep -q "virtio_mmio\|acpi=off" "$WORK/hello-words.log"; then
+	ok "VMM words (virtio_mmio.device=, acpi=off) are not handed to the app"
+else
+	not_ok "VMM words (virtio_mmio.device=, acpi=off) are not handed to the app" "status $rc" "$(cat "$WORK/hello-words.log")"
+fi
+# Without isa-debug-exit the guest powers off through ACPI S5 (PM1a_CNT
+# on q35, the hardware-reduced sleep control register on microvm): QEMU
+# exits 0 and the status is the console line's.
+for m in q35 microvm; do
+	for s in 0 3; do
+		run "$WORK/s5-$m-$s.log" -M $m --no-debug-exit hello status=$s
+		rc=$?
+		if [ $rc = $s ] && grep -q "ACPI S5 power-off" "$WORK/s5-$m-$s.log"; then
+			ok "$m without isa-debug-exit: ACPI S5 power-off, status $s"
+		else
+			not_ok "$m without isa-debug-exit: ACPI S5 power-off, status $s" "status $rc" "$(tail -3 "$WORK/s5-$m-$s.log")"
+		fi
 	done
 done
 run "$WORK/hello-2m.log" -M microvm -m 2M hello
@@ -109,10 +137,11 @@ host = bytes(i % 251 for i in range(65536))
 sys.exit(0 if d[1 << 20:(1 << 20) + len(want)] == want and d[:65536] == host else 1)
 PY
 }
-for variant in microvm microvm-modern q35; do
-	m=${variant%-modern}
+for variant in microvm microvm-modern microvm-noacpi q35; do
+	m=${variant%-*}
 	extra=()
 	[ "$variant" = microvm-modern ] && extra=(--modern)
+	[ "$variant" = microvm-noacpi ] && extra=(--no-acpi)
 	disk=$WORK/disk-$variant.img
 	python3 -c "import sys; open(sys.argv[1],'wb').write(bytes(i % 251 for i in range(65536)) + bytes(4 * 1024 * 1024 - 65536))" "$disk"
 	log=$WORK/check-$variant.log
@@ -139,7 +168,7 @@ for variant in microvm microvm-modern q35; do
 		not_ok "$variant: wall clock from the RTC" "$(grep wall-clock "$log")"
 	grep "^entropy " "$log" >>"$WORK/entropy"
 done
-if [ "$(sort -u "$WORK/entropy" | wc -l)" = 3 ] && ! grep -q "entropy 00000000000000000000000000000000" "$WORK/entropy"; then
+if [ "$(sort -u "$WORK/entropy" | wc -l)" = 4 ] && ! grep -q "entropy 00000000000000000000000000000000" "$WORK/entropy"; then
 	ok "entropy from virtio-rng differs on every boot"
 else
 	not_ok "entropy from virtio-rng differs on every boot" "$(cat "$WORK/entropy")"
@@ -168,15 +197,44 @@ for variant in microvm microvm-modern q35; do
 	for size in 1 1472 8000; do
 		expect "$variant: UDP echo of $size-byte datagrams" in_c python3 "$UDPCHECK" 10.77.0.2 7 "$size" 3
 	done
+	# SIGTERM to the launcher presses the guest's ACPI power button (QMP
+	# system_powerdown): echo stops, prints its counters and exits 0.
 	kill -TERM "$UK_PID" 2>/dev/null
-	wait "$UK_PID" 2>/dev/null
+	rc=0
+	wait "$UK_PID" || rc=$?
 	in_c ip neigh flush dev c0
+	if [ $rc = 0 ] && grep -q "stopping: stop requested" "$log" && grep -q "^counter echo.echoed [1-9]" "$log" &&
+		grep -q "^atoll: exit status 0" "$log"; then
+		ok "$variant: SIGTERM stops echo through the power button: counters, status 0"
+	else
+		not_ok "$variant: SIGTERM stops echo through the power button: counters, status 0" "status $rc" "$(grep -v "^counter" "$log" | tail -5)"
+	fi
 	if tcpdump -nr "$pcap" 2>/dev/null | grep -q "ICMP echo reply"; then
 		ok "$variant: --pcap records the device's frames"
 	else
 		not_ok "$variant: --pcap records the device's frames" "$(tcpdump -nr "$pcap" 2>&1 | head -3)"
 	fi
 done
+
+# Without ACPI (microvm acpi=off, as on Firecracker) there is no power
+# button: the launcher says so, ends QEMU and reports the signal.
+log=$WORK/echo-noacpi.log
+ip netns exec "$NS_S" timeout 300 "$ATOLL" run -M microvm --no-acpi --net service=tap0 \
+	echo ipv4=10.77.0.2/24 >"$log" 2>&1 &
+UK_PID=$!
+PIDS+=($UK_PID)
+if wait_for_log "$log" "echo service on UDP port 7" 60; then
+	expect "microvm without ACPI: ping gets replies" in_c ping -c 2 -i 0.2 -W 5 10.77.0.2
+	kill -TERM "$UK_PID" 2>/dev/null
+	rc=0
+	wait "$UK_PID" || rc=$?
+	in_c ip neigh flush dev c0
+	[ $rc = 143 ] && grep -q "has no power button" "$log" &&
+		ok "microvm without ACPI: SIGTERM ends QEMU, status 128+15, and says why" ||
+		not_ok "microvm without ACPI: SIGTERM ends QEMU, status 128+15, and says why" "status $rc" "$(tail -3 "$log")"
+else
+	not_ok "microvm without ACPI: echo starts" "$(tail -5 "$log")"
+fi
 
 # ---- the launcher's other outputs ----
 cmd=$("$ATOLL" run --dry-run --gdb echo ipv4=10.0.0.2/24)
