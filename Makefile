@@ -23,7 +23,7 @@ BUILD := build/$(TARGET)-$(notdir $(CC))
 endif
 OBJ := build/obj/$(TARGET)-$(notdir $(CC))
 
-APPS := hello echo udpclient
+APPS := hello echo udpclient dns
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
         -Wno-unused-parameter
@@ -31,10 +31,13 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -fno-strict-aliasing -fno-common \
               -Iplatform -Ilib -MMD -MP
 LDFLAGS ?=
+# BearSSL (Debian libbearssl-dev): SHA-256 for TCP's RFC 6528 sequence numbers.
+LDLIBS := -lbearssl
 
 CORE_SRCS := $(wildcard lib/core/*.c lib/core/*.S)
 NET_SRCS := $(wildcard lib/net/*.c)
-LIB_SRCS := $(CORE_SRCS) $(NET_SRCS)
+DNS_SRCS := $(wildcard lib/dns/*.c)
+LIB_SRCS := $(CORE_SRCS) $(NET_SRCS) $(DNS_SRCS)
 
 ifeq ($(TARGET),hosted)
 PLAT_SRCS := $(wildcard platform/hosted/*.c)
@@ -75,7 +78,7 @@ ifndef TARGET_LINKS_APPS
 define app_rule
 $(BUILD)/$(1): $(call objs,$(wildcard apps/$(1)/*.c)) $(OBJ)/apps/$(1)/linked.o $(LIB_OBJS) $(PLAT_OBJS)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach a,$(APPS),$(eval $(call app_rule,$(a))))
 endif
@@ -88,7 +91,7 @@ UNIT_LIB_OBJS := $(LIB_OBJS) $(call objs,tests/unit/fakeplat.c)
 
 $(TEST_BIN)/%: $(OBJ)/tests/unit/%.o $(UNIT_LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 unit-bins: $(UNIT_BINS)
 unit: $(UNIT_BINS)
@@ -106,7 +109,7 @@ FUZZ_LIB_SRCS := $(LIB_SRCS) tests/unit/fakeplat.c
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*/*.h platform/*.h)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(filter %.c %.S,$(FUZZ_LIB_SRCS))
+	clang $(FUZZ_CFLAGS) -o $@ $< $(filter %.c %.S,$(FUZZ_LIB_SRCS)) $(LDLIBS)
 
 fuzz: $(FUZZ_BINS)
 

@@ -1,0 +1,389 @@
+/*
+ * answer.c - the authoritative answering core: query bytes and zones in,
+ * response bytes out (RFC 1034 4.3.2 with RFC 4592 wildcards and
+ * RFC 6672 DNAME).  No I/O, no state between queries.
+ */
+#include "core/err.h"
+#include "dns/dns.h"
+
+#define CHAIN_MAX 12 /* CNAME/DNAME links followed inside a zone */
+#define SEEN_MAX  32
+#define OPT_LEN	  11 /* root name, type, class, ttl, rdlen */
+
+struct resp {
+	struct wr w;
+	struct dns_cmp cmp;
+	uint16_t count[3]; /* answer, authority, additional */
+	bool tc;
+	unsigned nseen;
+	const struct dns_rrset *seen[SEEN_MAX]; /* RRsets already in the message */
+};
+
+enum { AN, NS, AR };
+
+static bool seen(struct resp *r, const struct dns_rrset *s)
+{
+	for (unsigned i = 0; i < r->nseen; i++)
+		if (r->seen[i] == s)
+			return true;
+	return false;
+}
+
+/* Rdata of one record, with names compressed where RFC 3597 4 allows. */
+static void put_rdata(struct resp *r, uint16_t type, const uint8_t *rd, size_t len)
+{
+	struct wr *w = &r->w;
+	switch (type) {
+	case DNS_T_NS:
+	case DNS_T_CNAME:
+	case DNS_T_PTR:
+		dns_name_write(w, rd, &r->cmp);
+		break;
+	case DNS_T_MX:
+		wr_bytes(w, rd, 2);
+		dns_name_write(w, rd + 2, &r->cmp);
+		break;
+	case DNS_T_SOA: {
+		size_t n1 = dns_name_len(rd);
+		dns_name_write(w, rd, &r->cmp);
+		dns_name_write(w, rd + n1, &r->cmp);
+		size_t n2 = dns_name_len(rd + n1);
+		wr_bytes(w, rd + n1 + n2, len - n1 - n2);
+		break;
+	}
+	default:
+		wr_bytes(w, rd, len);
+		break;
+	}
+}
+
+static void put_rr(struct resp *r, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		   const uint8_t *rd, size_t len)
+{
+	struct wr *w = &r->w;
+	dns_name_write(w, owner, &r->cmp);
+	wr_be16(w, type);
+	wr_be16(w, DNS_C_IN);
+	wr_be32(w, ttl);
+	size_t lenpos = w->pos;
+	wr_be16(w, 0);
+	size_t start = w->pos;
+	put_rdata(r, type, rd, len);
+	if (wr_ok(w))
+		wr_be16_at(w, lenpos, (uint16_t)(w->pos - start));
+}
+
+/*
+ * Add a whole RRset to a section.  If it does not fit: in the answer and
+ * authority sections the response is truncated (RFC 2181 9); in the
+ * additional section it is left out.  Returns false when it did not fit.
+ */
+static bool put_rrset(struct resp *r, int sec, const uint8_t *owner, const struct dns_rrset *s,
+		      uint32_t ttl)
+{
+	if (r->tc)
+		return false;
+	size_t mark = r->w.pos;
+	unsigned cmark = r->cmp.n;
+	const uint8_t *p = s->rdata;
+	for (unsigned i = 0; i < s->count; i++) {
+		size_t len = load_be16(p);
+		put_rr(r, owner, s->type, ttl, p + 2, len);
+		p += 2 + len;
+	}
+	if (!wr_ok(&r->w)) {
+		r->w.err = false;
+		r->w.pos = mark;
+		r->cmp.n = cmark;
+		if (sec != AR)
+			r->tc = true;
+		return false;
+	}
+	r->count[sec] += s->count;
+	if (r->nseen < SEEN_MAX)
+		r->seen[r->nseen++] = s;
+	return true;
+}
+
+static void put_soa(struct resp *r, const struct dns_zone *z)
+{
+	const struct dns_rrset *soa = dns_node_rrset(&z->nodes[0], DNS_T_SOA);
+	/* RFC 2308 3: the SOA's TTL in a negative answer is the lesser of
+	 * its own TTL and its MINIMUM field. */
+	size_t len = load_be16(soa->rdata);
+	uint32_t min = load_be32(soa->rdata + 2 + len - 4);
+	put_rrset(r, NS, z->origin, soa, soa->ttl < min ? soa->ttl : min);
+}
+
+/* Addresses of a target name, when it is in the zone (RFC 1034 4.3.2
+ * step 6; glue below a cut per RFC 9471). */
+static void put_addresses(struct resp *r, const struct dns_zone *z, const uint8_t *target)
+{
+	if (!dns_name_is_sub(target, z->origin))
+		return;
+	const struct dns_node *n = dns_zone_find(z, target);
+	if (!n)
+		return;
+	static const uint16_t types[2] = {DNS_T_A, DNS_T_AAAA};
+	for (int i = 0; i < 2; i++) {
+		const struct dns_rrset *s = dns_node_rrset(n, types[i]);
+		if (s && !seen(r, s))
+			put_rrset(r, AR, n->name, s, s->ttl);
+	}
+}
+
+/* Additional section processing for the name-bearing types. */
+static void put_additional(struct resp *r, const struct dns_zone *z, const struct dns_rrset *s)
+{
+	const uint8_t *p = s->rdata;
+	for (unsigned i = 0; i < s->count; i++) {
+		size_t len = load_be16(p);
+		const uint8_t *rd = p + 2;
+		if (s->type == DNS_T_NS)
+			put_addresses(r, z, rd);
+		else if (s->type == DNS_T_MX && len > 2)
+			put_addresses(r, z, rd + 2);
+		else if (s->type == DNS_T_SRV && len > 6)
+			put_addresses(r, z, rd + 6);
+		p += 2 + len;
+	}
+}
+
+const struct dns_zone *dns_zones_find(const struct dns_zones *zs, const uint8_t *name)
+{
+	const struct dns_zone *best = NULL;
+	unsigned bestl = 0;
+	for (unsigned i = 0; i < zs->n; i++) {
+		const struct dns_zone *z = zs->z[i];
+		unsigned l = dns_name_labels(z->origin);
+		if ((!best || l > bestl) && dns_name_is_sub(name, z->origin)) {
+			best = z;
+			bestl = l;
+		}
+	}
+	return best;
+}
+
+/* RFC 4035 3.1.4.1: DS at a zone's apex is answered by the parent zone,
+ * when we serve it. */
+static const struct dns_zone *zone_for(const struct dns_zones *zs, const uint8_t *name,
+				       uint16_t qtype)
+{
+	const struct dns_zone *z = dns_zones_find(zs, name);
+	if (z && qtype == DNS_T_DS && name[0] && dns_name_equal(z->origin, name)) {
+		const struct dns_zone *p = dns_zones_find(zs, dns_name_skip(name, 1));
+		if (p)
+			return p;
+	}
+	return z;
+}
+
+/* RFC 6672 2.2: replace the owner suffix of name by the DNAME target.
+ * False when the result would be longer than 255 bytes. */
+static bool dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t *target,
+			uint8_t *out)
+{
+	unsigned keep = dns_name_labels(name) - dns_name_labels(owner);
+	size_t prefix = (size_t)(dns_name_skip(name, keep) - name);
+	size_t tl = dns_name_len(target);
+	if (prefix + tl > DNS_NAME_MAX)
+		return false;
+	memmove(out + prefix, target, tl);
+	memmove(out, name, prefix);
+	return true;
+}
+
+/*
+ * Resolve qname in zone z into the answer (RFC 1034 4.3.2 steps 3-6).
+ * Returns the rcode.  *aa is cleared for a referral.
+ */
+static int resolve(struct resp *r, const struct dns_zone *z, const uint8_t *qname, uint16_t qtype,
+		   bool *aa)
+{
+	uint8_t cur[DNS_NAME_MAX], next[DNS_NAME_MAX];
+	memcpy(cur, qname, dns_name_len(qname));
+	for (unsigned chain = 0;; chain++) {
+		unsigned nl = dns_name_labels(cur), zl = dns_name_labels(z->origin);
+		const struct dns_node *node = NULL, *ce = NULL;
+		bool restarted = false;
+		/* Step 3: walk down from the apex, stopping at a zone cut
+		 * (3b) or a DNAME (RFC 6672 3.2) above the name. */
+		for (unsigned k = zl; k <= nl; k++) {
+			const uint8_t *anc = dns_name_skip(cur, nl - k);
+			const struct dns_node *n = k == zl ? &z->nodes[0] : dns_zone_find(z, anc);
+			if (!n)
+				break;
+			ce = n;
+			if ((n->flags & DNS_NODE_DELEG) && !(k == nl && qtype == DNS_T_DS)) {
+				/* A referral (3b): NS of the cut, glue for it. */
+				const struct dns_rrset *ns = dns_node_rrset(n, DNS_T_NS);
+				if (chain == 0)
+					*aa = false;
+				if (put_rrset(r, NS, n->name, ns, ns->ttl))
+					put_additional(r, z, ns);
+				return DNS_R_NOERROR;
+			}
+			if ((n->flags & DNS_NODE_DNAME) && k < nl) {
+				const struct dns_rrset *d = dns_node_rrset(n, DNS_T_DNAME);
+				put_rrset(r, AN, n->name, d, d->ttl);
+				if (!dname_subst(cur, n->name, d->rdata + 2, next))
+					return DNS_R_YXDOMAIN;
+				/* The synthesized CNAME (RFC 6672 3.1). */
+				put_rr(r, cur, DNS_T_CNAME, d->ttl, next, dns_name_len(next));
+				if (!wr_ok(&r->w)) {
+					r->w.err = false;
+					r->tc = true;
+					return DNS_R_NOERROR;
+				}
+				r->count[AN]++;
+				if (!dns_name_is_sub(next, z->origin) || chain >= CHAIN_MAX)
+					return DNS_R_NOERROR;
+				memcpy(cur, next, dns_name_len(next));
+				restarted = true;
+				break;
+			}
+			if (k == nl)
+				node = n;
+		}
+		if (restarted)
+			continue;
+		const uint8_t *owner = cur;
+		if (!node) {
+			/* RFC 4592 3.3.1: the wildcard at the closest encloser. */
+			uint8_t wild[DNS_NAME_MAX];
+			size_t cl = dns_name_len(ce->name);
+			if (cl + 2 > DNS_NAME_MAX)
+				return DNS_R_NXDOMAIN;
+			wild[0] = 1;
+			wild[1] = '*';
+			memcpy(wild + 2, ce->name, cl);
+			node = dns_zone_find(z, wild);
+			if (!node) {
+				put_soa(r, z); /* step 3c: a name error */
+				return DNS_R_NXDOMAIN;
+			}
+		}
+		/* Step 3a: the name (or its wildcard) matches. */
+		if (qtype == DNS_T_ANY && node->nrrsets) {
+			for (unsigned i = 0; i < node->nrrsets; i++)
+				put_rrset(r, AN, owner, &node->rrsets[i], node->rrsets[i].ttl);
+			return DNS_R_NOERROR;
+		}
+		const struct dns_rrset *s = dns_node_rrset(node, qtype);
+		if (s) {
+			if (!seen(r, s) && put_rrset(r, AN, owner, s, s->ttl))
+				put_additional(r, z, s);
+			return DNS_R_NOERROR;
+		}
+		s = (node->flags & DNS_NODE_CNAME) ? dns_node_rrset(node, DNS_T_CNAME) : NULL;
+		if (s) {
+			if (seen(r, s))
+				return DNS_R_NOERROR; /* a loop */
+			put_rrset(r, AN, owner, s, s->ttl);
+			const uint8_t *target = s->rdata + 2;
+			if (!dns_name_is_sub(target, z->origin) || chain >= CHAIN_MAX)
+				return DNS_R_NOERROR;
+			memcpy(cur, target, dns_name_len(target));
+			continue;
+		}
+		put_soa(r, z); /* NODATA (RFC 2308 2.2) */
+		return DNS_R_NOERROR;
+	}
+}
+
+static size_t reply_error(const uint8_t *msg, size_t len, const struct dns_query *q, int rcode,
+			  uint8_t *out, size_t cap)
+{
+	/* A header, the question when it could be read, and the OPT. */
+	struct wr w = wr_make(out, cap);
+	bool qd = q->qend > DNS_HDR_LEN && rcode != DNS_R_FORMERR;
+	struct dns_hdr h = {
+	    q->h.id,
+	    (uint16_t)(DNS_F_QR | (q->h.flags & (0x7800 | DNS_F_RD | DNS_F_CD)) | (rcode & 0xf)),
+	    qd,
+	    0,
+	    0,
+	    q->edns && rcode != DNS_R_FORMERR};
+	dns_hdr_write(&w, &h);
+	if (qd) {
+		dns_name_write(&w, q->qname, NULL);
+		wr_be16(&w, q->qtype);
+		wr_be16(&w, q->qclass);
+	}
+	if (h.ar) {
+		wr_u8(&w, 0);
+		wr_be16(&w, DNS_T_OPT);
+		wr_be16(&w, DNS_EDNS_SIZE);
+		wr_be32(&w, (uint32_t)(rcode >> 4) << 24 | (q->edns_flags & DNS_EDNS_DO));
+		wr_be16(&w, 0);
+	}
+	(void)msg;
+	(void)len;
+	return wr_ok(&w) ? w.pos : 0;
+}
+
+size_t dns_answer(const struct dns_zones *zs, const uint8_t *msg, size_t len, enum dns_transport tr,
+		  uint8_t *out, size_t cap)
+{
+	struct dns_query q;
+	int rc = dns_query_parse(msg, len, &q);
+	if (rc == ATL_EINVAL || cap < DNS_UDP_MIN)
+		return 0;
+	if (rc != DNS_R_NOERROR)
+		return reply_error(msg, len, &q, rc, out, cap);
+	/* Meta types cannot be asked for this way (RFC 6895 3.1): zone
+	 * transfers are not served over UDP, nor yet over TCP here. */
+	if (q.qtype == DNS_T_OPT || q.qtype == DNS_T_TSIG || q.qtype == 0)
+		return reply_error(msg, len, &q, DNS_R_FORMERR, out, cap);
+	const struct dns_zone *z = zone_for(zs, q.qname, q.qtype);
+	if (!z || (q.qclass != DNS_C_IN && q.qclass != DNS_C_ANY) || q.qtype == DNS_T_AXFR ||
+	    q.qtype == DNS_T_IXFR)
+		return reply_error(msg, len, &q, DNS_R_REFUSED, out, cap);
+
+	/* RFC 6891 6.2.5: a response fits the requester's UDP size (at
+	 * least 512) and ours; over TCP it fits a 16-bit length. */
+	size_t limit = tr == DNS_TCP ? DNS_MSG_MAX : DNS_UDP_MIN;
+	if (tr == DNS_UDP && q.edns)
+		limit = q.udp_size < DNS_EDNS_SIZE ? q.udp_size : DNS_EDNS_SIZE;
+	if (limit > cap)
+		limit = cap;
+	struct resp r;
+	r.w = wr_make(out, limit - (q.edns ? OPT_LEN : 0));
+	r.cmp.n = 0;
+	r.count[0] = r.count[1] = r.count[2] = 0;
+	r.tc = false;
+	r.nseen = 0;
+	wr_zero(&r.w, DNS_HDR_LEN);
+	dns_name_write(&r.w, q.qname, &r.cmp);
+	wr_be16(&r.w, q.qtype);
+	wr_be16(&r.w, q.qclass);
+	size_t qend = r.w.pos;
+	bool aa = true;
+	rc = resolve(&r, z, q.qname, q.qtype, &aa);
+	if (r.tc) {
+		/* RFC 2181 9: what fits is not the answer; send the header and
+		 * question with TC so the client retries over TCP. */
+		r.w.pos = qend;
+		r.count[0] = r.count[1] = r.count[2] = 0;
+	}
+	r.w.cap = limit;
+	if (q.edns) {
+		wr_u8(&r.w, 0);
+		wr_be16(&r.w, DNS_T_OPT);
+		wr_be16(&r.w, DNS_EDNS_SIZE);
+		wr_be32(&r.w, (uint32_t)(q.edns_flags & DNS_EDNS_DO));
+		wr_be16(&r.w, 0);
+		r.count[AR]++;
+	}
+	if (!wr_ok(&r.w))
+		return 0;
+	uint16_t flags = (uint16_t)(DNS_F_QR | (q.h.flags & (DNS_F_RD | DNS_F_CD)) | (rc & 0xf));
+	if (aa)
+		flags |= DNS_F_AA;
+	if (r.tc)
+		flags |= DNS_F_TC;
+	struct dns_hdr h = {q.h.id, flags, 1, r.count[AN], r.count[NS], r.count[AR]};
+	struct wr hw = wr_make(out, DNS_HDR_LEN);
+	dns_hdr_write(&hw, &h);
+	return r.w.pos;
+}

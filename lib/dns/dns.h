@@ -1,0 +1,341 @@
+/*
+ * dns.h - the DNS wire format, record data, master files, the zone store
+ * and the authoritative answering core.
+ *
+ * Everything here is a pure function of its inputs: no I/O, no clock, no
+ * globals.  Memory comes from the caller: arenas for zone data, caller
+ * buffers for names and messages.
+ *
+ * Names are kept in wire form, uncompressed: a sequence of length-prefixed
+ * labels ending with the zero-length root label, at most DNS_NAME_MAX
+ * bytes (RFC 1035 3.1).  A "uint8_t name[DNS_NAME_MAX]" buffer always fits
+ * one.  Comparisons are case-insensitive for ASCII (RFC 4343); the case of
+ * stored names is preserved.
+ *
+ * Errors: ATL_EINVAL for malformed input, ATL_EMSGSIZE when an output
+ * buffer is too small, ATL_ENOMEM when an arena is exhausted.
+ */
+#ifndef ATOLL_DNS_DNS_H
+#define ATOLL_DNS_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/mem.h"
+
+#define DNS_NAME_MAX  255 /* RFC 1035 3.1: whole name in wire form */
+#define DNS_LABEL_MAX 63
+#define DNS_HDR_LEN   12
+#define DNS_UDP_MIN   512  /* RFC 1035 4.2.1 */
+#define DNS_EDNS_SIZE 1232 /* our advertised EDNS UDP size (DNS flag day 2020) */
+#define DNS_MSG_MAX   65535
+
+enum dns_type {
+	DNS_T_A = 1,
+	DNS_T_NS = 2,
+	DNS_T_CNAME = 5,
+	DNS_T_SOA = 6,
+	DNS_T_PTR = 12,
+	DNS_T_HINFO = 13,
+	DNS_T_MX = 15,
+	DNS_T_TXT = 16,
+	DNS_T_AAAA = 28,
+	DNS_T_SRV = 33,
+	DNS_T_NAPTR = 35,
+	DNS_T_DNAME = 39,
+	DNS_T_OPT = 41,
+	DNS_T_DS = 43,
+	DNS_T_SSHFP = 44,
+	DNS_T_RRSIG = 46,
+	DNS_T_NSEC = 47,
+	DNS_T_DNSKEY = 48,
+	DNS_T_NSEC3 = 50,
+	DNS_T_NSEC3PARAM = 51,
+	DNS_T_TLSA = 52,
+	DNS_T_SVCB = 64,
+	DNS_T_HTTPS = 65,
+	DNS_T_TSIG = 250,
+	DNS_T_IXFR = 251,
+	DNS_T_AXFR = 252,
+	DNS_T_ANY = 255,
+	DNS_T_CAA = 257,
+};
+
+#define DNS_C_IN  1
+#define DNS_C_ANY 255
+
+enum dns_rcode {
+	DNS_R_NOERROR = 0,
+	DNS_R_FORMERR = 1,
+	DNS_R_SERVFAIL = 2,
+	DNS_R_NXDOMAIN = 3,
+	DNS_R_NOTIMP = 4,
+	DNS_R_REFUSED = 5,
+	DNS_R_YXDOMAIN = 6,
+	DNS_R_NOTAUTH = 9,
+	DNS_R_BADVERS = 16, /* extended: RFC 6891 6.1.3 */
+};
+
+/* Header flag bits (RFC 1035 4.1.1, RFC 4035 3.2). */
+#define DNS_F_QR      0x8000
+#define DNS_F_AA      0x0400
+#define DNS_F_TC      0x0200
+#define DNS_F_RD      0x0100
+#define DNS_F_RA      0x0080
+#define DNS_F_AD      0x0020
+#define DNS_F_CD      0x0010
+#define DNS_OPCODE(f) (((f) >> 11) & 0xf)
+#define DNS_RCODE(f)  ((f)&0xf)
+#define DNS_OP_QUERY  0
+#define DNS_OP_NOTIFY 4
+#define DNS_OP_UPDATE 5
+#define DNS_EDNS_DO   0x8000
+
+/* ---- names (name.c) ------------------------------------------------------ */
+
+/* Length of a valid wire name, root label included. */
+size_t dns_name_len(const uint8_t *name);
+unsigned dns_name_labels(const uint8_t *name); /* root excluded */
+/* Case-insensitive equality of two wire names. */
+bool dns_name_equal(const uint8_t *a, const uint8_t *b);
+/* RFC 4034 6.1 canonical order: <0, 0, >0. */
+int dns_name_cmp(const uint8_t *a, const uint8_t *b);
+/* True when name is sub at or below parent. */
+bool dns_name_is_sub(const uint8_t *name, const uint8_t *parent);
+/* Pointer to the suffix of name with its first n labels removed. */
+const uint8_t *dns_name_skip(const uint8_t *name, unsigned n);
+void dns_name_lower(uint8_t *name);
+
+/*
+ * Text to wire (RFC 1035 5.1): labels separated by dots, \X and \DDD
+ * escapes, a trailing dot for an absolute name, "@" for origin.  A relative
+ * name gets origin appended (ATL_EINVAL if origin is NULL).
+ */
+int dns_name_from_text(const char *s, size_t n, const uint8_t *origin, uint8_t *out);
+/* Wire to presentation text, absolute (trailing dot), escaping as needed.
+ * Returns the text length, or ATL_EMSGSIZE if cap is too small. */
+int dns_name_to_text(const uint8_t *name, char *buf, size_t cap);
+
+/*
+ * Read a possibly compressed name at r's position; r spans the whole
+ * message (pointers are offsets into it).  Decompression is strict
+ * (RFC 1035 4.1.4, RFC 9267): every pointer must point before the start
+ * of the labels that led to it (so no loops and no forward pointers),
+ * labels above 63 bytes and the 0x40/0x80 label types are rejected, and
+ * the result is at most 255 bytes.  r moves past the name as it appears
+ * in place.  ATL_EINVAL (and r's error set) on any violation.
+ */
+int dns_name_read(struct rd *r, uint8_t *out);
+
+/* Names written so far in a message, for compression on output. */
+#define DNS_CMP_MAX 64
+struct dns_cmp {
+	unsigned n;
+	uint16_t off[DNS_CMP_MAX];
+};
+/* Write name at w's position; with c, reuse a suffix already in the
+ * message (w's data from offset 0 is the message). */
+void dns_name_write(struct wr *w, const uint8_t *name, struct dns_cmp *c);
+
+/* ---- messages (wire.c) --------------------------------------------------- */
+
+struct dns_hdr {
+	uint16_t id, flags, qd, an, ns, ar;
+};
+
+void dns_hdr_read(struct rd *r, struct dns_hdr *h);
+void dns_hdr_write(struct wr *w, const struct dns_hdr *h);
+
+/* One resource record as read from a message; rdata points into it. */
+struct dns_rr {
+	uint8_t owner[DNS_NAME_MAX];
+	uint16_t type, class;
+	uint32_t ttl;
+	uint16_t rdlen;
+	size_t rdoff; /* offset of rdata in the message */
+};
+/* Read one RR; r spans the whole message.  ATL_EINVAL if malformed. */
+int dns_rr_read(struct rd *r, struct dns_rr *rr);
+
+/* A query as the answering core sees it. */
+struct dns_query {
+	struct dns_hdr h;
+	uint8_t qname[DNS_NAME_MAX];
+	uint16_t qtype, qclass;
+	size_t qend; /* offset just past the question */
+	bool edns;
+	uint8_t edns_version;
+	uint16_t edns_flags; /* DO bit */
+	uint16_t udp_size;   /* the requester's, at least 512 */
+};
+
+/*
+ * Parse a query message.  Returns DNS_R_NOERROR, or the rcode the reply
+ * should carry (FORMERR, NOTIMP, BADVERS), or ATL_EINVAL when no reply
+ * is possible (shorter than a header, or QR set: never answer a response).
+ */
+int dns_query_parse(const uint8_t *msg, size_t len, struct dns_query *q);
+
+/* The canonical (uncompressed) form of an RR's rdata from a message:
+ * names in the rdata of the RFC 3597 well-known types are expanded.
+ * Returns the length written to out, or ATL_EINVAL / ATL_EMSGSIZE. */
+int dns_rdata_uncompress(const uint8_t *msg, size_t msglen, const struct dns_rr *rr, uint8_t *out,
+			 size_t cap);
+
+/* ---- record data (rdata.c) ----------------------------------------------- */
+
+/* A token of presentation text: raw (escapes still in it); quoted tokens
+ * exclude their quotes. */
+struct dns_tok {
+	const char *s;
+	uint16_t n;
+	bool quoted;
+};
+
+/* "A", "TYPE65534" ... -> number; ATL_EINVAL if unknown. */
+int dns_type_from_text(const char *s, size_t n);
+/* Mnemonic into buf ("TYPE<n>" for unknown types); returns buf. */
+const char *dns_type_name(uint16_t type, char *buf, size_t cap);
+/* Whether names in this type's rdata may be compressed (RFC 3597 4). */
+bool dns_type_compressible(uint16_t type);
+
+/*
+ * Presentation rdata to wire (RFC 1035 5.1 and each type's RFC), or the
+ * RFC 3597 generic form "\# <len> <hex>" for any type.  origin completes
+ * relative names.  Returns the rdata length, or ATL_EINVAL with *why set
+ * to a short reason.
+ */
+int dns_rdata_from_text(uint16_t type, const struct dns_tok *t, unsigned nt, const uint8_t *origin,
+			uint8_t *out, size_t cap, const char **why);
+/* Wire rdata (uncompressed) to presentation text; unknown types and
+ * malformed rdata in RFC 3597 form.  Returns the length or ATL_EMSGSIZE. */
+int dns_rdata_to_text(uint16_t type, const uint8_t *rd, size_t len, char *buf, size_t cap);
+/* Check that wire rdata is well formed for its type (any for unknown). */
+bool dns_rdata_valid(uint16_t type, const uint8_t *rd, size_t len);
+
+/* ---- master files (zonefile.c) -------------------------------------------- */
+
+/* One record as the parser hands it over: all names absolute. */
+struct dns_zrec {
+	const uint8_t *owner;
+	uint16_t type, class;
+	uint32_t ttl;
+	uint16_t rdlen;
+	const uint8_t *rdata;
+};
+
+struct dns_zparse {
+	/* Required: called for each record; a non-zero return stops the
+	 * parse and is returned. */
+	int (*record)(void *ctx, const struct dns_zrec *rec);
+	/* Optional: $INCLUDE file lookup (no filesystem is assumed).  Sets
+	 * *data and *len to the file's text; ATL_ENOENT if there is none. */
+	int (*include)(void *ctx, const char *file, const char **data, size_t *len);
+	void *ctx;	   /* for record */
+	void *include_ctx; /* for include */
+	/* Optional: where the record callback leaves its reason for a
+	 * refusal (it is then quoted in err). */
+	const char *record_err;
+	uint32_t default_ttl; /* before any $TTL or explicit TTL */
+	/* Filled on error: "<file>:<line>: <reason>". */
+	char err[256];
+};
+
+/*
+ * Parse master-file text (RFC 1035 5, RFC 2308 4 $TTL, RFC 3597 \#).
+ * file names the text in errors; origin is the initial $ORIGIN (may be
+ * NULL: then relative names before a $ORIGIN are errors).  Returns ATL_OK,
+ * ATL_EINVAL (p->err says where and why) or the record callback's value.
+ */
+int dns_zonefile_parse(struct dns_zparse *p, const char *file, const char *text, size_t len,
+		       const uint8_t *origin);
+
+/* ---- the zone store (zone.c) ----------------------------------------------- */
+
+struct dns_rrset {
+	uint16_t type;
+	uint16_t count;
+	uint32_t ttl;
+	const uint8_t *rdata; /* count times: be16 length, bytes */
+};
+
+#define DNS_NODE_DELEG 0x1 /* NS below the apex: a zone cut */
+#define DNS_NODE_DNAME 0x2
+#define DNS_NODE_CNAME 0x4
+
+struct dns_node {
+	const uint8_t *name; /* wire, case as loaded */
+	struct dns_rrset *rrsets;
+	uint16_t nrrsets; /* 0: an empty non-terminal */
+	uint16_t flags;
+};
+
+struct dns_zone {
+	const uint8_t *origin;
+	uint32_t serial;
+	struct dns_node *nodes; /* canonical order; nodes[0] is the apex */
+	size_t nnodes;
+	size_t bytes; /* arena bytes the zone uses */
+};
+
+/* Loads records into a zone.  All memory comes from the arena given to
+ * dns_zload_init (records while loading, then the built zone). */
+struct dns_zload {
+	struct arena *a;
+	const uint8_t *origin;
+	size_t mark;   /* arena use before the load: rolled back on failure */
+	uint8_t *recs; /* records appended contiguously */
+	size_t nrecs, recbytes, reccap;
+	char err[256];
+};
+
+/* Start loading zone origin into arena a; takes its free space. */
+int dns_zload_init(struct dns_zload *zl, struct arena *a, const uint8_t *origin);
+/* Add one record (a dns_zparse record callback when ctx is zl). */
+int dns_zload_add(void *zl, const struct dns_zrec *rec);
+/*
+ * Check and build: SOA at the apex, NS at the apex, no CNAME beside other
+ * data, no data outside the zone (RFC 1034 3.6.2, RFC 2181 10.1, RFC 1035
+ * 5.2).  On success *z is filled and the arena keeps just the zone; on
+ * failure zl->err says why and the arena is rolled back to before init.
+ */
+int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z);
+
+/* Parse text and build a zone in one step; err gets the reason. */
+int dns_zone_load_text(struct arena *a, const uint8_t *origin, const char *file, const char *text,
+		       size_t len,
+		       int (*include)(void *ctx, const char *file, const char **data, size_t *len),
+		       void *ctx, struct dns_zone *z, char *err, size_t errcap);
+
+/* Exact lookup; NULL if the name has no node (not even an empty
+ * non-terminal). */
+const struct dns_node *dns_zone_find(const struct dns_zone *z, const uint8_t *name);
+const struct dns_rrset *dns_node_rrset(const struct dns_node *n, uint16_t type);
+
+/* ---- answering (answer.c) ---------------------------------------------------- */
+
+#define DNS_ZONES_MAX 64
+struct dns_zones {
+	unsigned n;
+	struct dns_zone *z[DNS_ZONES_MAX];
+};
+
+/* The zone holding name (the one with the longest origin), or NULL. */
+const struct dns_zone *dns_zones_find(const struct dns_zones *zs, const uint8_t *name);
+
+enum dns_transport { DNS_UDP, DNS_TCP };
+
+/*
+ * Answer one query message authoritatively (RFC 1034 4.3.2, RFC 4592,
+ * RFC 6672, RFC 6891).  The response goes to out (cap bytes; at least 512;
+ * over UDP it is further limited by the requester's EDNS size, and TC is
+ * set when the answer does not fit).  Returns the response length, or 0
+ * when the message must not be answered (a response, or too short to
+ * carry an ID).
+ */
+size_t dns_answer(const struct dns_zones *zs, const uint8_t *msg, size_t len, enum dns_transport tr,
+		  uint8_t *out, size_t cap);
+
+#endif

@@ -1,0 +1,363 @@
+/*
+ * zone.c - the in-memory zone store: load, check, build, look up.
+ *
+ * A built zone is one contiguous block in its arena:
+ *
+ *   [nodes, canonical order][rrsets, by node][owner names][rdata]
+ *
+ * Lookup is a binary search over the nodes in RFC 4034 6.1 canonical
+ * order, so the closest encloser and the wildcard of any name are found
+ * with a handful of searches.  Empty non-terminals have nodes of their
+ * own (RFC 4592 2.2.2), so "does this name exist" is one search.
+ *
+ * While loading, records are appended to the bottom of the arena's free
+ * space; the zone is built at the top, then moved down over the records
+ * and its pointers relocated.  A failed load leaves the arena as it was.
+ */
+#include "core/err.h"
+#include "core/fmt.h"
+#include "dns/dns.h"
+
+/* A loading record, 16-byte aligned in the arena. */
+struct lrec {
+	uint32_t size; /* bytes to the next record */
+	uint32_t ttl;
+	uint16_t type; /* 0: an empty non-terminal marker */
+	uint16_t rdlen;
+	uint8_t ownerlen;
+	uint8_t data[]; /* owner, then rdata */
+};
+
+static uint8_t *region_lo(struct arena *a)
+{
+	return a->base + a->used;
+}
+
+int dns_zload_init(struct dns_zload *zl, struct arena *a, const uint8_t *origin)
+{
+	memset(zl, 0, sizeof *zl);
+	zl->a = a;
+	zl->mark = a->used;
+	zl->recs = region_lo(a);
+	/* The origin is the first thing in the region; it moves with it. */
+	uint8_t *o = arena_alloc(a, dns_name_len(origin));
+	if (!o)
+		return ATL_ENOMEM;
+	memcpy(o, origin, dns_name_len(origin));
+	zl->origin = o;
+	zl->recs = region_lo(a);
+	return ATL_OK;
+}
+
+static int zload_push(struct dns_zload *zl, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		      const uint8_t *rd, uint16_t rdlen)
+{
+	size_t ol = dns_name_len(owner);
+	size_t size = (sizeof(struct lrec) + ol + rdlen + 15) & ~(size_t)15;
+	struct lrec *r = arena_alloc(zl->a, size);
+	if (!r) {
+		fmt_snprintf(zl->err, sizeof zl->err, "out of memory loading the zone (--mem)");
+		return ATL_ENOMEM;
+	}
+	r->size = (uint32_t)size;
+	r->ttl = ttl;
+	r->type = type;
+	r->rdlen = rdlen;
+	r->ownerlen = (uint8_t)ol;
+	memcpy(r->data, owner, ol);
+	if (rdlen)
+		memcpy(r->data + ol, rd, rdlen);
+	zl->nrecs++;
+	zl->recbytes += size;
+	return ATL_OK;
+}
+
+int dns_zload_add(void *ctx, const struct dns_zrec *rec)
+{
+	struct dns_zload *zl = ctx;
+	char t[1024];
+	if (!dns_name_is_sub(rec->owner, zl->origin)) {
+		dns_name_to_text(rec->owner, t, sizeof t);
+		fmt_snprintf(zl->err, sizeof zl->err, "out-of-zone data: %s", t);
+		return ATL_EINVAL;
+	}
+	if (rec->type == 0 || rec->class != DNS_C_IN)
+		return ATL_EINVAL;
+	if (!dns_rdata_valid(rec->type, rec->rdata, rec->rdlen)) {
+		fmt_snprintf(zl->err, sizeof zl->err, "malformed rdata");
+		return ATL_EINVAL;
+	}
+	int rc = zload_push(zl, rec->owner, rec->type, rec->ttl, rec->rdata, rec->rdlen);
+	if (rc != ATL_OK)
+		return rc;
+	/* Empty non-terminals: every name between the owner and the apex
+	 * exists (RFC 4592 2.2.2).  Markers repeat; the build merges them. */
+	unsigned below = dns_name_labels(rec->owner) - dns_name_labels(zl->origin);
+	for (unsigned i = 1; i < below; i++) {
+		rc = zload_push(zl, dns_name_skip(rec->owner, i), 0, 0, NULL, 0);
+		if (rc != ATL_OK)
+			return rc;
+	}
+	return ATL_OK;
+}
+
+/* Sort order: owner (canonical), type, rdata (RFC 4034 6.3). */
+static int lrec_cmp(const struct lrec *a, const struct lrec *b)
+{
+	int c = dns_name_cmp(a->data, b->data);
+	if (c)
+		return c;
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	size_t n = a->rdlen < b->rdlen ? a->rdlen : b->rdlen;
+	c = memcmp(a->data + a->ownerlen, b->data + b->ownerlen, n);
+	if (c)
+		return c;
+	return a->rdlen == b->rdlen ? 0 : a->rdlen < b->rdlen ? -1 : 1;
+}
+
+/* Bottom-up merge sort (stable; no recursion, O(n log n) always). */
+static void lrec_sort(struct lrec **v, struct lrec **tmp, size_t n)
+{
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t lo = 0; lo < n; lo += 2 * w) {
+			size_t mid = lo + w < n ? lo + w : n;
+			size_t hi = lo + 2 * w < n ? lo + 2 * w : n;
+			size_t i = lo, j = mid, k = lo;
+			while (i < mid && j < hi)
+				tmp[k++] = lrec_cmp(v[j], v[i]) < 0 ? v[j++] : v[i++];
+			while (i < mid)
+				tmp[k++] = v[i++];
+			while (j < hi)
+				tmp[k++] = v[j++];
+		}
+		memcpy(v, tmp, n * sizeof *v);
+	}
+}
+
+static int zfail(struct dns_zload *zl, const char *why, const uint8_t *name)
+{
+	char t[1024];
+	if (!zl->err[0]) {
+		if (name) {
+			dns_name_to_text(name, t, sizeof t);
+			fmt_snprintf(zl->err, sizeof zl->err, "%s: %s", why, t);
+		} else {
+			fmt_snprintf(zl->err, sizeof zl->err, "%s", why);
+		}
+	}
+	zl->a->used = zl->mark;
+	return ATL_EINVAL;
+}
+
+static size_t align16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
+{
+	struct arena *a = zl->a;
+	size_t n = zl->nrecs;
+	if (!n)
+		return zfail(zl, "empty zone: no SOA record at the apex", zl->origin);
+	struct lrec **v = arena_alloc(a, n * sizeof *v);
+	struct lrec **tmp = arena_alloc(a, n * sizeof *tmp);
+	if (!v || !tmp)
+		return zfail(zl, "out of memory loading the zone (--mem)", NULL);
+	uint8_t *p = zl->recs;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = (struct lrec *)p;
+		p += v[i]->size;
+	}
+	lrec_sort(v, tmp, n);
+
+	/* Pass 1: count nodes, RRsets, bytes; check the zone's rules. */
+	size_t nnodes = 0, nrrsets = 0, namebytes = 0, rdbytes = 0;
+	unsigned soa = 0;
+	bool apex_ns = false;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		unsigned types = 0, cnames = 0, dnames = 0, other = 0;
+		while (j < n && dns_name_equal(v[j]->data, v[i]->data)) {
+			struct lrec *r = v[j];
+			bool dup = j > i && r->type == v[j - 1]->type && !lrec_cmp(r, v[j - 1]);
+			if (r->type && !dup) {
+				if (j == i || r->type != v[j - 1]->type)
+					types++;
+				rdbytes += 2u + r->rdlen;
+				if (r->type == DNS_T_CNAME)
+					cnames++;
+				else if (r->type == DNS_T_DNAME)
+					dnames++;
+				else if (r->type != DNS_T_RRSIG && r->type != DNS_T_NSEC)
+					other++;
+				if (r->type == DNS_T_SOA)
+					soa++;
+			}
+			j++;
+		}
+		const uint8_t *name = v[i]->data;
+		bool apex = dns_name_equal(name, zl->origin);
+		if (apex) {
+			for (size_t k = i; k < j; k++)
+				apex_ns |= v[k]->type == DNS_T_NS;
+		} else {
+			for (size_t k = i; k < j; k++)
+				if (v[k]->type == DNS_T_SOA)
+					return zfail(zl, "SOA record not at the zone apex", name);
+		}
+		/* RFC 1034 3.6.2, RFC 2181 10.1: a CNAME stands alone. */
+		if (cnames > 1)
+			return zfail(zl, "more than one CNAME record", name);
+		if (cnames && (other || dnames))
+			return zfail(zl, "CNAME next to other data", name);
+		if (dnames > 1) /* RFC 6672 2.4 */
+			return zfail(zl, "more than one DNAME record", name);
+		nnodes++;
+		nrrsets += types;
+		namebytes += v[i]->ownerlen;
+		i = j;
+	}
+	if (soa != 1)
+		return zfail(
+		    zl, soa ? "more than one SOA record at the apex" : "no SOA record at the apex",
+		    zl->origin);
+	if (!apex_ns)
+		return zfail(zl, "no NS records at the apex", zl->origin);
+
+	/* Pass 2: build at the top of the free space. */
+	size_t zsize = align16(nnodes * sizeof(struct dns_node)) +
+		       align16(nrrsets * sizeof(struct dns_rrset)) + align16(namebytes) + rdbytes;
+	size_t scratch_end = a->used;
+	if (a->size - scratch_end < align16(zsize))
+		return zfail(zl, "out of memory building the zone (--mem)", NULL);
+	uint8_t *top = a->base + a->size - align16(zsize);
+	struct dns_node *nodes = (struct dns_node *)top;
+	struct dns_rrset *sets =
+	    (struct dns_rrset *)(top + align16(nnodes * sizeof(struct dns_node)));
+	uint8_t *names = (uint8_t *)sets + align16(nrrsets * sizeof(struct dns_rrset));
+	uint8_t *rdp = names + align16(namebytes);
+	size_t ni = 0, si = 0;
+	for (size_t i = 0; i < n;) {
+		struct dns_node *nd = &nodes[ni++];
+		memcpy(names, v[i]->data, v[i]->ownerlen);
+		nd->name = names;
+		names += v[i]->ownerlen;
+		nd->rrsets = &sets[si];
+		nd->nrrsets = 0;
+		nd->flags = 0;
+		bool apex = ni == 1;
+		size_t j = i;
+		while (j < n && dns_name_equal(v[j]->data, v[i]->data)) {
+			struct lrec *r = v[j];
+			bool dup = j > i && r->type == v[j - 1]->type && !lrec_cmp(r, v[j - 1]);
+			if (!r->type || dup) {
+				j++;
+				continue;
+			}
+			if (!nd->nrrsets || nd->rrsets[nd->nrrsets - 1].type != r->type) {
+				struct dns_rrset *s = &sets[si++];
+				s->type = r->type;
+				s->count = 0;
+				s->ttl = r->ttl;
+				s->rdata = rdp;
+				nd->nrrsets++;
+				if (r->type == DNS_T_NS && !apex)
+					nd->flags |= DNS_NODE_DELEG;
+				if (r->type == DNS_T_DNAME)
+					nd->flags |= DNS_NODE_DNAME;
+				if (r->type == DNS_T_CNAME)
+					nd->flags |= DNS_NODE_CNAME;
+			}
+			struct dns_rrset *s = &nd->rrsets[nd->nrrsets - 1];
+			s->count++;
+			store_be16(rdp, r->rdlen);
+			memcpy(rdp + 2, r->data + r->ownerlen, r->rdlen);
+			rdp += 2u + r->rdlen;
+			j++;
+		}
+		i = j;
+	}
+
+	/* Move the zone down over the loading records, origin kept first. */
+	uint8_t *dst = zl->recs;
+	ptrdiff_t delta = dst - top;
+	memmove(dst, top, zsize);
+	nodes = (struct dns_node *)dst;
+	for (size_t i = 0; i < nnodes; i++) {
+		nodes[i].name += delta;
+		nodes[i].rrsets = (struct dns_rrset *)((uint8_t *)nodes[i].rrsets + delta);
+		for (unsigned k = 0; k < nodes[i].nrrsets; k++)
+			nodes[i].rrsets[k].rdata += delta;
+	}
+	a->used = (size_t)(dst - a->base) + align16(zsize);
+	if (a->used > a->hwm)
+		a->hwm = a->used;
+	memset(z, 0, sizeof *z);
+	z->origin = zl->origin;
+	z->nodes = nodes;
+	z->nnodes = nnodes;
+	z->bytes = a->used - zl->mark;
+	const struct dns_rrset *s = dns_node_rrset(&nodes[0], DNS_T_SOA);
+	const uint8_t *rd = s->rdata + 2;
+	size_t rl = load_be16(s->rdata);
+	z->serial = load_be32(rd + rl - 20);
+	return ATL_OK;
+}
+
+const struct dns_rrset *dns_node_rrset(const struct dns_node *n, uint16_t type)
+{
+	for (unsigned i = 0; i < n->nrrsets; i++)
+		if (n->rrsets[i].type == type)
+			return &n->rrsets[i];
+	return NULL;
+}
+
+const struct dns_node *dns_zone_find(const struct dns_zone *z, const uint8_t *name)
+{
+	size_t lo = 0, hi = z->nnodes;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = dns_name_cmp(z->nodes[mid].name, name);
+		if (!c)
+			return &z->nodes[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int dns_zone_load_text(struct arena *a, const uint8_t *origin, const char *file, const char *text,
+		       size_t len,
+		       int (*include)(void *ctx, const char *file, const char **data, size_t *len),
+		       void *ctx, struct dns_zone *z, char *err, size_t errcap)
+{
+	struct dns_zload zl;
+	struct dns_zparse p;
+	memset(&p, 0, sizeof p);
+	int rc = dns_zload_init(&zl, a, origin);
+	if (rc != ATL_OK) {
+		fmt_snprintf(err, errcap, "%s: out of memory (--mem)", file);
+		return rc;
+	}
+	p.record = dns_zload_add;
+	p.ctx = &zl;
+	p.include = include;
+	p.include_ctx = ctx;
+	p.record_err = zl.err;
+	rc = dns_zonefile_parse(&p, file, text, len, origin);
+	if (rc != ATL_OK) {
+		fmt_snprintf(err, errcap, "%s", p.err[0] ? p.err : zl.err);
+		a->used = zl.mark;
+		return ATL_EINVAL;
+	}
+	rc = dns_zload_finish(&zl, z);
+	if (rc != ATL_OK) {
+		fmt_snprintf(err, errcap, "%s: %s", file, zl.err);
+		return rc;
+	}
+	return ATL_OK;
+}
