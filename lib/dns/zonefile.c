@@ -132,6 +132,8 @@ static int zf_entry(struct zf *z, struct zf_src *s, struct dns_tok *t, unsigned 
 			k->s = s->text + start;
 			k->n = (uint16_t)(s->pos - start);
 		}
+		if (depth && s->pos >= s->len)
+			return zf_error(z, s, s->line, "unbalanced '('");
 		if (*nt)
 			return ATL_OK;
 		/* A blank or comment-only line: keep going. */
