@@ -1,0 +1,273 @@
+/*
+ * dns - the authoritative DNS server unikernel (issue #6).
+ *
+ * Serves its zones on UDP port 53 with the lib/dns answering core.  Zones
+ * come from a POSIX tar archive on the block device "zones" (one master
+ * file per member, named <origin>.zone; members may $INCLUDE each other)
+ * or, with no such device, from the embedded example.test. zone, so it
+ * runs with no set-up.  A zone that fails its checks is reported and left
+ * out; the others are served.
+ */
+#include "core/args.h"
+#include "core/err.h"
+#include "core/fmt.h"
+#include "core/loop.h"
+#include "dns/dns.h"
+#include "dns/tar.h"
+#include "net/stack.h"
+
+#define DNS_PORT 53
+#define DNS_BUF	 65535
+
+static const char example_zone[] = "$ORIGIN example.test.\n"
+				   "$TTL 3600\n"
+				   "@       SOA   ns1 hostmaster 2026112601 7200 900 1209600 300\n"
+				   "        NS    ns1\n"
+				   "        NS    ns2\n"
+				   "        A     192.0.2.10\n"
+				   "        AAAA  2001:db8::10\n"
+				   "        MX    10 mail\n"
+				   "        TXT   \"v=spf1 mx -all\"\n"
+				   "ns1     A     192.0.2.1\n"
+				   "ns2     A     192.0.2.2\n"
+				   "mail    A     192.0.2.25\n"
+				   "www     CNAME @\n"
+				   "*.apps  A     192.0.2.80\n"
+				   "_sip._udp SRV 0 5 5060 sip\n"
+				   "sip     A     192.0.2.60\n"
+				   "dev     NS    ns.dev\n"
+				   "ns.dev  A     192.0.2.53\n";
+
+struct dns_srv {
+	struct loop *loop;
+	struct udp_sock *sock;
+	struct dns_zones zones;
+	uint8_t *in, *out;
+	uint64_t stat[4]; /* queries, answered, dropped, send_failed */
+	struct counter_group group;
+};
+
+static const char *const dns_stat_names[] = {"queries", "answered", "dropped", "send_failed"};
+
+static void dns_udp(void *arg)
+{
+	struct dns_srv *d = arg;
+	for (;;) {
+		struct ip4_ep from;
+		size_t len;
+		int rc = udp_recvfrom(d->sock, &from, d->in, DNS_BUF, &len, DEADLINE_NEVER);
+		if (rc == ATL_ESTOPPED)
+			return;
+		if (rc != ATL_OK)
+			continue;
+		d->stat[0]++;
+		size_t n = dns_answer(&d->zones, d->in, len, DNS_UDP, d->out, DNS_BUF);
+		if (!n) {
+			d->stat[2]++;
+			continue;
+		}
+		if (udp_sendto(d->sock, &from, d->out, n) == ATL_OK)
+			d->stat[1]++;
+		else
+			d->stat[3]++;
+	}
+}
+
+/* $INCLUDE from the archive: a member of that name. */
+struct archive {
+	const uint8_t *data;
+	size_t len;
+};
+
+static int archive_include(void *ctx, const char *file, const char **data, size_t *len)
+{
+	struct archive *ar = ctx;
+	struct rd r = rd_make(ar->data, ar->len);
+	struct dns_tar_member m;
+	while (dns_tar_next(&r, &m) == ATL_OK) {
+		if (!strcmp(m.name, file) ||
+		    (m.name[0] == '.' && m.name[1] == '/' && !strcmp(m.name + 2, file))) {
+			*data = (const char *)m.data;
+			*len = m.len;
+			return ATL_OK;
+		}
+	}
+	return ATL_ENOENT;
+}
+
+static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, const char *file,
+		     const char *origin_text, size_t origin_len, const char *text, size_t len,
+		     struct archive *ar)
+{
+	uint8_t origin[DNS_NAME_MAX];
+	char err[320];
+	if (dns_name_from_text(origin_text, origin_len, NULL, origin) != ATL_OK) {
+		LOG_ERROR(d->loop, "%s: the member name is not a zone origin", file);
+		return;
+	}
+	if (d->zones.n >= DNS_ZONES_MAX) {
+		LOG_ERROR(d->loop, "%s: more than %d zones", file, DNS_ZONES_MAX);
+		return;
+	}
+	struct dns_zone *z = heap_alloc(h, sizeof *z, 16);
+	if (!z) {
+		LOG_ERROR(d->loop, "%s: heap exhausted", file);
+		return;
+	}
+	if (dns_zone_load_text(a, origin, file, text, len, ar ? archive_include : NULL, ar, z, err,
+			       sizeof err) != ATL_OK) {
+		LOG_ERROR(d->loop, "zone rejected: %s", err);
+		return;
+	}
+	char t[1024];
+	dns_name_to_text(z->origin, t, sizeof t);
+	LOG_INFO(d->loop, "zone %s serial %u: %zu names, %zu bytes", t, z->serial, z->nnodes,
+		 z->bytes);
+	d->zones.z[d->zones.n++] = z;
+}
+
+/* Zones from the tar archive on the "zones" block device. */
+static int load_archive(struct dns_srv *d, struct heap *h, struct arena *a)
+{
+	plat_handle_t bh;
+	struct plat_block_info info;
+	if (plat_block_acquire("zones", &bh, &info) != PLAT_OK)
+		return ATL_ENOENT;
+	uint8_t *buf = heap_alloc(h, (size_t)info.capacity, 16);
+	if (!buf) {
+		LOG_ERROR(d->loop, "heap too small for the %llu-byte zones archive",
+			  (unsigned long long)info.capacity);
+		return ATL_ENOMEM;
+	}
+	/* Read in chunks of whole blocks. */
+	size_t chunk = info.block_size * 256u;
+	for (uint64_t off = 0; off < info.capacity; off += chunk) {
+		size_t n = info.capacity - off < chunk ? (size_t)(info.capacity - off) : chunk;
+		if (plat_block_read(bh, off, buf + off, n) != PLAT_OK) {
+			LOG_ERROR(d->loop, "cannot read the zones device");
+			return ATL_EIO;
+		}
+	}
+	struct archive ar = {buf, (size_t)info.capacity};
+	struct rd r = rd_make(buf, (size_t)info.capacity);
+	struct dns_tar_member m;
+	int rc;
+	while ((rc = dns_tar_next(&r, &m)) == ATL_OK) {
+		const char *base = m.name;
+		for (const char *p = m.name; *p; p++)
+			if (*p == '/')
+				base = p + 1;
+		size_t bl = strlen(base);
+		if (!strcmp(base, "keys")) {
+			LOG_WARN(d->loop, "keys: TSIG is not implemented yet; ignored");
+			continue;
+		}
+		if (bl <= 5 || strcmp(base + bl - 5, ".zone"))
+			continue; /* $INCLUDE material, or not ours */
+		/* "<origin>.zone": the origin is absolute whether or not it ends
+		 * with a dot ("example.test.zone" or "example.test..zone"). */
+		size_t ol = bl - 5;
+		char origin[300];
+		if (ol + 2 > sizeof origin)
+			continue;
+		memcpy(origin, base, ol);
+		if (ol && origin[ol - 1] != '.')
+			origin[ol++] = '.';
+		add_zone(d, h, a, m.name, origin, ol, (const char *)m.data, m.len, &ar);
+	}
+	if (rc != ATL_ENOENT)
+		LOG_ERROR(d->loop, "the zones archive is malformed after member %s", m.name);
+	return ATL_OK;
+}
+
+static int dns_main(const struct plat_start *s)
+{
+	struct heap heap;
+	heap_init(&heap, s->heap, s->heap_size);
+	struct loop l;
+	loop_init(&l, &heap, s);
+	args_report_unknown(s);
+
+	struct dns_srv *d = heap_alloc(&heap, sizeof *d, 16);
+	if (d) {
+		d->in = heap_alloc(&heap, DNS_BUF, 16);
+		d->out = heap_alloc(&heap, DNS_BUF, 16);
+	}
+	if (!d || !d->in || !d->out) {
+		LOG_ERROR(&l, "heap too small for the DNS buffers");
+		return 1;
+	}
+	d->loop = &l;
+
+	struct stack *st;
+	int rc = stack_open(&l, "service", &st);
+	if (rc != ATL_OK) {
+		LOG_ERROR(&l, "cannot open the network stack: %s", atl_strerror(rc));
+		return 1;
+	}
+
+	/* Zone data gets what the heap has left, less room for fibers and
+	 * the archive (zone-mem= overrides). */
+	uint64_t zmem;
+	size_t left = heap.size - heap.used;
+	if (args_get_u64(&l, "zone-mem", left / 2, left, &zmem) != ATL_OK)
+		return 1;
+	struct arena zones_arena;
+	if (arena_init(&zones_arena, &heap, (size_t)zmem) != ATL_OK) {
+		LOG_ERROR(&l, "heap too small for %llu bytes of zone data",
+			  (unsigned long long)zmem);
+		return 1;
+	}
+	rc = load_archive(d, &heap, &zones_arena);
+	if (rc == ATL_ENOENT) {
+		LOG_INFO(&l, "no zones device: serving the embedded example.test. zone");
+		add_zone(d, &heap, &zones_arena, "embedded:example.test.zone", "example.test.", 13,
+			 example_zone, sizeof example_zone - 1, NULL);
+	}
+	if (!d->zones.n) {
+		LOG_ERROR(&l, "no zone to serve");
+		return 1;
+	}
+
+	struct ip4_ep local = {0, DNS_PORT};
+	rc = udp_open(st, &local, &d->sock);
+	if (rc != ATL_OK) {
+		LOG_ERROR(&l, "cannot bind UDP port %d: %s", DNS_PORT, atl_strerror(rc));
+		return 1;
+	}
+	d->group = (struct counter_group){"dns", dns_stat_names, d->stat, 4, NULL};
+	counters_register(&l, &d->group);
+	if (!fiber_spawn(&l, "dns-udp", dns_udp, d, 0)) {
+		LOG_ERROR(&l, "heap too small for a fiber");
+		return 1;
+	}
+	LOG_INFO(&l, "dns: %u zones on UDP port %d (%s stack), zone data %zu bytes", d->zones.n,
+		 DNS_PORT, st->ops->name, zones_arena.used);
+	rc = loop_run(&l);
+	LOG_INFO(&l, "stopping: %s", rc == ATL_ESTOPPED ? "stop requested" : "loop ended");
+	counters_print(&l);
+	return 0;
+}
+
+static const struct plat_device_decl dns_devices[] = {
+    {"service", PLAT_DEV_NET, "the network the DNS server answers on (UDP port 53)"},
+    {"zones", PLAT_DEV_BLOCK,
+     "optional: a POSIX tar archive of <origin>.zone master files (default: example.test.)"},
+};
+
+static const struct plat_arg_decl dns_args[] = {
+    {"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24 (required on the atoll stack)"},
+    {"ipv4-gateway", "default gateway address"},
+    {"mac", "MAC address (default: from the platform)"},
+    {"zone-mem", "bytes of heap for zone data (default: half of what is free at start)"},
+};
+
+const struct plat_app dns_app = {
+    .name = "dns",
+    .summary = "authoritative DNS server on UDP port 53",
+    .devices = dns_devices,
+    .ndevices = ARRAY_SIZE(dns_devices),
+    .args = dns_args,
+    .nargs = ARRAY_SIZE(dns_args),
+    .main = dns_main,
+};
