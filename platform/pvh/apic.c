@@ -54,7 +54,10 @@ static void timer_irq(void *arg)
 {
 }
 
-void apic_init(const struct ioapic_desc *io, unsigned n)
+uint64_t apic_timer_start_tsc;
+uint32_t apic_timer_start_count;
+
+void lapic_init(void)
 {
 	outb(0x21, 0xff); /* mask both 8259s */
 	outb(0xa1, 0xff);
@@ -72,6 +75,12 @@ void apic_init(const struct ioapic_desc *io, unsigned n)
 	/* Free-running and masked until calibrated by clock.c. */
 	lapic_w(LAPIC_LVT_TIMER, LVT_MASKED);
 	lapic_w(LAPIC_TIMER_INIT, 0xffffffffu);
+	apic_timer_start_count = apic_timer_count();
+	apic_timer_start_tsc = rdtsc();
+}
+
+void ioapic_init(const struct ioapic_desc *io, unsigned n)
+{
 
 	/* From the ACPI MADT where there is one, else the MP specification's
 	 * default, which microvm with acpi=off and Firecracker both use. */

@@ -5,9 +5,12 @@
  * TSC's frequency comes, in order of preference, from the KVM paravirtual
  * clock, from the hypervisor's CPUID leaf 0x40000010 or the CPU's leaf
  * 0x15, and otherwise from counting it against PIT channel 0 (1.193182
- * MHz) for a few milliseconds, which is the only source under QEMU's
- * software emulation.  The local APIC timer is calibrated against the TSC
- * in the same window.  Wall time is the paravirtual clock's or the CMOS
+ * MHz), which is the only source under QEMU's software emulation.  The
+ * PIT starts counting at entry (clock_start) and clock_init reads it: the
+ * window is the boot work in between (a few ms under TCG), topped up by a
+ * busy wait only where that was shorter than 2 ms.  The local APIC timer
+ * is calibrated against the TSC likewise, from lapic_init on, at least
+ * 1 ms.  Wall time is the paravirtual clock's or the CMOS
  * RTC's reading at boot plus monotonic time.
  */
 #include <string.h>
@@ -17,7 +20,9 @@
 #include "pvh.h"
 
 #define PIT_HZ			 1193182u
-#define PIT_CAL_TICKS		 2386u /* 2 ms: 1 tick in 2386, 0.04% */
+#define PIT_CAL_TICKS		 2386u /* 2 ms at least: 1 tick in 2386, 0.04% */
+#define PIT_READBACK_CH0	 0xe2  /* read-back: status (not count) of channel 0 */
+#define PIT_STATUS_OUT		 0x80  /* mode 0: the count reached zero */
 #define MSR_KVM_WALL_CLOCK_NEW	 0x4b564d00
 #define MSR_KVM_SYSTEM_TIME_NEW	 0x4b564d01
 #define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
@@ -42,12 +47,17 @@ struct pvclock_wall_clock {
 static struct pvclock_vcpu_time_info pvti __attribute__((aligned(64)));
 static struct pvclock_wall_clock pvwall;
 
-static bool kvm_clock(void)
+static bool kvm_clock_present(void)
 {
 	struct cpuid_regs r = cpuid(0x40000000, 0);
 	if (r.b != 0x4b4d564b || r.c != 0x564b4d56 || r.d != 0x4d) /* "KVMKVMKVM\0\0\0" */
 		return false;
-	if (!(cpuid(0x40000001, 0).a & KVM_FEATURE_CLOCKSOURCE2))
+	return cpuid(0x40000001, 0).a & KVM_FEATURE_CLOCKSOURCE2;
+}
+
+static bool kvm_clock(void)
+{
+	if (!kvm_clock_present())
 		return false;
 	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uintptr_t)&pvti | 1);
 	wrmsr(MSR_KVM_WALL_CLOCK_NEW, (uintptr_t)&pvwall);
@@ -92,26 +102,67 @@ static uint16_t pit_read(void)
 	return (uint16_t)(lo | inb(0x40) << 8);
 }
 
-/* Counts TSC ticks (and APIC timer counts) across PIT_CAL_TICKS of the
- * PIT; 0 if the PIT does not count (Firecracker has none without KVM's). */
-static uint64_t pit_calibrate(uint64_t *apic_counts, uint64_t *ns)
+/* The PIT count and the TSC at one tick edge: waits for the count to
+ * change (under 1 us), so both ends of the window are aligned to a tick. */
+static bool pit_edge(uint16_t *count, uint64_t *tsc)
 {
-	outb(0x43, 0x30); /* channel 0, lo/hi, mode 0, binary */
-	outb(0x40, 0xff);
-	outb(0x40, 0xff);
-	uint16_t start = pit_read();
-	uint64_t t0 = rdtsc();
-	uint32_t a0 = apic_timer_count();
-	for (uint32_t spins = 0;; spins++) {
-		uint16_t now = pit_read();
-		if ((uint16_t)(start - now) >= PIT_CAL_TICKS) {
-			uint64_t t1 = rdtsc();
-			*apic_counts = a0 - apic_timer_count();
-			*ns = (uint64_t)(uint16_t)(start - now) * 1000000000u / PIT_HZ;
-			return t1 - t0;
+	uint16_t c0 = pit_read();
+	for (uint32_t spins = 0; spins < 20000; spins++) { /* a tick is 838 ns */
+		uint16_t c = pit_read();
+		if (c != c0) {
+			*tsc = rdtsc();
+			*count = c;
+			return true;
 		}
-		if (spins > 10000000)
+	}
+	return false; /* no PIT (Firecracker has none without KVM's) */
+}
+
+static struct {
+	uint16_t count;
+	uint64_t tsc;
+	bool ok;
+} pit_start;
+
+static void pit_restart(void)
+{
+	outb(0x43, 0x30); /* channel 0, lo/hi, mode 0 (one count-down), binary */
+	outb(0x40, 0xff);
+	outb(0x40, 0xff);
+	/* Twice: under TCG the first run of this code is translated between
+	 * the PIT read and the TSC read, which would shorten the window by
+	 * tens of microseconds. */
+	pit_edge(&pit_start.count, &pit_start.tsc);
+	pit_start.ok = pit_edge(&pit_start.count, &pit_start.tsc);
+}
+
+void clock_start(void)
+{
+	if (!kvm_clock_present() && !cpuid_tsc_hz())
+		pit_restart(); /* the PIT will be needed */
+}
+
+/* TSC ticks across at least PIT_CAL_TICKS of the PIT since clock_start,
+ * and the nanoseconds that was; 0 if the PIT does not count. */
+static uint64_t pit_calibrate(uint64_t *ns)
+{
+	/* Mode 0 raises OUT when the count reaches zero, after 55 ms: a
+	 * longer boot wrapped the count, so measure afresh. */
+	outb(0x43, PIT_READBACK_CH0);
+	if (!pit_start.ok || (inb(0x40) & PIT_STATUS_OUT))
+		pit_restart();
+	if (!pit_start.ok)
+		return 0;
+	for (;;) {
+		uint16_t now;
+		uint64_t t1;
+		if (!pit_edge(&now, &t1))
 			return 0;
+		uint16_t ticks = (uint16_t)(pit_start.count - now);
+		if (ticks >= PIT_CAL_TICKS) {
+			*ns = (uint64_t)ticks * 1000000000u / PIT_HZ;
+			return t1 - pit_start.tsc;
+		}
 	}
 }
 
@@ -160,14 +211,13 @@ static uint64_t rtc_read_ns(void)
 void clock_init(void)
 {
 	const char *src = "kvm-clock";
-	uint64_t apic_counts = 0, apic_ns = 0;
 	if (!kvm_clock()) {
 		tsc_hz = cpuid_tsc_hz();
 		src = "cpuid";
 		if (!tsc_hz) {
-			uint64_t ticks = pit_calibrate(&apic_counts, &apic_ns);
-			if (ticks && apic_ns)
-				tsc_hz = ticks * 1000000000u / apic_ns;
+			uint64_t ns = 0, ticks = pit_calibrate(&ns);
+			if (ticks && ns)
+				tsc_hz = ticks * 1000000000u / ns;
 			src = "pit";
 		}
 		if (!tsc_hz) {
@@ -177,15 +227,15 @@ void clock_init(void)
 		wall_at_boot = rtc_read_ns();
 	}
 	ns_per_tick_q32 = (uint64_t)(((unsigned __int128)1000000000u << 32) / tsc_hz);
-	if (!apic_ns) {
-		/* Calibrate the APIC timer against the now-known TSC: 1 ms. */
-		uint32_t a0 = apic_timer_count();
-		uint64_t t0 = rdtsc(), end = t0 + tsc_hz / 1000;
-		while (rdtsc() < end)
-			cpu_relax();
-		apic_counts = a0 - apic_timer_count();
-		apic_ns = tsc_to_ns(rdtsc() - t0);
-	}
+	/* The APIC timer has counted down since lapic_init: against the TSC,
+	 * over at least 1 ms. */
+	uint64_t end = apic_timer_start_tsc + tsc_hz / 1000;
+	while (rdtsc() < end)
+		cpu_relax();
+	uint32_t a1 = apic_timer_count();
+	uint64_t t1 = rdtsc();
+	uint64_t apic_ns = tsc_to_ns(t1 - apic_timer_start_tsc);
+	uint64_t apic_counts = (uint32_t)(apic_timer_start_count - a1);
 	apic_timer_calibrated(apic_ns ? apic_counts * 1000000000u / apic_ns : 0);
 	uint64_t now = plat_clock_monotonic();
 	if (wall_at_boot > now)

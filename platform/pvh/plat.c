@@ -76,6 +76,7 @@ _Noreturn void pvh_main(uint32_t start_info) __attribute__((no_stack_protector))
 void pvh_main(uint32_t start_info)
 {
 	pvh_boot_tsc = rdtsc();
+	clock_start();
 	pvh_canary_set(early_entropy());
 	serial_init();
 	trap_init();
@@ -105,10 +106,11 @@ void pvh_main(uint32_t start_info)
 
 	mm_init(memmap, nmap);
 	mm_paging_init();
+	lapic_init();
 	if (use_acpi)
 		acpi_init(rsdp);
 	struct ioapic_desc io[4];
-	apic_init(io, acpi_ioapics(io, 4));
+	ioapic_init(io, acpi_ioapics(io, 4));
 	clock_init();
 	virtio_probe(argv, nwords, plat_app_linked);
 	if (use_acpi)

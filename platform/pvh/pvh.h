@@ -50,10 +50,16 @@ struct ioapic_desc {
 	uint64_t addr;
 	unsigned gsi_base;
 };
+/* The local APIC, its timer counting down freely from here on (clock.c
+ * calibrates it over the boot work that follows). */
+void lapic_init(void);
 /* The IO APICs from the ACPI MADT; none: the architectural default. */
-void apic_init(const struct ioapic_desc *io, unsigned n);
-/* The free-running count clock.c calibrates against, and its result. */
+void ioapic_init(const struct ioapic_desc *io, unsigned n);
+/* The free-running count clock.c calibrates against, where and when it
+ * started, and the result. */
 uint32_t apic_timer_count(void);
+extern uint64_t apic_timer_start_tsc;
+extern uint32_t apic_timer_start_count;
 void apic_timer_calibrated(uint64_t hz);
 void apic_eoi(void);
 uint32_t apic_id(void);
@@ -80,6 +86,9 @@ bool acpi_has_s5(void);
 void acpi_poweroff(void);
 
 /* ---- clock.c --------------------------------------------------------------- */
+/* At entry: starts the PIT counting, so that calibrating the TSC against it
+ * (clock_init) measures the boot work in between instead of busy-waiting. */
+void clock_start(void);
 void clock_init(void);
 uint64_t tsc_to_ns(uint64_t ticks);
 uint64_t clock_tsc_hz(void);

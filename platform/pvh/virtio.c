@@ -424,6 +424,11 @@ void virtio_probe(char **argv, int argc, const struct plat_app *app)
 		}
 	pci_scan(pci_found, NULL);
 
+	/* virtio-rng first: its first answer (boot's entropy) is then on its
+	 * way while the others start.  Its place does not number anything. */
+	for (unsigned i = 0; i < ndevs; i++)
+		if (devs[i].id == VIRTIO_ID_RNG)
+			vrng_attach(&devs[i]);
 	for (unsigned i = 0; i < ndevs; i++) {
 		struct virtio_dev *d = &devs[i];
 		switch (d->id) {
@@ -434,7 +439,6 @@ void virtio_probe(char **argv, int argc, const struct plat_app *app)
 			vblk_attach(d);
 			break;
 		case VIRTIO_ID_RNG:
-			vrng_attach(d);
 			break;
 		default:
 			kprintf("atoll: virtio %s: ignoring device type %u\n", d->where, d->id);

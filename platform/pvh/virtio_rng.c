@@ -12,6 +12,15 @@
 static struct virtio_dev *rng;
 static struct virtq rq;
 static uint8_t *rbuf;
+static bool pending; /* a request is with the device */
+
+static void request(void)
+{
+	rq.desc[0] = (struct vring_desc){(uintptr_t)rbuf, VRNG_BUF, VRING_DESC_F_WRITE, 0};
+	virtq_push(&rq, 0);
+	virtq_kick(rng, &rq);
+	pending = true;
+}
 
 void vrng_attach(struct virtio_dev *vd)
 {
@@ -25,6 +34,9 @@ void vrng_attach(struct virtio_dev *vd)
 	rbuf = mm_alloc(VRNG_BUF, 64);
 	virtio_driver_ok(vd);
 	rng = vd;
+	/* Boot reads entropy for the stack canary: ask now, so QEMU answers
+	 * (sometimes after milliseconds) while the other devices start. */
+	request();
 }
 
 bool vrng_present(void)
@@ -36,9 +48,8 @@ void vrng_read(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	while (len) {
-		rq.desc[0] = (struct vring_desc){(uintptr_t)rbuf, VRNG_BUF, VRING_DESC_F_WRITE, 0};
-		virtq_push(&rq, 0);
-		virtq_kick(rng, &rq);
+		if (!pending)
+			request();
 		uint64_t deadline = plat_clock_monotonic() + 5000000000ull;
 		while (!virtq_has_used(&rq)) {
 			if (plat_clock_monotonic() >= deadline)
@@ -46,6 +57,7 @@ void vrng_read(void *buf, size_t len)
 			pvh_idle(deadline);
 		}
 		uint32_t got = virtq_pop(&rq).len;
+		pending = false;
 		if (got > VRNG_BUF)
 			got = VRNG_BUF;
 		size_t n = got < len ? got : len;
