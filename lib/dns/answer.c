@@ -122,7 +122,7 @@ static void put_addresses(struct resp *r, const struct dns_zone *z, const uint8_
 	if (!dns_name_is_sub(target, z->origin))
 		return;
 	const struct dns_node *n = dns_zone_find(z, target);
-	if (!n)
+	if (!n || (n->flags & DNS_NODE_HIDDEN))
 		return;
 	static const uint16_t types[2] = {DNS_T_A, DNS_T_AAAA};
 	for (int i = 0; i < 2; i++) {
@@ -211,7 +211,7 @@ static int resolve(struct resp *r, const struct dns_zone *z, const uint8_t *qnam
 		for (unsigned k = zl; k <= nl; k++) {
 			const uint8_t *anc = dns_name_skip(cur, nl - k);
 			const struct dns_node *n = k == zl ? &z->nodes[0] : dns_zone_find(z, anc);
-			if (!n)
+			if (!n || (n->flags & DNS_NODE_HIDDEN))
 				break;
 			ce = n;
 			if ((n->flags & DNS_NODE_DELEG) && !(k == nl && qtype == DNS_T_DS)) {
@@ -258,7 +258,7 @@ static int resolve(struct resp *r, const struct dns_zone *z, const uint8_t *qnam
 			wild[1] = '*';
 			memcpy(wild + 2, ce->name, cl);
 			node = dns_zone_find(z, wild);
-			if (!node) {
+			if (!node || (node->flags & DNS_NODE_HIDDEN)) {
 				put_soa(r, z); /* step 3c: a name error */
 				return DNS_R_NXDOMAIN;
 			}
@@ -297,13 +297,13 @@ static size_t reply_error(const uint8_t *msg, size_t len, const struct dns_query
 	/* A header, the question when it could be read, and the OPT. */
 	struct wr w = wr_make(out, cap);
 	bool qd = q->qend > DNS_HDR_LEN && rcode != DNS_R_FORMERR;
-	struct dns_hdr h = {
-	    q->h.id,
-	    (uint16_t)(DNS_F_QR | (q->h.flags & (0x7800 | DNS_F_RD | DNS_F_CD)) | (rcode & 0xf)),
-	    qd,
-	    0,
-	    0,
-	    q->edns && rcode != DNS_R_FORMERR};
+	/* Like NSD, a FORMERR for several questions echoes only the opcode
+	 * (RFC 9619: a query with QDCOUNT > 1 is not a query at all). */
+	bool multi = rcode == DNS_R_FORMERR && q->h.qd > 1;
+	uint16_t keep = multi ? 0x7800 : 0x7800 | DNS_F_RD | DNS_F_CD;
+	struct dns_hdr h = {q->h.id, (uint16_t)(DNS_F_QR | (q->h.flags & keep) | (rcode & 0xf)),
+			    qd,	     0,
+			    0,	     q->edns && rcode != DNS_R_FORMERR};
 	dns_hdr_write(&w, &h);
 	if (qd) {
 		dns_name_write(&w, q->qname, NULL);

@@ -264,6 +264,9 @@ struct dns_rrset {
 #define DNS_NODE_DELEG 0x1 /* NS below the apex: a zone cut */
 #define DNS_NODE_DNAME 0x2
 #define DNS_NODE_CNAME 0x4
+/* Only NSEC3 (and RRSIG) here: RFC 5155 7.2.8 says to answer as if the
+ * name did not exist. */
+#define DNS_NODE_HIDDEN 0x8
 
 struct dns_node {
 	const uint8_t *name; /* wire, case as loaded */

@@ -277,6 +277,14 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 			rdp += 2u + r->rdlen;
 			j++;
 		}
+		bool hidden = nd->nrrsets > 0, has_nsec3 = false;
+		for (unsigned k = 0; k < nd->nrrsets; k++) {
+			uint16_t t = nd->rrsets[k].type;
+			hidden &= t == DNS_T_NSEC3 || t == DNS_T_RRSIG;
+			has_nsec3 |= t == DNS_T_NSEC3;
+		}
+		if (hidden && has_nsec3 && !apex)
+			nd->flags |= DNS_NODE_HIDDEN;
 		i = j;
 	}
 

@@ -38,6 +38,7 @@ static const char example_zone[] =
     "ns1.sub A 192.0.2.53\n"
     "dn DNAME target.example.\n"
     "x.target A 192.0.2.7\n"
+    "h3 NSEC3 1 1 12 aabbccdd 2vptu5timamqttgl4luu9kg21e0aor3s A RRSIG\n"
     "long DNAME "
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
@@ -346,6 +347,14 @@ TEST(dname_substitutes_and_synthesizes_a_cname)
 	expect(r, "AN long.example. 3600 DNAME");
 }
 
+TEST(nsec3_owner_names_do_not_exist)
+{
+	/* RFC 5155 7.2.8: as if the name did not exist. */
+	const char *r = ask("h3.example.", DNS_T_NSEC3);
+	expect(r, "NXDOMAIN\n");
+	expect_not(r, "AN ");
+}
+
 TEST(outside_our_zones_is_refused)
 {
 	const char *r = ask("www.example.org.", DNS_T_A);
@@ -425,5 +434,6 @@ TEST_MAIN(TEST_ENTRY(exact_match_is_authoritative_with_additional),
 	  TEST_ENTRY(wildcards_synthesize_with_the_query_name),
 	  TEST_ENTRY(referrals_below_a_cut_with_glue),
 	  TEST_ENTRY(dname_substitutes_and_synthesizes_a_cname),
-	  TEST_ENTRY(outside_our_zones_is_refused), TEST_ENTRY(malformed_and_unknown_opcodes),
+	  TEST_ENTRY(nsec3_owner_names_do_not_exist), TEST_ENTRY(outside_our_zones_is_refused),
+	  TEST_ENTRY(malformed_and_unknown_opcodes),
 	  TEST_ENTRY(edns_echoes_an_opt_and_sizes_the_reply))

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# test_dns_diff.sh - the DNS unikernel against NSD and Knot: the same zones
+# (tests/e2e/test_dns_data, delivered to atoll as a tar archive on a block
+# device) served by all three, the same queries sent to each, and every
+# response compared section by section (test_dns_diff.py: a response
+# passes when it equals NSD's or Knot's).  Then dig and kdig over UDP, a
+# rejected zone beside good ones, hostile packets, and the socket stack.
+#
+# NSD and Knot run in the server namespace on 10.77.0.3 (ports 5301 and
+# 5302) with configuration, state and logs in the test's own directory.
+source "$(dirname "$0")/lib.sh"
+DNS=$ROOT/build/hosted/dns
+DATA=$ROOT/tests/e2e/test_dns_data
+DIFF=$ROOT/tests/e2e/test_dns_diff.py
+
+for tool in nsd knotd dig kdig; do
+	if ! command -v "$tool" >/dev/null; then
+		not_ok "$tool is installed (sh tools/deps.sh)"
+		finish
+	fi
+done
+
+# Installing the packages may have started the distribution's services;
+# they are not ours to run (and would hold port 53 on the host).
+for svc in nsd knot; do
+	if [ -d /run/systemd/system ] && systemctl is-active --quiet "$svc" 2>/dev/null; then
+		systemctl stop "$svc"
+		systemctl disable --quiet "$svc" 2>/dev/null
+	fi
+done
+for pidfile in /run/nsd/nsd.pid /run/knot/knot.pid; do
+	[ -s "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+done
+
+net_up
+mkdir -p "$WORK/zones" "$WORK/knot"
+cp "$DATA"/*.zone "$DATA"/*.inc "$WORK/zones/"
+chmod -R a+rX "$WORK"
+
+# ---- NSD ----
+cat >"$WORK/nsd.conf" <<EOF
+server:
+	ip-address: 10.77.0.3@5301
+	username: ""
+	chroot: ""
+	zonesdir: "$WORK/zones"
+	database: ""
+	zonelistfile: "$WORK/nsd-zone.list"
+	xfrdfile: "$WORK/nsd-xfrd.state"
+	xfrdir: "$WORK"
+	pidfile: "$WORK/nsd.pid"
+	logfile: "$WORK/nsd.log"
+	verbosity: 1
+remote-control:
+	control-enable: no
+zone:
+	name: example.
+	zonefile: example.zone
+zone:
+	name: sub.example.
+	zonefile: sub.example.zone
+zone:
+	name: other.test.
+	zonefile: other.test.zone
+EOF
+(cd "$WORK/zones" && exec ip netns exec "$NS_S" nsd -d -c "$WORK/nsd.conf") >"$WORK/nsd.out" 2>&1 &
+PIDS+=($!)
+
+# ---- Knot ----
+cat >"$WORK/knot.conf" <<EOF
+server:
+    listen: 10.77.0.3@5302
+    rundir: "$WORK/knot"
+database:
+    storage: "$WORK/knot"
+log:
+  - target: stderr
+    any: info
+template:
+  - id: default
+    storage: "$WORK/zones"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+zone:
+  - domain: example.
+    file: example.zone
+  - domain: sub.example.
+    file: sub.example.zone
+  - domain: other.test.
+    file: other.test.zone
+EOF
+ip netns exec "$NS_S" knotd -c "$WORK/knot.conf" >"$WORK/knot.out" 2>&1 &
+PIDS+=($!)
+
+# ---- atoll: the zones as a tar archive on a block device, plus one bad
+# zone that must be rejected while the others are served.
+printf '$TTL 60\n@ NS ns\n' >"$WORK/zones/broken.test.zone"
+(cd "$WORK/zones" && tar --format=ustar -cf "$WORK/zones.tar" example.zone sub.example.zone \
+	other.test.zone other-hosts.inc broken.test.zone)
+rm "$WORK/zones/broken.test.zone"
+chmod a+r "$WORK/zones.tar"
+start_uk "$WORK/dns.log" "$DNS" --mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" \
+	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02
+if wait_for_log "$WORK/dns.log" "zones on UDP port 53"; then
+	ok "atoll dns starts with the zones from the tar archive"
+else
+	not_ok "atoll dns starts with the zones from the tar archive" "$(tail -5 "$WORK/dns.log")"
+fi
+if grep -q "zone rejected: broken.test.zone: no SOA record at the apex" "$WORK/dns.log" &&
+	grep -q "zone other.test. serial 7" "$WORK/dns.log"; then
+	ok "a bad zone is rejected with its reason; the others are served"
+else
+	not_ok "a bad zone is rejected with its reason; the others are served" "$(grep zone "$WORK/dns.log")"
+fi
+
+ready() { in_c dig +short +time=1 +tries=1 -p "$1" @"$2" example. SOA >/dev/null 2>&1; }
+for i in $(seq 50); do
+	ready 5301 10.77.0.3 && ready 5302 10.77.0.3 && break
+	sleep 0.2
+done
+ready 5301 10.77.0.3 && ok "NSD serves the zones" || not_ok "NSD serves the zones" "$(tail -5 "$WORK/nsd.out" "$WORK/nsd.log" 2>/dev/null)"
+ready 5302 10.77.0.3 && ok "Knot serves the zones" || not_ok "Knot serves the zones" "$(tail -5 "$WORK/knot.out")"
+
+# ---- the differential run: one TAP line per query ----
+in_c python3 "$DIFF" 10.77.0.2:53 10.77.0.3:5301 10.77.0.3:5302 >"$WORK/diff.out" 2>&1
+grep -E '^(not ok|#)' "$WORK/diff.out" | head -60 | sed 's/^not ok [0-9]* - /# differs: /'
+while read -r line; do
+	case "$line" in
+	"ok "*) ok "diff: ${line#ok * - }" ;;
+	"not ok "*) not_ok "diff: ${line#not ok * - }" ;;
+	esac
+done <"$WORK/diff.out"
+
+# ---- interop with the usual clients ----
+out=$(in_c dig +norec +time=2 @10.77.0.2 www.example. A)
+echo "$out" | grep -q "status: NOERROR" && echo "$out" | grep -qE "web\.example\.\s+3600\s+IN\s+A\s+192\.0\.2\.8[01]" &&
+	ok "dig: CNAME followed to its addresses" || not_ok "dig: CNAME followed to its addresses" "$out"
+out=$(in_c kdig +norec +time=2 @10.77.0.2 _sip._udp.example. SRV)
+echo "$out" | grep -q "NOERROR" && echo "$out" | grep -q "5060 sip.example." &&
+	ok "kdig: SRV answer" || not_ok "kdig: SRV answer" "$out"
+out=$(in_c dig +norec +time=2 +ignore +noedns @10.77.0.2 big.example. TXT)
+echo "$out" | grep -q "flags: qr aa tc" && ok "dig: a large answer without EDNS is truncated (TC)" ||
+	not_ok "dig: a large answer without EDNS is truncated (TC)" "$out"
+
+# ---- hostile packets: no crash, never a reply larger than 3x the query ----
+in_c python3 - 10.77.0.2 >"$WORK/hostile.out" 2>&1 <<'EOF'
+import random, socket, struct, sys
+random.seed(6)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.05)
+worst = 0.0
+sent = 0
+for i in range(600):
+    kind = i % 4
+    if kind == 0:
+        m = bytes(random.getrandbits(8) for _ in range(random.randint(0, 64)))
+    elif kind == 1:  # a header that claims many records
+        m = struct.pack(">HHHHHH", i, 0x0100, random.randint(0, 3), 0xffff, 0xffff, 0xffff) + bytes(random.getrandbits(8) for _ in range(30))
+    elif kind == 2:  # compression pointer games in the question
+        m = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + bytes([0xc0, 12 + random.randint(0, 4)]) + b"\x00\x01\x00\x01"
+    else:  # a valid query for the biggest answer, with a tiny body
+        m = struct.pack(">HHHHHH", i, 0, 1, 0, 0, 0) + b"\x03big\x07example\x00\x00\x10\x00\x01"
+    s.sendto(m, (sys.argv[1], 53))
+    sent += 1
+    try:
+        r, _ = s.recvfrom(65535)
+        if m and kind != 3:
+            worst = max(worst, len(r) / max(len(m), 12))
+    except socket.timeout:
+        pass
+print("worst amplification %.2f over %d packets" % (worst, sent))
+sys.exit(0 if worst <= 3.0 else 1)
+EOF
+if [ $? -eq 0 ]; then
+	ok "malformed packets are never amplified ($(cat "$WORK/hostile.out"))"
+else
+	not_ok "malformed packets are never amplified" "$(cat "$WORK/hostile.out")"
+fi
+out=$(in_c dig +short +time=2 @10.77.0.2 ns1.example. A)
+[ "$out" = 192.0.2.1 ] && ok "still answering after hostile packets" ||
+	not_ok "still answering after hostile packets" "$out"
+
+stop_uk "$UK_PID"
+[ "$UK_STATUS" = 0 ] && ok "SIGTERM stops it with status 0" ||
+	not_ok "SIGTERM stops it with status 0" "status $UK_STATUS" "$(tail -5 "$WORK/dns.log")"
+q=$(awk '$1 == "counter" && $2 == "dns.queries" { print $3 }' "$WORK/dns.log")
+[ "${q:-0}" -ge 100 ] && ok "counters printed at exit (dns.queries=$q)" ||
+	not_ok "counters printed at exit" "$(grep counter "$WORK/dns.log")"
+
+# ---- the embedded zone over the socket stack ----
+start_uk "$WORK/sock.log" "$DNS" --mem=16M --stack=socket listen=10.77.0.3:5353
+wait_for_log "$WORK/sock.log" "zones on UDP port 53" >/dev/null
+out=$(in_c dig +short +time=2 -p 5353 @10.77.0.3 www.example.test. A)
+echo "$out" | grep -q 192.0.2.10 && ok "socket stack: the embedded example.test. zone answers" ||
+	not_ok "socket stack: the embedded example.test. zone answers" "$out" "$(tail -5 "$WORK/sock.log")"
+stop_uk "$UK_PID"
+finish
