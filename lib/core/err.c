@@ -32,6 +32,12 @@ const char *atl_strerror(int err)
 		return "stopping";
 	case ATL_ENOTSUP:
 		return "not supported here";
+	case ATL_ECONNREFUSED:
+		return "connection refused";
+	case ATL_ECONNRESET:
+		return "connection reset by peer";
+	case ATL_ENOTCONN:
+		return "not connected";
 	default:
 		return "unknown error";
 	}

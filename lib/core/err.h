@@ -24,6 +24,9 @@ enum atl_err {
 	ATL_EHOSTUNREACH = -10, /* no route, or ARP gave up */
 	ATL_ESTOPPED = -11,	/* the unikernel is stopping */
 	ATL_ENOTSUP = -12,	/* not available on this target or build */
+	ATL_ECONNREFUSED = -13, /* the peer refused the connection (RST to our SYN) */
+	ATL_ECONNRESET = -14,	/* the peer reset the connection */
+	ATL_ENOTCONN = -15,	/* not (or no longer) connected in that direction */
 };
 
 /* A short lowercase description, never NULL. */

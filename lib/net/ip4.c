@@ -30,6 +30,7 @@
 #define IP4_OFFSET_MASK 0x1fff
 #define IP_PROTO_ICMP	1
 #define IP_PROTO_UDP	17
+#define IP_PROTO_TCP	6
 #define ETHERTYPE_IPV4	0x0800
 
 static const uint8_t zero_mac[6];
@@ -57,6 +58,9 @@ static void ip4_deliver(struct net *n, const struct ip4_rx *rx, struct pkt *p, u
 		return;
 	case IP_PROTO_UDP:
 		udp_input(n, rx, p, now);
+		return;
+	case IP_PROTO_TCP:
+		tcp_input(n, rx, p, now);
 		return;
 	default:
 		/* RFC 1122 3.2.2.1: SHOULD send protocol unreachable. */

@@ -30,6 +30,7 @@
 #include "core/mem.h"
 #include "net/pkt.h"
 #include "net/stack.h"
+#include "net/tcp.h"
 
 /* ---- Tunables: every default and its meaning, in one place ----------- */
 
@@ -86,7 +87,8 @@
 	{"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24"},                   \
 	{"ipv4-gateway", "default gateway address"},                             \
 	{"mac", "MAC address (default: from the platform)"},                     \
-	{"net-buffers", "packet buffers of 2 KiB (default 128)"}
+	{"net-buffers", "packet buffers of 2 KiB (default 128)"},               \
+	TCP_ARG_DECLS
 /* clang-format on */
 
 /* ---- Counters: one group per protocol, one counter per event ----------- */
@@ -293,6 +295,7 @@ struct net {
 
 	struct pool socks;
 	struct udp_sock *udp;
+	struct tcp *tcp; /* NULL until the first TCP call (tcp.h) */
 	uint16_t udp_next_port;
 
 	uint64_t cnt_eth[C_eth_N], cnt_pkt[C_pkt_N], cnt_arp[C_arp_N];

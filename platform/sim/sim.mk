@@ -32,4 +32,4 @@ $(SIM_LIB_A): $(call sim_objs,$(LIB_SRCS))
 
 $(APP_OUTPUTS): $(BUILD)/%: $(OBJ)/tests/sim/%.o $(SIM_PLAT_OBJS) $(SIM_APPS_A) $(SIM_LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(SIM_APPS_A) $(SIM_LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(SIM_APPS_A) $(SIM_LIB_A) $(LDLIBS)

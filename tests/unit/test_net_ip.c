@@ -695,7 +695,8 @@ TEST(protocol_unreachable)
 	uint8_t f[FRAME_MAX], r[FRAME_MAX];
 	uint8_t payload[40];
 	fill_pattern(payload, sizeof payload, 2);
-	size_t len = ip_frame(f, IP_PEER, IP_US, 6, 3, 0, payload, sizeof payload);
+	/* SCTP (132): a protocol the stack does not speak. */
+	size_t len = ip_frame(f, IP_PEER, IP_US, 132, 3, 0, payload, sizeof payload);
 	tnet_rx(&t, f, len);
 	int got = tnet_tx(&t, r);
 	check_ip(r, got, MAC_PEER, IP_PEER, 1);

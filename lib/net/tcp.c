@@ -1,0 +1,1402 @@
+/*
+ * tcp.c - the TCP protocol core (RFC 9293): segment arrival, output,
+ * timers.  See tcp.h for the shape and the memory bounds; tcp_api.c holds
+ * the stack_ops applications call.
+ *
+ * Implemented here: the RFC 9293 state machine with simultaneous open and
+ * close and half-close; MSS (RFC 9293 3.7.1, RFC 6691), window scaling and
+ * timestamps with PAWS (RFC 7323); RFC 5961 checks of RST, SYN and ACK;
+ * RFC 6528 initial sequence numbers; the RFC 6298 retransmission timer
+ * with Karn's rule; slow start, congestion avoidance, fast retransmit and
+ * NewReno recovery (RFC 5681, RFC 6582); delayed ACKs; Nagle (RFC 896,
+ * RFC 9293 3.7.4) with a switch; sender and receiver silly window
+ * avoidance; zero-window probing; keep-alive; a bounded TIME-WAIT.
+ */
+#include <string.h>
+
+#include "bearssl/bearssl_hash.h"
+#include "core/err.h"
+#include "net/cksum.h"
+#include "net/net.h"
+
+#define TCP_HDR	     20
+#define TCP_OPT_MAX  40
+#define IP_PROTO_TCP 6
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PSH 0x08
+#define TH_ACK 0x10
+#define TH_URG 0x20
+
+#define OPT_EOL	   0
+#define OPT_NOP	   1
+#define OPT_MSS	   2
+#define OPT_WS	   3
+#define OPT_SACKOK 4
+#define OPT_TS	   8
+
+#define TCP_WSCALE_MAX 14 /* RFC 7323 2.3 */
+
+/* A parsed segment. */
+struct seg {
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint32_t wnd; /* as received, unscaled */
+	uint32_t len; /* payload bytes */
+	size_t off;   /* payload offset in the chain */
+	bool has_mss, has_ws, has_ts;
+	uint16_t mss;
+	uint8_t ws;
+	uint32_t tsval, tsecr;
+};
+
+#define T(n)		      ((n)->tcp)
+#define TCP_COUNT(n, name)    ((n)->tcp->cnt[C_tcp_##name]++)
+#define TCP_COUNT_N(n, nm, k) ((n)->tcp->cnt[C_tcp_##nm] += (k))
+
+static void tcp_arm(struct tcp_conn *c);
+static void tcp_output(struct tcp_conn *c, uint64_t now);
+
+/* ---- Rings ------------------------------------------------------------------ */
+
+static void ring_write_at(struct tcp_ring *r, uint32_t idx, const struct pkt *p, size_t off,
+			  uint32_t n)
+{
+	idx %= r->cap;
+	uint32_t first = r->cap - idx < n ? r->cap - idx : n;
+	pkt_chain_copy(p, off, r->buf + idx, first);
+	if (n > first)
+		pkt_chain_copy(p, off + first, r->buf, n - first);
+}
+
+static void ring_read_at(const struct tcp_ring *r, uint32_t idx, uint8_t *dst, uint32_t n)
+{
+	idx %= r->cap;
+	uint32_t first = r->cap - idx < n ? r->cap - idx : n;
+	memcpy(dst, r->buf + idx, first);
+	if (n > first)
+		memcpy(dst + first, r->buf, n - first);
+}
+
+static void ring_drop(struct tcp_ring *r, uint32_t n)
+{
+	r->head = (r->head + n) % r->cap;
+	r->len -= n;
+}
+
+/* ---- Sequence numbers ---------------------------------------------------------- */
+
+uint32_t tcp_isn(const struct tcp *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
+		 uint16_t rport, uint64_t now)
+{
+	/* RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport,
+	 * secretkey), M a 4 microsecond timer, F SHA-256 over the tuple and
+	 * the key (the RFC suggests MD5; any PRF will do). */
+	uint8_t in[12 + sizeof t->isn_key], out[32];
+	struct wr w = wr_make(in, sizeof in);
+	wr_be32(&w, laddr);
+	wr_be16(&w, lport);
+	wr_be32(&w, raddr);
+	wr_be16(&w, rport);
+	wr_bytes(&w, t->isn_key, sizeof t->isn_key);
+	br_sha256_context h;
+	br_sha256_init(&h);
+	br_sha256_update(&h, in, w.pos);
+	br_sha256_out(&h, out);
+	struct rd r = rd_make(out, 4);
+	return rd_be32(&r) + (uint32_t)(now / 4000);
+}
+
+/* ---- Output ---------------------------------------------------------------------- */
+
+static uint32_t tcp_ts_now(const struct tcp_conn *c, uint64_t now)
+{
+	/* RFC 7323 5.4: a 1 ms clock, offset per connection. */
+	return (uint32_t)(now / NS_PER_MS) + c->ts_offset;
+}
+
+/* The window to advertise, in bytes, never moving the right edge back
+ * (RFC 9293 3.8.6.2.2: no shrinking) and avoiding silly windows: the edge
+ * only moves on by at least min(buffer/2, MSS). */
+static uint32_t tcp_rcv_window(const struct tcp_conn *c)
+{
+	uint32_t space = c->rcv.cap - c->rcv.len;
+	uint32_t cur = tcp_seq_lt(c->rcv_nxt, c->rcv_adv) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t step = c->rcv.cap / 2 < c->rcv_mss ? c->rcv.cap / 2 : c->rcv_mss;
+	if (space <= cur || space - cur < step)
+		return cur;
+	return space;
+}
+
+/* Send one segment: flags, seq, and len bytes of the send ring starting at
+ * sequence number seq (data only when len > 0).  Returns ip4_output's
+ * result. */
+static int tcp_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len, uint64_t now)
+{
+	struct net *n = c->n;
+	uint8_t seg[TCP_HDR + TCP_OPT_MAX + NET_MTU_MAX];
+	struct wr w = wr_make(seg, sizeof seg);
+	uint32_t win = tcp_rcv_window(c);
+	uint32_t wfield;
+	if (flags & TH_SYN) {
+		/* RFC 7323 2.2: the window in a SYN is never scaled. */
+		wfield = win > 65535 ? 65535 : win;
+		win = wfield;
+	} else {
+		/* Rounded down to the scale, but never below the edge already
+		 * offered (rounded up). */
+		uint32_t cur = tcp_seq_lt(c->rcv_nxt, c->rcv_adv) ? c->rcv_adv - c->rcv_nxt : 0;
+		uint32_t unit = (1u << c->rcv_wscale) - 1;
+		uint32_t need = (uint32_t)(((uint64_t)cur + unit) >> c->rcv_wscale);
+		wfield = win >> c->rcv_wscale;
+		if (wfield < need)
+			wfield = need;
+		if (wfield > 65535)
+			wfield = 65535;
+		win = wfield << c->rcv_wscale;
+	}
+	uint32_t ack = (flags & TH_ACK) ? c->rcv_nxt : 0;
+	wr_be16(&w, c->lport);
+	wr_be16(&w, c->rport);
+	wr_be32(&w, seq);
+	wr_be32(&w, ack);
+	size_t off_pos = w.pos;
+	wr_be16(&w, 0); /* data offset and flags, below */
+	wr_be16(&w, (uint16_t)wfield);
+	wr_be16(&w, 0); /* checksum */
+	wr_be16(&w, 0); /* urgent pointer */
+	if (flags & TH_SYN) {
+		/* RFC 9293 3.7.1: announce our MSS in the SYN. */
+		wr_u8(&w, OPT_MSS);
+		wr_u8(&w, 4);
+		wr_be16(&w, c->rcv_mss);
+		if (c->ws_ok || c->state == TCP_SYN_SENT) {
+			wr_u8(&w, OPT_NOP);
+			wr_u8(&w, OPT_WS);
+			wr_u8(&w, 3);
+			wr_u8(&w, c->rcv_wscale);
+		}
+	}
+	if (c->ts_ok || ((flags & TH_SYN) && c->state == TCP_SYN_SENT)) {
+		/* RFC 7323 Appendix A: NOP NOP TS keeps the layout aligned. */
+		wr_u8(&w, OPT_NOP);
+		wr_u8(&w, OPT_NOP);
+		wr_u8(&w, OPT_TS);
+		wr_u8(&w, 10);
+		wr_be32(&w, tcp_ts_now(c, now));
+		wr_be32(&w, c->ts_recent);
+	}
+	size_t hlen = w.pos;
+	uint8_t *data = wr_take(&w, len);
+	ASSERT(wr_ok(&w));
+	if (len)
+		ring_read_at(&c->snd, c->snd.head + (seq - c->snd_buf_seq), data, len);
+	if (len && !(flags & TH_FIN))
+		flags |= TH_PSH;
+	wr_be16_at(&w, off_pos, (uint16_t)((hlen / 4) << 12 | flags));
+	struct csum cs = csum_start();
+	csum_add_pseudo(&cs, c->laddr, c->raddr, IP_PROTO_TCP, (uint16_t)w.pos);
+	csum_add(&cs, seg, w.pos);
+	wr_be16_at(&w, 16, csum_fold(&cs));
+	struct ip4_src src = {.hdr = seg, .hdr_len = w.pos};
+	int rc = ip4_output(n, c->raddr, IP_PROTO_TCP, &src, now);
+	if (rc != ATL_OK) {
+		TCP_COUNT(n, tx_fail);
+		return rc;
+	}
+	TCP_COUNT(n, tx);
+	if (flags & TH_ACK) {
+		c->last_ack_sent = c->rcv_nxt;
+		c->ack_now = false;
+		c->segs_unacked = 0;
+		c->t_delack = DEADLINE_NEVER;
+		if (tcp_seq_lt(c->rcv_adv, c->rcv_nxt + win))
+			c->rcv_adv = c->rcv_nxt + win;
+	}
+	return rc;
+}
+
+/* A RST or RST+ACK not tied to a connection (RFC 9293 3.10.7.1). */
+static void tcp_send_rst(struct net *n, const struct seg *s, uint64_t now)
+{
+	uint8_t h[TCP_HDR];
+	struct wr w = wr_make(h, sizeof h);
+	uint32_t seq = 0, ack = 0;
+	uint16_t flags = TH_RST;
+	if (s->flags & TH_ACK) {
+		seq = s->ack;
+	} else {
+		ack =
+		    s->seq + s->len + ((s->flags & TH_SYN) ? 1 : 0) + ((s->flags & TH_FIN) ? 1 : 0);
+		flags |= TH_ACK;
+	}
+	wr_be16(&w, s->dport);
+	wr_be16(&w, s->sport);
+	wr_be32(&w, seq);
+	wr_be32(&w, ack);
+	wr_be16(&w, (uint16_t)(5 << 12 | flags));
+	wr_be16(&w, 0);
+	wr_be16(&w, 0);
+	wr_be16(&w, 0);
+	struct csum cs = csum_start();
+	csum_add_pseudo(&cs, s->dst, s->src, IP_PROTO_TCP, TCP_HDR);
+	csum_add(&cs, h, sizeof h);
+	wr_be16_at(&w, 16, csum_fold(&cs));
+	struct ip4_src src = {.hdr = h, .hdr_len = sizeof h};
+	if (ip4_output(n, s->src, IP_PROTO_TCP, &src, now) == ATL_OK)
+		TCP_COUNT(n, rst_tx);
+}
+
+static void tcp_send_ack(struct tcp_conn *c, uint64_t now)
+{
+	tcp_send(c, c->snd_nxt, TH_ACK, 0, now);
+}
+
+static uint32_t tcp_flight(const struct tcp_conn *c)
+{
+	return c->snd_nxt - c->snd_una;
+}
+
+static void tcp_rtt_start(struct tcp_conn *c, uint32_t seq, uint64_t now)
+{
+	if (!c->rtt_timing) {
+		c->rtt_timing = true;
+		c->rtt_seq = seq;
+		c->rtt_start = now;
+	}
+}
+
+/* Bytes of data in the ring not yet sent once, and whether a FIN is due. */
+static uint32_t tcp_unsent(const struct tcp_conn *c)
+{
+	uint32_t sent = c->snd_nxt - c->snd_buf_seq;
+	return sent >= c->snd.len ? 0 : c->snd.len - sent;
+}
+
+static bool tcp_can_send_data(const struct tcp_conn *c)
+{
+	return c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT ||
+	       c->state == TCP_FIN_WAIT_1 || c->state == TCP_CLOSING || c->state == TCP_LAST_ACK;
+}
+
+/* Send what the windows allow (RFC 5681 and RFC 9293 3.8.6.2.1), then an
+ * ACK if one is owed and none went with data. */
+static void tcp_output(struct tcp_conn *c, uint64_t now)
+{
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD) {
+		if (tcp_seq_lt(c->snd_nxt, c->iss + 1)) {
+			uint8_t fl = c->state == TCP_SYN_SENT ? TH_SYN : (TH_SYN | TH_ACK);
+			/* A failed send is retried by the timer like a loss. */
+			tcp_send(c, c->iss, fl, 0, now);
+			c->snd_nxt = c->iss + 1;
+			if (tcp_seq_lt(c->snd_max, c->snd_nxt))
+				c->snd_max = c->snd_nxt;
+			if (c->t_rexmt == DEADLINE_NEVER)
+				c->t_rexmt = now + c->rto;
+			tcp_rtt_start(c, c->iss, now);
+		} else if (c->ack_now && c->state == TCP_SYN_RCVD) {
+			tcp_send(c, c->snd_nxt, TH_ACK, 0, now);
+		}
+		tcp_arm(c);
+		return;
+	}
+	bool sent_any = false;
+	while (tcp_can_send_data(c)) {
+		uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+		uint32_t flight = tcp_flight(c);
+		uint32_t usable = wnd > flight ? wnd - flight : 0;
+		uint32_t unsent = tcp_unsent(c);
+		uint32_t len = unsent < usable ? unsent : usable;
+		if (len > c->mss)
+			len = c->mss;
+		bool fin_due = c->fin_queued && len == unsent &&
+			       tcp_seq_le(c->snd_nxt, c->snd_buf_seq + c->snd.len) &&
+			       c->state != TCP_FIN_WAIT_2 && c->state != TCP_TIME_WAIT;
+		if (fin_due && c->snd_nxt == c->snd_buf_seq + c->snd.len + 1)
+			fin_due = false; /* FIN already sent */
+		if (len == 0 && !fin_due)
+			break;
+		if (len > 0 && len < c->mss && !fin_due) {
+			/* RFC 9293 3.7.4 (Nagle): a short segment waits while
+			 * data is unacknowledged; 3.8.6.2.1 (SWS): it waits for
+			 * a window of at least half the largest one seen. */
+			if (!c->nodelay && flight > 0)
+				break;
+			if (len < unsent && len < c->max_snd_wnd / 2)
+				break;
+		}
+		uint8_t fl = TH_ACK | (fin_due ? TH_FIN : 0);
+		bool rexmt = tcp_seq_lt(c->snd_nxt, c->snd_max);
+		if (tcp_send(c, c->snd_nxt, fl, len, now) != ATL_OK)
+			break;
+		sent_any = true;
+		if (!rexmt)
+			tcp_rtt_start(c, c->snd_nxt, now);
+		else
+			TCP_COUNT(c->n, rexmt_segs);
+		c->snd_nxt += len + (fin_due ? 1 : 0);
+		if (tcp_seq_lt(c->snd_max, c->snd_nxt))
+			c->snd_max = c->snd_nxt;
+		if (c->t_rexmt == DEADLINE_NEVER)
+			c->t_rexmt = now + c->rto;
+		if (fin_due)
+			break;
+	}
+	/* RFC 9293 3.8.6.1: data waits behind a zero window: probe it. */
+	if (tcp_can_send_data(c) && c->snd_wnd == 0 && tcp_unsent(c) > 0 &&
+	    c->snd_una == c->snd_max && c->t_persist == DEADLINE_NEVER) {
+		c->persist_ns = c->rto;
+		c->t_persist = now + c->persist_ns;
+	}
+	if (!sent_any && c->ack_now)
+		tcp_send_ack(c, now);
+	tcp_arm(c);
+}
+
+/* ---- Connections ------------------------------------------------------------------ */
+
+static void tcp_wake(struct tcp_conn *c)
+{
+	waitq_wake_all(c->n->loop, &c->rq);
+	waitq_wake_all(c->n->loop, &c->wq);
+}
+
+static void tcp_free(struct tcp_conn *c)
+{
+	struct tcp *t = T(c->n);
+	timer_cancel(c->n->loop, &c->timer);
+	for (struct tcp_conn **link = &t->list; *link; link = &(*link)->next) {
+		if (*link == c) {
+			*link = c->next;
+			break;
+		}
+	}
+	pool_put(&t->conns, c);
+}
+
+static void tcp_unlink_listener(struct tcp_conn *c)
+{
+	struct tcp_listener *ls = c->parent;
+	if (!ls)
+		return;
+	for (struct tcp_conn **link = &ls->aq_head; *link; link = &(*link)->aq_next) {
+		if (*link == c) {
+			*link = c->aq_next;
+			if (ls->aq_tail == c) {
+				ls->aq_tail = NULL;
+				for (struct tcp_conn *q = ls->aq_head; q; q = q->aq_next)
+					ls->aq_tail = q;
+			}
+			break;
+		}
+	}
+	ls->pending--;
+	c->parent = NULL;
+}
+
+/* The connection is over: CLOSED.  Freed now unless the application still
+ * holds it (then tcp_close frees it). */
+static void tcp_set_closed(struct tcp_conn *c, int err)
+{
+	if (err && !c->err)
+		c->err = err;
+	c->state = TCP_CLOSED;
+	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = DEADLINE_NEVER;
+	tcp_unlink_listener(c);
+	tcp_wake(c);
+	if (!c->app_owned)
+		tcp_free(c);
+	else
+		timer_cancel(c->n->loop, &c->timer);
+}
+
+static void tcp_enter_time_wait(struct tcp_conn *c, uint64_t now)
+{
+	c->state = TCP_TIME_WAIT;
+	c->t_rexmt = c->t_persist = c->t_keep = DEADLINE_NEVER;
+	c->t_close = now + TCP_TIMEWAIT_NS;
+	tcp_wake(c);
+}
+
+static void tcp_timer_fn(struct loop *l, struct timer *tm)
+{
+	tcp_tick(CONTAINER_OF(tm, struct tcp_conn, timer), l->now);
+}
+
+static void tcp_arm(struct tcp_conn *c)
+{
+	if (c->state == TCP_CLOSED)
+		return;
+	uint64_t d = c->t_rexmt;
+	if (c->t_delack < d)
+		d = c->t_delack;
+	if (c->t_persist < d)
+		d = c->t_persist;
+	if (c->t_keep < d)
+		d = c->t_keep;
+	if (c->t_close < d)
+		d = c->t_close;
+	if (d == DEADLINE_NEVER)
+		timer_cancel(c->n->loop, &c->timer);
+	else if (!c->timer.armed || c->timer.deadline != d)
+		timer_arm(c->n->loop, &c->timer, d);
+}
+
+/* A fresh control block, recycling the oldest TIME-WAIT one if the pool
+ * is empty (the TIME-WAIT bound).  NULL (counted) when none. */
+static struct tcp_conn *tcp_alloc(struct net *n)
+{
+	struct tcp *t = T(n);
+	struct tcp_conn *c = pool_get(&t->conns);
+	if (!c) {
+		struct tcp_conn *oldest = NULL;
+		for (struct tcp_conn *q = t->list; q; q = q->next)
+			if (q->state == TCP_TIME_WAIT && !q->app_owned &&
+			    (!oldest || q->t_close < oldest->t_close))
+				oldest = q;
+		if (!oldest)
+			return NULL;
+		TCP_COUNT(n, timewait_recycled);
+		tcp_free(oldest);
+		c = pool_get(&t->conns);
+		if (!c)
+			return NULL;
+	}
+	uint8_t *sbuf = c->snd.buf, *rbuf = c->rcv.buf;
+	memset(c, 0, sizeof *c);
+	c->snd.buf = sbuf;
+	c->rcv.buf = rbuf;
+	c->snd.cap = c->rcv.cap = t->buf_size;
+	c->st = &n->st;
+	c->n = n;
+	c->rto = TCP_RTO_INIT_NS;
+	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = DEADLINE_NEVER;
+	c->rcv_mss = (uint16_t)(n->mtu - 40);
+	c->mss = TCP_MSS_DEFAULT;
+	/* Our window scale: the smallest that lets the window cover the
+	 * whole buffer (RFC 7323 2.2). */
+	while (c->rcv_wscale < TCP_WSCALE_MAX && (t->buf_size >> c->rcv_wscale) > 65535)
+		c->rcv_wscale++;
+	c->ssthresh = UINT32_MAX; /* RFC 5681 3.1: arbitrarily high */
+	plat_entropy(&c->ts_offset, sizeof c->ts_offset);
+	timer_init(&c->timer, tcp_timer_fn);
+	c->next = t->list;
+	t->list = c;
+	return c;
+}
+
+/* RFC 5681 3.1: IW = min(4 MSS, max(2 MSS, 4380 bytes)). */
+static void tcp_init_cwnd(struct tcp_conn *c)
+{
+	uint32_t iw = 4380 > 2u * c->mss ? 4380 : 2u * c->mss;
+	c->cwnd = iw < 4u * c->mss ? iw : 4u * c->mss;
+}
+
+static void tcp_apply_syn_options(struct tcp_conn *c, const struct seg *s)
+{
+	uint16_t peer_mss = s->has_mss ? s->mss : TCP_MSS_DEFAULT;
+	/* RFC 9293 3.7.1 / RFC 6691: what we send is bounded by both the
+	 * peer's MSS and our MTU, less the options we put in every segment. */
+	uint16_t mss = peer_mss < c->rcv_mss ? peer_mss : c->rcv_mss;
+	c->ws_ok = s->has_ws;
+	if (c->ws_ok) {
+		c->snd_wscale = s->ws > TCP_WSCALE_MAX ? TCP_WSCALE_MAX : s->ws;
+	} else {
+		c->snd_wscale = 0;
+		c->rcv_wscale = 0;
+	}
+	c->ts_ok = s->has_ts;
+	if (c->ts_ok) {
+		c->ts_recent = s->tsval;
+		mss = (uint16_t)(mss - 12);
+	}
+	if (mss < 64)
+		mss = 64;
+	c->mss = mss;
+	tcp_init_cwnd(c);
+}
+
+/* ---- Input --------------------------------------------------------------------------- */
+
+static bool tcp_parse(struct net *n, const struct ip4_rx *rx, struct pkt *p, struct seg *s)
+{
+	size_t total = pkt_chain_len(p);
+	uint8_t h[TCP_HDR + TCP_OPT_MAX];
+	size_t got = pkt_chain_copy(p, 0, h, total < sizeof h ? total : sizeof h);
+	struct rd r = rd_make(h, got);
+	s->src = rx->src;
+	s->dst = rx->dst;
+	s->sport = rd_be16(&r);
+	s->dport = rd_be16(&r);
+	s->seq = rd_be32(&r);
+	s->ack = rd_be32(&r);
+	uint16_t offfl = rd_be16(&r);
+	s->wnd = rd_be16(&r);
+	rd_skip(&r, 4); /* checksum, urgent pointer */
+	if (!rd_ok(&r)) {
+		TCP_COUNT(n, truncated);
+		return false;
+	}
+	size_t hlen = (size_t)(offfl >> 12) * 4;
+	if (hlen < TCP_HDR || hlen > total) {
+		TCP_COUNT(n, bad_off);
+		return false;
+	}
+	s->flags = (uint8_t)(offfl & 0x3f);
+	s->off = hlen;
+	s->len = (uint32_t)(total - hlen);
+	/* RFC 9293 3.1: the checksum covers the pseudo-header. */
+	struct csum cs = csum_start();
+	csum_add_pseudo(&cs, rx->src, rx->dst, IP_PROTO_TCP, (uint16_t)total);
+	csum_add_chain(&cs, p, 0, total);
+	if (csum_fold(&cs) != 0) {
+		TCP_COUNT(n, bad_cksum);
+		return false;
+	}
+	s->has_mss = s->has_ws = s->has_ts = false;
+	struct rd o = rd_sub(&r, hlen - TCP_HDR);
+	while (rd_left(&o) > 0) {
+		uint8_t kind = rd_u8(&o);
+		if (kind == OPT_EOL)
+			break;
+		if (kind == OPT_NOP)
+			continue;
+		uint8_t olen = rd_u8(&o);
+		if (!rd_ok(&o) || olen < 2)
+			break; /* RFC 9293 3.1: a malformed option list ends here */
+		struct rd v = rd_sub(&o, olen - 2u);
+		if (!rd_ok(&v))
+			break;
+		if (kind == OPT_MSS && olen == 4) {
+			s->has_mss = true;
+			s->mss = rd_be16(&v);
+		} else if (kind == OPT_WS && olen == 3) {
+			s->has_ws = true;
+			s->ws = rd_u8(&v);
+		} else if (kind == OPT_TS && olen == 10) {
+			s->has_ts = true;
+			s->tsval = rd_be32(&v);
+			s->tsecr = rd_be32(&v);
+		}
+	}
+	if (s->has_mss && s->mss < 64)
+		s->mss = 64;
+	return true;
+}
+
+static struct tcp_conn *tcp_lookup(struct net *n, const struct seg *s)
+{
+	for (struct tcp_conn *c = T(n)->list; c; c = c->next)
+		if (c->lport == s->dport && c->rport == s->sport && c->raddr == s->src &&
+		    c->laddr == s->dst && c->state != TCP_CLOSED)
+			return c;
+	return NULL;
+}
+
+static struct tcp_listener *tcp_find_listener(struct net *n, uint32_t addr, uint16_t port)
+{
+	for (struct tcp_listener *ls = T(n)->listeners; ls; ls = ls->next)
+		if (ls->port == port && (ls->addr == 0 || ls->addr == addr))
+			return ls;
+	return NULL;
+}
+
+/* RFC 9293 3.10.7.2: a SYN to a listening port. */
+static void tcp_input_listen(struct net *n, struct tcp_listener *ls, const struct seg *s,
+			     uint64_t now)
+{
+	if (s->flags & TH_RST)
+		return;
+	if (s->flags & TH_ACK) {
+		tcp_send_rst(n, s, now);
+		return;
+	}
+	if (!(s->flags & TH_SYN))
+		return;
+	if (ls->pending >= ls->backlog) {
+		TCP_COUNT(n, backlog_drop);
+		return; /* the peer retries its SYN */
+	}
+	struct tcp_conn *c = tcp_alloc(n);
+	if (!c) {
+		/* Refused cleanly: existing connections keep their memory. */
+		TCP_COUNT(n, conn_refused_nomem);
+		tcp_send_rst(n, s, now);
+		return;
+	}
+	TCP_COUNT(n, passive_open);
+	c->laddr = s->dst;
+	c->lport = s->dport;
+	c->raddr = s->src;
+	c->rport = s->sport;
+	c->parent = ls;
+	ls->pending++;
+	c->irs = s->seq;
+	c->rcv_nxt = s->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	c->iss = tcp_isn(T(n), c->laddr, c->lport, c->raddr, c->rport, now);
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->snd_buf_seq = c->iss + 1;
+	c->snd_wnd = s->wnd; /* RFC 7323 2.2: unscaled in a SYN */
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = c->iss;
+	tcp_apply_syn_options(c, s);
+	c->state = TCP_SYN_RCVD;
+	c->last_rx = now;
+	tcp_output(c, now);
+}
+
+/* RFC 9293 3.10.7.3: SYN-SENT. */
+static void tcp_input_syn_sent(struct tcp_conn *c, const struct seg *s, uint64_t now)
+{
+	struct net *n = c->n;
+	bool ack_ok = false;
+	if (s->flags & TH_ACK) {
+		if (tcp_seq_le(s->ack, c->iss) || tcp_seq_lt(c->snd_max, s->ack)) {
+			if (!(s->flags & TH_RST))
+				tcp_send_rst(n, s, now);
+			return;
+		}
+		ack_ok = true;
+	}
+	if (s->flags & TH_RST) {
+		/* RFC 5961 3.2 applies the exact-match rule here too; RFC
+		 * 9293: acceptable only with an acceptable ACK. */
+		if (ack_ok) {
+			TCP_COUNT(n, rst_rx);
+			tcp_set_closed(c, ATL_ECONNREFUSED);
+		}
+		return;
+	}
+	if (!(s->flags & TH_SYN))
+		return;
+	c->irs = s->seq;
+	c->rcv_nxt = s->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	tcp_apply_syn_options(c, s);
+	c->snd_wnd = s->wnd;
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	if (ack_ok) {
+		c->snd_una = s->ack;
+		c->state = TCP_ESTABLISHED;
+		TCP_COUNT(n, established);
+		c->t_rexmt = DEADLINE_NEVER;
+		if (c->rtt_timing && c->retries == 0) {
+			/* the SYN's RTT is a first sample (RFC 6298 2.2) */
+			uint64_t r = now - c->rtt_start;
+			c->srtt = r;
+			c->rttvar = r / 2;
+			c->rto = c->srtt + 4 * c->rttvar;
+			if (c->rto < TCP_RTO_MIN_NS)
+				c->rto = TCP_RTO_MIN_NS;
+		} else {
+			/* RFC 6298 5.7: a retransmitted SYN leaves RTO at 3 s */
+			c->rto = 3 * NS_PER_SEC;
+		}
+		c->rtt_timing = false;
+		c->retries = 0;
+		if (c->keepalive)
+			c->t_keep = now + TCP_KEEPIDLE_NS;
+		c->ack_now = true;
+		tcp_wake(c);
+		tcp_output(c, now);
+	} else {
+		/* Simultaneous open (RFC 9293 3.5, figure 8). */
+		c->state = TCP_SYN_RCVD;
+		c->snd_nxt = c->iss; /* send SYN-ACK */
+		tcp_output(c, now);
+	}
+}
+
+/* RFC 9293 3.10.7.4 first check: is the segment acceptable? */
+static bool tcp_acceptable(const struct tcp_conn *c, const struct seg *s, uint32_t seglen)
+{
+	uint32_t wnd = c->rcv_adv - c->rcv_nxt;
+	if (tcp_seq_lt(c->rcv_adv, c->rcv_nxt))
+		wnd = 0;
+	if (seglen == 0) {
+		if (wnd == 0)
+			return s->seq == c->rcv_nxt;
+		return tcp_seq_le(c->rcv_nxt, s->seq) && tcp_seq_lt(s->seq, c->rcv_nxt + wnd);
+	}
+	if (wnd == 0)
+		return false;
+	uint32_t last = s->seq + seglen - 1;
+	return (tcp_seq_le(c->rcv_nxt, s->seq) && tcp_seq_lt(s->seq, c->rcv_nxt + wnd)) ||
+	       (tcp_seq_le(c->rcv_nxt, last) && tcp_seq_lt(last, c->rcv_nxt + wnd));
+}
+
+static void tcp_challenge_ack(struct tcp_conn *c, uint64_t now)
+{
+	/* RFC 5961 3.2, 4.2, 5.2 (the rate limit of 7 is not kept: one ACK
+	 * per offending segment, as each also costs the sender one). */
+	TCP_COUNT(c->n, challenge_ack);
+	tcp_send_ack(c, now);
+}
+
+/* RFC 6298 2.2-2.3 */
+static void tcp_rtt_sample(struct tcp_conn *c, uint64_t r)
+{
+	if (c->srtt == 0) {
+		c->srtt = r;
+		c->rttvar = r / 2;
+	} else {
+		uint64_t d = c->srtt > r ? c->srtt - r : r - c->srtt;
+		c->rttvar = (3 * c->rttvar + d) / 4;
+		c->srtt = (7 * c->srtt + r) / 8;
+	}
+	uint64_t var = 4 * c->rttvar;
+	if (var < NS_PER_MS)
+		var = NS_PER_MS; /* G, the clock granularity */
+	c->rto = c->srtt + var;
+	if (c->rto < TCP_RTO_MIN_NS)
+		c->rto = TCP_RTO_MIN_NS;
+	if (c->rto > TCP_RTO_MAX_NS)
+		c->rto = TCP_RTO_MAX_NS;
+}
+
+/* Congestion control on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2). */
+static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
+{
+	if (c->in_recovery) {
+		if (tcp_seq_lt(c->snd_una, c->recover)) {
+			/* RFC 6582 3.2 step 3, partial ACK: retransmit the next
+			 * hole, deflate by the amount acked, add back one MSS. */
+			uint32_t len = c->snd_max - c->snd_una;
+			if (len > c->mss)
+				len = c->mss;
+			uint32_t data = c->snd_buf_seq + c->snd.len - c->snd_una;
+			if (len > data)
+				len = data;
+			if (len)
+				tcp_send(c, c->snd_una, TH_ACK, len, now);
+			TCP_COUNT(c->n, rexmt_segs);
+			c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
+			if (acked >= c->mss)
+				c->cwnd += c->mss;
+			if (c->cwnd < c->mss)
+				c->cwnd = c->mss;
+			c->t_rexmt = now + c->rto;
+			return;
+		}
+		/* Full ACK: step 3 (1), cwnd = min(ssthresh, flight + MSS). */
+		uint32_t fl = tcp_flight(c);
+		c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh : fl + c->mss;
+		c->in_recovery = false;
+		c->dupacks = 0;
+		return;
+	}
+	c->dupacks = 0;
+	if (c->cwnd < c->ssthresh) {
+		/* RFC 5681 3.1 slow start; RFC 3465 L = 2 MSS. */
+		c->cwnd += acked < 2u * c->mss ? acked : 2u * c->mss;
+	} else {
+		/* Congestion avoidance: one MSS per cwnd of data acked. */
+		c->bytes_acked += acked;
+		if (c->bytes_acked >= c->cwnd) {
+			c->bytes_acked -= c->cwnd;
+			c->cwnd += c->mss;
+		}
+	}
+	uint32_t cap = c->snd.cap * 2 + 4u * c->mss;
+	if (c->cwnd > cap)
+		c->cwnd = cap; /* beyond what the buffer can use: no point */
+}
+
+/* RFC 5681 3.2 / RFC 6582 3.2: a duplicate ACK. */
+static void tcp_dupack(struct tcp_conn *c, uint64_t now)
+{
+	c->dupacks++;
+	if (c->in_recovery) {
+		c->cwnd += c->mss; /* step 4: inflate */
+		return;
+	}
+	if (c->dupacks != 3)
+		return;
+	/* RFC 6582 3.2 step 2: only if this loss is newer than the last
+	 * recovery's. */
+	if (tcp_seq_le(c->snd_una - 1, c->recover) && c->recover != c->iss)
+		return;
+	TCP_COUNT(c->n, fast_rexmt);
+	uint32_t fl = tcp_flight(c);
+	c->ssthresh = fl / 2 > 2u * c->mss ? fl / 2 : 2u * c->mss;
+	c->recover = c->snd_max;
+	c->in_recovery = true;
+	uint32_t len = c->snd_max - c->snd_una;
+	uint32_t data = c->snd_buf_seq + c->snd.len - c->snd_una;
+	if (len > data)
+		len = data;
+	if (len > c->mss)
+		len = c->mss;
+	c->rtt_timing = false; /* Karn */
+	if (len)
+		tcp_send(c, c->snd_una, TH_ACK, len, now);
+	TCP_COUNT(c->n, rexmt_segs);
+	c->cwnd = c->ssthresh + 3u * c->mss;
+	c->t_rexmt = now + c->rto;
+}
+
+/* The ACK field of a segment in a synchronized state (RFC 9293
+ * 3.10.7.4, fifth check).  Returns false if the segment is to be dropped. */
+static bool tcp_process_ack(struct tcp_conn *c, const struct seg *s, uint64_t now)
+{
+	struct net *n = c->n;
+	/* RFC 5961 5.2: an ACK older than the window the peer could have
+	 * seen, or for data never sent, is answered and dropped. */
+	if (tcp_seq_lt(c->snd_max, s->ack)) {
+		TCP_COUNT(n, ack_too_new);
+		tcp_send_ack(c, now);
+		return false;
+	}
+	if (tcp_seq_lt(s->ack, c->snd_una - c->max_snd_wnd)) {
+		tcp_challenge_ack(c, now);
+		return false;
+	}
+	uint32_t wnd = s->wnd << c->snd_wscale;
+	if (tcp_seq_lt(c->snd_una, s->ack)) {
+		uint32_t acked = s->ack - c->snd_una;
+		/* Bytes of the ring acknowledged (the SYN and FIN take none). */
+		uint32_t ring_acked = 0;
+		if (tcp_seq_lt(c->snd_buf_seq, s->ack)) {
+			ring_acked = s->ack - c->snd_buf_seq;
+			if (ring_acked > c->snd.len)
+				ring_acked = c->snd.len;
+		}
+		ring_drop(&c->snd, ring_acked);
+		c->snd_buf_seq += ring_acked;
+		/* RTT: from the timestamp echo (RFC 7323 4.1) or the timed
+		 * segment, never from a retransmission (Karn). */
+		if (c->ts_ok && s->tsecr) {
+			uint32_t d = tcp_ts_now(c, now) - s->tsecr;
+			if (d < 60000)
+				tcp_rtt_sample(c, (uint64_t)d * NS_PER_MS + NS_PER_MS / 2);
+			c->rtt_timing = false;
+		} else if (c->rtt_timing && tcp_seq_lt(c->rtt_seq, s->ack)) {
+			tcp_rtt_sample(c, now - c->rtt_start);
+			c->rtt_timing = false;
+		}
+		c->snd_una = s->ack;
+		if (tcp_seq_lt(c->snd_nxt, c->snd_una))
+			c->snd_nxt = c->snd_una;
+		c->retries = 0;
+		tcp_cc_ack(c, acked, now);
+		/* RFC 6298 5.2-5.3 */
+		if (c->snd_una == c->snd_max)
+			c->t_rexmt = DEADLINE_NEVER;
+		else if (!c->in_recovery)
+			c->t_rexmt = now + c->rto;
+		waitq_wake_all(n->loop, &c->wq);
+	} else if (s->ack == c->snd_una && s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) &&
+		   wnd == c->snd_wnd && wnd != 0 && c->snd_max != c->snd_una) {
+		tcp_dupack(c, now);
+	}
+	/* RFC 9293 3.10.7.4: window update from newer segments only. */
+	if (tcp_seq_lt(c->snd_wl1, s->seq) ||
+	    (c->snd_wl1 == s->seq && tcp_seq_le(c->snd_wl2, s->ack))) {
+		bool opened = c->snd_wnd == 0 && wnd > 0;
+		c->snd_wnd = wnd;
+		if (wnd > c->max_snd_wnd)
+			c->max_snd_wnd = wnd;
+		c->snd_wl1 = s->seq;
+		c->snd_wl2 = s->ack;
+		if (opened || wnd > 0)
+			c->t_persist = DEADLINE_NEVER;
+		if (opened)
+			c->persist_ns = 0;
+	}
+	/* Our FIN acknowledged? */
+	bool fin_acked =
+	    c->fin_queued && c->snd_una == c->snd_buf_seq + c->snd.len + 1 && c->snd.len == 0;
+	switch (c->state) {
+	case TCP_FIN_WAIT_1:
+		if (fin_acked) {
+			c->state = TCP_FIN_WAIT_2;
+			if (!c->app_owned)
+				c->t_close = now + TCP_FINWAIT2_NS;
+		}
+		break;
+	case TCP_CLOSING:
+		if (fin_acked)
+			tcp_enter_time_wait(c, now);
+		break;
+	case TCP_LAST_ACK:
+		if (fin_acked) {
+			tcp_set_closed(c, 0);
+			return false;
+		}
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+/* Put the payload into the receive ring at its place (RFC 9293 3.10.7.4,
+ * seventh check), in order or not; advance rcv_nxt over what is now
+ * contiguous. */
+static void tcp_take_data(struct tcp_conn *c, const struct seg *s, struct pkt *p, uint64_t now)
+{
+	struct net *n = c->n;
+	uint32_t seq = s->seq, len = s->len;
+	size_t off = s->off;
+	if (tcp_seq_lt(seq, c->rcv_nxt)) {
+		uint32_t skip = c->rcv_nxt - seq;
+		if (skip >= len) {
+			TCP_COUNT(n, dup_rx);
+			c->ack_now = true;
+			return;
+		}
+		seq += skip;
+		off += skip;
+		len -= skip;
+	}
+	uint32_t space = c->rcv.cap - c->rcv.len;
+	uint32_t rel = seq - c->rcv_nxt;
+	if (rel >= space) {
+		c->ack_now = true;
+		return;
+	}
+	if (len > space - rel)
+		len = space - rel;			       /* beyond the window: trimmed */
+	uint32_t base = c->rcv.head + c->rcv.len - c->rcv_nxt; /* ring index of seq 0 */
+	if (rel > 0) {
+		/* Out of order: merge [seq, seq+len) into the range list. */
+		struct tcp_range r = {seq, seq + len};
+		unsigned k = 0;
+		struct tcp_range out[TCP_OOO_MAX + 1];
+		bool placed = false;
+		for (unsigned i = 0; i < c->nooo; i++) {
+			struct tcp_range q = c->ooo[i];
+			if (tcp_seq_lt(q.end, r.start)) {
+				out[k++] = q;
+			} else if (tcp_seq_lt(r.end, q.start)) {
+				if (!placed) {
+					out[k++] = r;
+					placed = true;
+				}
+				out[k++] = q;
+			} else {
+				if (tcp_seq_lt(q.start, r.start))
+					r.start = q.start;
+				if (tcp_seq_lt(r.end, q.end))
+					r.end = q.end;
+			}
+		}
+		if (!placed)
+			out[k++] = r;
+		if (k > TCP_OOO_MAX) {
+			TCP_COUNT(n, ooo_drop);
+			c->ack_now = true;
+			return;
+		}
+		ring_write_at(&c->rcv, base + seq, p, off, len);
+		memcpy(c->ooo, out, k * sizeof out[0]);
+		c->nooo = k;
+		TCP_COUNT(n, ooo_rx);
+		/* RFC 5681 4.2: an out-of-order segment is ACKed at once. */
+		c->ack_now = true;
+		return;
+	}
+	ring_write_at(&c->rcv, base + seq, p, off, len);
+	uint32_t end = seq + len;
+	bool filled = false;
+	/* The held ranges that now join the in-order data. */
+	while (c->nooo > 0 && tcp_seq_le(c->ooo[0].start, end)) {
+		if (tcp_seq_lt(end, c->ooo[0].end))
+			end = c->ooo[0].end;
+		memmove(c->ooo, c->ooo + 1, (c->nooo - 1) * sizeof c->ooo[0]);
+		c->nooo--;
+		filled = true;
+	}
+	c->rcv.len += end - c->rcv_nxt;
+	c->rcv_nxt = end;
+	waitq_wake_all(n->loop, &c->rq);
+	/* RFC 5681 4.2: an ACK for at least every second full segment, and
+	 * at once when a gap is filled; otherwise delayed. */
+	c->segs_unacked++;
+	if (filled || c->segs_unacked >= 2 || c->nooo > 0)
+		c->ack_now = true;
+	else if (c->t_delack == DEADLINE_NEVER)
+		c->t_delack = now + TCP_DELACK_NS;
+}
+
+/* The peer's FIN, once everything before it has arrived (eighth check). */
+static void tcp_take_fin(struct tcp_conn *c, uint64_t now)
+{
+	if (!c->have_rfin || c->fin_rcvd || c->rcv_nxt != c->rfin_seq)
+		return;
+	c->fin_rcvd = true;
+	c->rcv_nxt++;
+	c->ack_now = true;
+	switch (c->state) {
+	case TCP_SYN_RCVD:
+	case TCP_ESTABLISHED:
+		c->state = TCP_CLOSE_WAIT;
+		break;
+	case TCP_FIN_WAIT_1:
+		/* Our FIN not yet acknowledged: simultaneous close. */
+		c->state = TCP_CLOSING;
+		break;
+	case TCP_FIN_WAIT_2:
+		tcp_enter_time_wait(c, now);
+		break;
+	default:
+		break;
+	}
+	waitq_wake_all(c->n->loop, &c->rq);
+}
+
+static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *p, uint64_t now)
+{
+	struct net *n = c->n;
+	uint32_t seglen = s->len + ((s->flags & TH_SYN) ? 1 : 0) + ((s->flags & TH_FIN) ? 1 : 0);
+	c->last_rx = now;
+	if (c->keepalive && c->t_keep != DEADLINE_NEVER) {
+		c->t_keep = now + TCP_KEEPIDLE_NS;
+		c->keep_probes = 0;
+	}
+
+	/* RFC 7323 5.3 PAWS: a segment with an older timestamp is a stale
+	 * duplicate (a RST is exempt, R1). */
+	if (c->ts_ok && s->has_ts && !(s->flags & TH_RST) &&
+	    (int32_t)(s->tsval - c->ts_recent) < 0) {
+		TCP_COUNT(n, paws_drop);
+		tcp_send_ack(c, now);
+		return;
+	}
+	/* First check: sequence number. */
+	if (!tcp_acceptable(c, s, seglen)) {
+		if (c->state == TCP_TIME_WAIT && (s->flags & TH_FIN)) {
+			/* A retransmitted FIN: ACK it, restart 2 MSL. */
+			c->t_close = now + TCP_TIMEWAIT_NS;
+		}
+		if (!(s->flags & TH_RST)) {
+			TCP_COUNT(n, out_of_window);
+			tcp_send_ack(c, now);
+		}
+		tcp_arm(c);
+		return;
+	}
+	/* RFC 7323 4.3: remember the timestamp of the segment that covers
+	 * our last ACK. */
+	if (c->ts_ok && s->has_ts && tcp_seq_le(s->seq, c->last_ack_sent) &&
+	    tcp_seq_le(c->last_ack_sent, s->seq + seglen))
+		c->ts_recent = s->tsval;
+
+	/* Second check: RST (RFC 5961 3.2). */
+	if (s->flags & TH_RST) {
+		if (s->seq != c->rcv_nxt) {
+			tcp_challenge_ack(c, now);
+			return;
+		}
+		TCP_COUNT(n, rst_rx);
+		if (c->state == TCP_SYN_RCVD && c->parent) {
+			/* Passive open: back to LISTEN, i.e. forget it. */
+			tcp_set_closed(c, 0);
+			return;
+		}
+		if (c->state != TCP_TIME_WAIT)
+			TCP_COUNT(n, reset_by_peer);
+		tcp_set_closed(c, c->state == TCP_SYN_RCVD ? ATL_ECONNREFUSED : ATL_ECONNRESET);
+		return;
+	}
+	/* Fourth check: SYN in a synchronized state (RFC 5961 4.2). */
+	if (s->flags & TH_SYN) {
+		if (c->state == TCP_SYN_RCVD && s->seq == c->irs) {
+			/* Our SYN-ACK was lost: the peer's SYN again. */
+			c->snd_nxt = c->iss;
+			tcp_output(c, now);
+			return;
+		}
+		tcp_challenge_ack(c, now);
+		return;
+	}
+	/* Fifth check: ACK. */
+	if (!(s->flags & TH_ACK))
+		return;
+	if (c->state == TCP_SYN_RCVD) {
+		if (tcp_seq_le(s->ack, c->snd_una) || tcp_seq_lt(c->snd_max, s->ack)) {
+			tcp_send_rst(n, s, now);
+			return;
+		}
+		c->state = TCP_ESTABLISHED;
+		TCP_COUNT(n, established);
+		c->snd_una = c->iss + 1;
+		c->snd_wnd = s->wnd << c->snd_wscale;
+		c->max_snd_wnd = c->snd_wnd;
+		c->snd_wl1 = s->seq;
+		c->snd_wl2 = s->ack;
+		c->t_rexmt = DEADLINE_NEVER;
+		if (c->rtt_timing && c->retries == 0)
+			tcp_rtt_sample(c, now - c->rtt_start);
+		c->rtt_timing = false;
+		c->retries = 0;
+		if (c->keepalive)
+			c->t_keep = now + TCP_KEEPIDLE_NS;
+		struct tcp_listener *ls = c->parent;
+		if (ls) {
+			c->aq_next = NULL;
+			if (ls->aq_tail)
+				ls->aq_tail->aq_next = c;
+			else
+				ls->aq_head = c;
+			ls->aq_tail = c;
+			waitq_wake_one(n->loop, &ls->wq);
+		}
+		tcp_wake(c);
+		if (c->fin_queued)
+			c->state = TCP_FIN_WAIT_1;
+	}
+	if (!tcp_process_ack(c, s, now))
+		return;
+	if (c->state == TCP_TIME_WAIT) {
+		if (s->flags & TH_FIN) {
+			c->ack_now = true;
+			c->t_close = now + TCP_TIMEWAIT_NS;
+		}
+		if (c->ack_now)
+			tcp_send_ack(c, now);
+		tcp_arm(c);
+		return;
+	}
+	/* Seventh check: text, in the states that still receive. */
+	bool receiving =
+	    c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 || c->state == TCP_FIN_WAIT_2;
+	if (s->len > 0) {
+		if (receiving && !c->app_owned && c->fin_queued) {
+			/* RFC 9293 3.10.4 / RFC 2525 2.17: data after the
+			 * application closed cannot be delivered: reset. */
+			tcp_send(c, c->snd_nxt, TH_RST | TH_ACK, 0, now);
+			TCP_COUNT(n, rst_tx);
+			tcp_set_closed(c, ATL_ECONNRESET);
+			return;
+		}
+		if (receiving)
+			tcp_take_data(c, s, p, now);
+		else if (tcp_seq_lt(s->seq, c->rcv_nxt))
+			c->ack_now = true;
+	}
+	/* Eighth check: FIN. */
+	if ((s->flags & TH_FIN) && !c->fin_rcvd) {
+		uint32_t fseq = s->seq + s->len;
+		if (receiving || c->state == TCP_SYN_RCVD) {
+			if (!c->have_rfin) {
+				c->have_rfin = true;
+				c->rfin_seq = fseq;
+			}
+		}
+		if (!tcp_seq_le(fseq, c->rcv_adv))
+			c->have_rfin = false;
+		c->ack_now = true;
+	}
+	tcp_take_fin(c, now);
+	tcp_output(c, now);
+}
+
+void tcp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t now)
+{
+	if (!n->tcp) {
+		/* No TCP in use: every segment is for a closed port. */
+		pkt_free(&n->pkts, p);
+		return;
+	}
+	TCP_COUNT(n, rx);
+	struct seg s;
+	if (!tcp_parse(n, rx, p, &s))
+		goto out;
+	if (rx->bcast) {
+		/* RFC 1122 4.2.3.10: no connection to a broadcast address. */
+		TCP_COUNT(n, bad_addr);
+		goto out;
+	}
+	struct tcp_conn *c = tcp_lookup(n, &s);
+	if (c && c->state == TCP_TIME_WAIT && (s.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+	    tcp_seq_lt(c->rcv_nxt, s.seq)) {
+		/* RFC 9293 3.10.7.4 (note on TIME-WAIT) / RFC 6191: a new SYN
+		 * above the old connection's sequence space may reopen it. */
+		tcp_set_closed(c, 0);
+		c = NULL;
+	}
+	if (c) {
+		if (c->state == TCP_SYN_SENT)
+			tcp_input_syn_sent(c, &s, now);
+		else
+			tcp_input_conn(c, &s, p, now);
+		goto out;
+	}
+	struct tcp_listener *ls = tcp_find_listener(n, rx->dst, s.dport);
+	if (ls) {
+		tcp_input_listen(n, ls, &s, now);
+		goto out;
+	}
+	/* RFC 9293 3.10.7.1: CLOSED.  A RST gets nothing back. */
+	if (!(s.flags & TH_RST)) {
+		TCP_COUNT(n, no_port);
+		tcp_send_rst(n, &s, now);
+	}
+out:
+	pkt_free(&n->pkts, p);
+	net_stats_sync(n);
+}
+
+void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, const uint8_t *quote, size_t len,
+		    uint64_t now)
+{
+	/* Soft errors only (RFC 1122 4.2.3.9): nothing is aborted.  Path MTU
+	 * discovery is not implemented (DF is never set), so "fragmentation
+	 * needed" cannot concern us. */
+	(void)n;
+	(void)type;
+	(void)code;
+	(void)quote;
+	(void)len;
+	(void)now;
+}
+
+/* ---- Timers ------------------------------------------------------------------------- */
+
+static void tcp_rexmt_timeout(struct tcp_conn *c, uint64_t now)
+{
+	struct net *n = c->n;
+	TCP_COUNT(n, rexmt_timeout);
+	c->retries++;
+	unsigned limit =
+	    (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RCVD) ? TCP_SYN_RETRIES : TCP_RETRIES;
+	if (c->retries > limit) {
+		TCP_COUNT(n, aborted_timeout);
+		if (c->state != TCP_SYN_SENT)
+			tcp_send(c, c->snd_nxt, TH_RST | TH_ACK, 0, now);
+		tcp_set_closed(c, ATL_ETIMEDOUT);
+		return;
+	}
+	/* RFC 6298 5.5: back off; 5.6-5.7 */
+	c->rto *= 2;
+	if (c->rto > TCP_RTO_MAX_NS)
+		c->rto = TCP_RTO_MAX_NS;
+	c->rtt_timing = false; /* Karn */
+	if (c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD) {
+		/* RFC 5681 3.1 (4): after a timeout, ssthresh = max(flight/2,
+		 * 2 MSS) and cwnd = one segment (the loss window). */
+		uint32_t fl = tcp_flight(c);
+		if (c->retries == 1)
+			c->ssthresh = fl / 2 > 2u * c->mss ? fl / 2 : 2u * c->mss;
+		c->cwnd = c->mss;
+		c->in_recovery = false;
+		c->dupacks = 0;
+		c->recover = c->snd_max; /* RFC 6582 4: no fast retransmit below */
+		c->bytes_acked = 0;
+	}
+	c->snd_nxt = c->snd_una; /* go back and resend from the first hole */
+	c->t_rexmt = now + c->rto;
+	tcp_output(c, now);
+}
+
+static void tcp_persist_timeout(struct tcp_conn *c, uint64_t now)
+{
+	/* RFC 9293 3.8.6.1: one byte beyond the zero window; RFC 1122
+	 * 4.2.2.17: exponential backoff, and no abort while the peer answers. */
+	TCP_COUNT(c->n, persist_probe);
+	if (tcp_unsent(c) > 0 && c->snd_wnd == 0) {
+		tcp_send(c, c->snd_nxt, TH_ACK, 1, now);
+		if (tcp_seq_lt(c->snd_max, c->snd_nxt + 1))
+			c->snd_max = c->snd_nxt + 1;
+	}
+	c->persist_ns *= 2;
+	if (c->persist_ns > TCP_PERSIST_MAX_NS)
+		c->persist_ns = TCP_PERSIST_MAX_NS;
+	if (c->persist_ns < TCP_RTO_MIN_NS)
+		c->persist_ns = TCP_RTO_MIN_NS;
+	c->t_persist = now + c->persist_ns;
+}
+
+static void tcp_keep_timeout(struct tcp_conn *c, uint64_t now)
+{
+	if (c->keep_probes >= TCP_KEEPCNT) {
+		TCP_COUNT(c->n, aborted_timeout);
+		tcp_send(c, c->snd_nxt, TH_RST | TH_ACK, 0, now);
+		tcp_set_closed(c, ATL_ETIMEDOUT);
+		return;
+	}
+	/* RFC 1122 4.2.3.6: a segment with SEG.SEQ = SND.NXT-1 makes the
+	 * peer answer with an ACK. */
+	TCP_COUNT(c->n, keepalive_probe);
+	c->keep_probes++;
+	tcp_send(c, c->snd_una - 1, TH_ACK, 0, now);
+	c->t_keep = now + TCP_KEEPINTVL_NS;
+}
+
+void tcp_tick(struct tcp_conn *c, uint64_t now)
+{
+	if (c->state == TCP_CLOSED)
+		return;
+	if (c->t_close <= now) {
+		c->t_close = DEADLINE_NEVER;
+		/* TIME-WAIT over (RFC 9293 3.10.8), or FIN-WAIT-2 given up. */
+		tcp_set_closed(c, 0);
+		return;
+	}
+	if (c->t_rexmt <= now) {
+		c->t_rexmt = DEADLINE_NEVER;
+		tcp_rexmt_timeout(c, now);
+		if (c->state == TCP_CLOSED)
+			return;
+	}
+	if (c->t_persist <= now) {
+		c->t_persist = DEADLINE_NEVER;
+		tcp_persist_timeout(c, now);
+	}
+	if (c->t_keep <= now) {
+		c->t_keep = DEADLINE_NEVER;
+		tcp_keep_timeout(c, now);
+		if (c->state == TCP_CLOSED)
+			return;
+	}
+	if (c->t_delack <= now) {
+		c->t_delack = DEADLINE_NEVER;
+		TCP_COUNT(c->n, delack);
+		c->ack_now = true;
+	}
+	tcp_output(c, now);
+}
+
+/* ---- For tcp_api.c ---------------------------------------------------------------- */
+
+struct tcp_conn *tcp_conn_new(struct net *n)
+{
+	return tcp_alloc(n);
+}
+
+void tcp_conn_kick(struct tcp_conn *c, uint64_t now)
+{
+	tcp_output(c, now);
+}
+
+/* The application closed c: finish in the background or free it now. */
+void tcp_conn_release(struct tcp_conn *c, uint64_t now)
+{
+	c->app_owned = false;
+	if (c->state == TCP_CLOSED) {
+		tcp_free(c);
+		return;
+	}
+	if (c->rcv.len > 0 || c->state == TCP_SYN_SENT) {
+		/* RFC 9293 3.10.4 / RFC 1122 4.2.2.13: unread data is lost:
+		 * tell the peer with a RST rather than a FIN. */
+		if (c->state != TCP_SYN_SENT) {
+			tcp_send(c, c->snd_nxt, TH_RST | TH_ACK, 0, now);
+			TCP_COUNT(c->n, rst_tx);
+		}
+		tcp_set_closed(c, 0);
+		return;
+	}
+	if (c->state == TCP_FIN_WAIT_2)
+		c->t_close = now + TCP_FINWAIT2_NS;
+	tcp_arm(c);
+}
