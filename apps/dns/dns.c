@@ -1,7 +1,7 @@
 /*
  * dns - the authoritative DNS server unikernel (issue #6).
  *
- * Serves its zones on UDP port 53 with the lib/dns answering core.  Zones
+ * Serves its zones on UDP and TCP (RFC 7766) port 53 with the lib/dns answering core.  Zones
  * come from a POSIX tar archive on the block device "zones" (one master
  * file per member, named <origin>.zone; members may $INCLUDE each other)
  * or, with no such device, from the embedded example.test. zone, so it
@@ -15,9 +15,14 @@
 #include "dns/dns.h"
 #include "dns/tar.h"
 #include "net/stack.h"
+#include "net/tcp.h"
 
-#define DNS_PORT 53
-#define DNS_BUF	 65535
+#define DNS_PORT	   53
+#define DNS_BUF		   65535
+#define DNS_TCP_SLOTS	   16			/* connections served at once */
+#define DNS_TCP_QUERY_MAX  4096			/* a longer query closes the connection */
+#define DNS_TCP_ANSWER_MAX 16384		/* a longer answer is sent truncated (TC) */
+#define DNS_TCP_IDLE_NS	   (10ull * 1000000000) /* RFC 7766 6.2.3 */
 
 static const char example_zone[] = "$ORIGIN example.test.\n"
 				   "$TTL 3600\n"
@@ -38,16 +43,97 @@ static const char example_zone[] = "$ORIGIN example.test.\n"
 				   "dev     NS    ns.dev\n"
 				   "ns.dev  A     192.0.2.53\n";
 
+struct dns_srv;
+
+/* One TCP connection's state and buffers (from the heap, reused). */
+struct dns_tcp_slot {
+	struct dns_srv *d;
+	struct tcp_conn *c;
+	uint8_t in[DNS_TCP_QUERY_MAX];
+	uint8_t out[2 + DNS_TCP_ANSWER_MAX];
+};
+
 struct dns_srv {
 	struct loop *loop;
 	struct udp_sock *sock;
+	struct tcp_listener *ls;
 	struct dns_zones zones;
 	uint8_t *in, *out;
-	uint64_t stat[4]; /* queries, answered, dropped, send_failed */
+	struct dns_tcp_slot *slots;
+	/* queries, answered, dropped, send_failed, tcp_conns, tcp_queries,
+	 * tcp_refused (no slot) */
+	uint64_t stat[7];
 	struct counter_group group;
 };
 
-static const char *const dns_stat_names[] = {"queries", "answered", "dropped", "send_failed"};
+static const char *const dns_stat_names[] = {
+    "queries", "answered", "dropped", "send_failed", "tcp_conns", "tcp_queries", "tcp_refused"};
+
+/* Read exactly n bytes; false at the end of the stream, an error or the
+ * deadline. */
+static bool read_full(struct tcp_conn *c, uint8_t *buf, size_t n, uint64_t deadline)
+{
+	size_t got = 0;
+	while (got < n) {
+		size_t len;
+		if (tcp_read(c, buf + got, n - got, &len, deadline) != ATL_OK || len == 0)
+			return false;
+		got += len;
+	}
+	return true;
+}
+
+/* RFC 7766: two-byte length, then the message; several queries per
+ * connection, answered in order; closed after an idle period. */
+static void dns_tcp_conn(void *arg)
+{
+	struct dns_tcp_slot *s = arg;
+	struct dns_srv *d = s->d;
+	for (;;) {
+		uint8_t lb[2];
+		uint64_t deadline = loop_now(d->loop) + DNS_TCP_IDLE_NS;
+		if (!read_full(s->c, lb, 2, deadline))
+			break;
+		size_t len = load_be16(lb);
+		if (len > sizeof s->in || !read_full(s->c, s->in, len, deadline))
+			break;
+		d->stat[5]++;
+		size_t n =
+		    dns_answer(&d->zones, s->in, len, DNS_TCP, s->out + 2, DNS_TCP_ANSWER_MAX);
+		if (!n)
+			break;
+		store_be16(s->out, (uint16_t)n);
+		if (tcp_write(s->c, s->out, n + 2, NULL, deadline) != ATL_OK)
+			break;
+	}
+	tcp_close(s->c);
+	s->c = NULL;
+}
+
+static void dns_tcp(void *arg)
+{
+	struct dns_srv *d = arg;
+	for (;;) {
+		struct tcp_conn *c;
+		int rc = tcp_accept(d->ls, &c, NULL, DEADLINE_NEVER);
+		if (rc == ATL_ESTOPPED)
+			return;
+		if (rc != ATL_OK)
+			continue;
+		struct dns_tcp_slot *s = NULL;
+		for (unsigned i = 0; i < DNS_TCP_SLOTS && !s; i++)
+			if (!d->slots[i].c)
+				s = &d->slots[i];
+		if (!s || !fiber_spawn(d->loop, "dns-tcp", dns_tcp_conn, s, 0)) {
+			d->stat[6]++;
+			tcp_close(c);
+			continue;
+		}
+		s->d = d;
+		s->c = c;
+		d->stat[4]++;
+	}
+}
 
 static void dns_udp(void *arg)
 {
@@ -235,14 +321,35 @@ static int dns_main(const struct plat_start *s)
 		LOG_ERROR(&l, "cannot bind UDP port %d: %s", DNS_PORT, atl_strerror(rc));
 		return 1;
 	}
-	d->group = (struct counter_group){"dns", dns_stat_names, d->stat, 4, NULL};
+	d->group =
+	    (struct counter_group){"dns", dns_stat_names, d->stat, ARRAY_SIZE(d->stat), NULL};
 	counters_register(&l, &d->group);
 	if (!fiber_spawn(&l, "dns-udp", dns_udp, d, 0)) {
 		LOG_ERROR(&l, "heap too small for a fiber");
 		return 1;
 	}
-	LOG_INFO(&l, "dns: %u zones on UDP port %d (%s stack), zone data %zu bytes", d->zones.n,
-		 DNS_PORT, st->ops->name, zones_arena.used);
+	/* TCP (RFC 7766) where the stack has it. */
+	const char *tcp = "no TCP on this stack";
+	if (st->ops->tcp_listen) {
+		d->slots = heap_alloc(&heap, DNS_TCP_SLOTS * sizeof *d->slots, 16);
+		if (!d->slots) {
+			LOG_ERROR(&l, "heap too small for the TCP connections");
+			return 1;
+		}
+		rc = tcp_listen(st, &local, DNS_TCP_SLOTS, &d->ls);
+		if (rc != ATL_OK) {
+			LOG_ERROR(&l, "cannot listen on TCP port %d: %s", DNS_PORT,
+				  atl_strerror(rc));
+			return 1;
+		}
+		if (!fiber_spawn(&l, "dns-tcp", dns_tcp, d, 0)) {
+			LOG_ERROR(&l, "heap too small for a fiber");
+			return 1;
+		}
+		tcp = "UDP and TCP";
+	}
+	LOG_INFO(&l, "dns: %u zones on port %d, %s (%s stack), zone data %zu bytes", d->zones.n,
+		 DNS_PORT, tcp, st->ops->name, zones_arena.used);
 	rc = loop_run(&l);
 	LOG_INFO(&l, "stopping: %s", rc == ATL_ESTOPPED ? "stop requested" : "loop ended");
 	counters_print(&l);
@@ -260,11 +367,12 @@ static const struct plat_arg_decl dns_args[] = {
     {"ipv4-gateway", "default gateway address"},
     {"mac", "MAC address (default: from the platform)"},
     {"zone-mem", "bytes of heap for zone data (default: half of what is free at start)"},
+    TCP_ARG_DECLS,
 };
 
 const struct plat_app dns_app = {
     .name = "dns",
-    .summary = "authoritative DNS server on UDP port 53",
+    .summary = "authoritative DNS server on UDP and TCP port 53",
     .devices = dns_devices,
     .ndevices = ARRAY_SIZE(dns_devices),
     .args = dns_args,

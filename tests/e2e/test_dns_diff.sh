@@ -4,7 +4,8 @@
 # device) served by all three, the same queries sent to each, and every
 # response compared section by section (test_dns_diff.py: a response
 # passes when it equals NSD's or Knot's).  Then dig and kdig over UDP, a
-# rejected zone beside good ones, hostile packets, and the socket stack.
+# rejected zone beside good ones, TCP (RFC 7766) with pipelining, hostile
+# packets, and the socket stack.
 #
 # NSD and Knot run in the server namespace on 10.77.0.3 (ports 5301 and
 # 5302) with configuration, state and logs in the test's own directory.
@@ -102,7 +103,7 @@ rm "$WORK/zones/broken.test.zone"
 chmod a+r "$WORK/zones.tar"
 start_uk "$WORK/dns.log" "$DNS" --mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" \
 	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02
-if wait_for_log "$WORK/dns.log" "zones on UDP port 53"; then
+if wait_for_log "$WORK/dns.log" "zones on port 53"; then
 	ok "atoll dns starts with the zones from the tar archive"
 else
 	not_ok "atoll dns starts with the zones from the tar archive" "$(tail -5 "$WORK/dns.log")"
@@ -123,7 +124,7 @@ ready 5301 10.77.0.3 && ok "NSD serves the zones" || not_ok "NSD serves the zone
 ready 5302 10.77.0.3 && ok "Knot serves the zones" || not_ok "Knot serves the zones" "$(tail -5 "$WORK/knot.out")"
 
 # ---- the differential run: one TAP line per query ----
-in_c python3 "$DIFF" 10.77.0.2:53 10.77.0.3:5301 10.77.0.3:5302 >"$WORK/diff.out" 2>&1
+in_c python3 "$DIFF" 10.77.0.2:53 10.77.0.3:5301 10.77.0.3:5302 tcp >"$WORK/diff.out" 2>&1
 grep -E '^(not ok|#)' "$WORK/diff.out" | head -60 | sed 's/^not ok [0-9]* - /# differs: /'
 while read -r line; do
 	case "$line" in
@@ -142,6 +143,39 @@ echo "$out" | grep -q "NOERROR" && echo "$out" | grep -q "5060 sip.example." &&
 out=$(in_c dig +norec +time=2 +ignore +noedns @10.77.0.2 big.example. TXT)
 echo "$out" | grep -q "flags: qr aa tc" && ok "dig: a large answer without EDNS is truncated (TC)" ||
 	not_ok "dig: a large answer without EDNS is truncated (TC)" "$out"
+
+out=$(in_c dig +norec +tcp +time=2 @10.77.0.2 big.example. TXT)
+echo "$out" | grep -q "flags: qr aa;" && echo "$out" | grep -q "ANSWER: 7," &&
+	ok "dig +tcp: the large answer whole over TCP" || not_ok "dig +tcp: the large answer whole over TCP" "$out"
+out=$(in_c kdig +norec +tcp +time=2 @10.77.0.2 example. MX)
+echo "$out" | grep -q "10 mail.example." && ok "kdig +tcp: MX answer" || not_ok "kdig +tcp: MX answer" "$out"
+# RFC 7766 6.2.1: several queries on one connection, sent back to back.
+out=$(in_c python3 - 10.77.0.2 <<'EOF'
+import socket, struct, sys
+def q(i, name, t):
+    m = struct.pack(">HHHHHH", i, 0, 1, 0, 0, 0)
+    for l in name.split("."):
+        m += bytes([len(l)]) + l.encode()
+    return m + b"\0" + struct.pack(">HH", t, 1)
+s = socket.create_connection((sys.argv[1], 53), timeout=3)
+msgs = [q(1, "www.example", 1), q(2, "nope.example", 1), q(3, "example", 15)]
+s.sendall(b"".join(struct.pack(">H", len(m)) + m for m in msgs))
+buf = b""
+ids = []
+while len(ids) < 3:
+    while len(buf) < 2 or len(buf) < 2 + struct.unpack(">H", buf[:2])[0]:
+        c = s.recv(4096)
+        if not c:
+            sys.exit("closed early after %s" % ids)
+        buf += c
+    n = struct.unpack(">H", buf[:2])[0]
+    ids.append((struct.unpack(">H", buf[2:4])[0], buf[5] & 15))
+    buf = buf[2 + n:]
+print(ids)
+EOF
+)
+[ "$out" = "[(1, 0), (2, 3), (3, 0)]" ] && ok "TCP: three pipelined queries on one connection answered in order" ||
+	not_ok "TCP: three pipelined queries on one connection answered in order" "$out"
 
 # ---- hostile packets: no crash, never a reply larger than 3x the query ----
 in_c python3 - 10.77.0.2 >"$WORK/hostile.out" 2>&1 <<'EOF'
@@ -190,7 +224,7 @@ q=$(awk '$1 == "counter" && $2 == "dns.queries" { print $3 }' "$WORK/dns.log")
 
 # ---- the embedded zone over the socket stack ----
 start_uk "$WORK/sock.log" "$DNS" --mem=16M --stack=socket listen=10.77.0.3:5353
-wait_for_log "$WORK/sock.log" "zones on UDP port 53" >/dev/null
+wait_for_log "$WORK/sock.log" "zones on port 53" >/dev/null
 out=$(in_c dig +short +time=2 -p 5353 @10.77.0.3 www.example.test. A)
 echo "$out" | grep -q 192.0.2.10 && ok "socket stack: the embedded example.test. zone answers" ||
 	not_ok "socket stack: the embedded example.test. zone answers" "$out" "$(tail -5 "$WORK/sock.log")"
