@@ -130,9 +130,12 @@ static uint64_t *table_next(uint64_t *table, unsigned idx)
 
 /* Map [start, end) to itself with flags, in 2 MiB pages where aligned and
  * 4 KiB pages elsewhere.  Pages already mapped by a 2 MiB entry are left
- * alone (a second device in the same window). */
-static void map_range(uint64_t start, uint64_t end, uint64_t flags)
+ * alone (a second device in the same window).  Returns whether an entry
+ * that was present changed (only then must the TLB be flushed: x86 never
+ * caches a not-present entry). */
+static bool map_range(uint64_t start, uint64_t end, uint64_t flags)
 {
+	bool changed = false;
 	start &= ~(PAGE - 1);
 	end = (end + PAGE - 1) & ~(PAGE - 1);
 	for (uint64_t a = start; a < end;) {
@@ -148,10 +151,14 @@ static void map_range(uint64_t start, uint64_t end, uint64_t flags)
 			a += BIG;
 			continue;
 		}
-		uint64_t *pt = table_next(pd, pdi);
-		pt[(a >> 12) & 511] = a | flags | PTE_P;
+		uint64_t *pt = table_next(pd, pdi), *pte = &pt[(a >> 12) & 511];
+		uint64_t want = a | flags | PTE_P;
+		if ((*pte & PTE_P) && *pte != want)
+			changed = true;
+		*pte = want;
 		a += PAGE;
 	}
+	return changed;
 }
 
 void mm_paging_init(void)
@@ -179,6 +186,8 @@ void mm_paging_init(void)
 
 void mm_map_mmio(uint64_t paddr, uint64_t size)
 {
-	map_range(paddr, paddr + size, PTE_RW | PTE_NX | PTE_PCD | PTE_PWT);
-	write_cr3((uintptr_t)pml4);
+	/* Each flush costs every later access a page walk (under TCG a trip
+	 * through the softmmu): only when an existing entry changed. */
+	if (map_range(paddr, paddr + size, PTE_RW | PTE_NX | PTE_PCD | PTE_PWT))
+		write_cr3((uintptr_t)pml4);
 }
