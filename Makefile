@@ -23,7 +23,7 @@ BUILD := build/$(TARGET)-$(notdir $(CC))
 endif
 OBJ := build/obj/$(TARGET)-$(notdir $(CC))
 
-APPS := hello echo udpclient dns
+APPS := hello echo udpclient dns bulk
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
         -Wno-unused-parameter

@@ -109,12 +109,13 @@ static void need_not_in(struct prog *p, unsigned i, uint32_t min, const int *val
 	}
 }
 
-/* (argument i & mask) must equal val. */
-static void need_masked(struct prog *p, unsigned i, uint32_t mask, uint32_t val)
+/* (argument i & mask) must be one of vals. */
+static void need_masked_in(struct prog *p, unsigned i, uint32_t mask, const int *vals, unsigned k)
 {
 	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, arg_lo(i));
 	emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask);
-	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, val);
+	for (unsigned j = 0; j < k; j++)
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, k - j, 0, (uint32_t)vals[j]);
 	emit_kill(p);
 }
 
@@ -200,18 +201,32 @@ static bool build_filter(struct prog *p, const struct hosted_sandbox_policy *pol
 	allow(p, SYS_exit);
 
 	if (pol->sockets) {
-		/* socket(AF_INET, SOCK_DGRAM [| SOCK_NONBLOCK | SOCK_CLOEXEC], 0 or UDP) */
+		/* socket(AF_INET, SOCK_DGRAM or SOCK_STREAM [| SOCK_NONBLOCK |
+		 * SOCK_CLOEXEC], 0, UDP or TCP): stack.h's UDP and TCP.  (A
+		 * mismatched pair such as DGRAM + TCP passes here and is
+		 * refused by the kernel.) */
 		unsigned at = rule_begin(p, SYS_socket);
 		static const int inet[] = {AF_INET};
-		static const int udp[] = {0, IPPROTO_UDP};
+		static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
+		static const int protos[] = {0, IPPROTO_UDP, IPPROTO_TCP};
 		need_in(p, 0, inet, 1);
-		need_masked(p, 1, ~(uint32_t)(SOCK_NONBLOCK | SOCK_CLOEXEC), SOCK_DGRAM);
-		need_in(p, 2, udp, 2);
+		need_masked_in(p, 1, ~(uint32_t)(SOCK_NONBLOCK | SOCK_CLOEXEC), types, 2);
+		need_in(p, 2, protos, 3);
 		rule_end(p, at);
 		allow_socket_fd(p, SYS_bind, devs.fd, devs.n);
 		allow_socket_fd(p, SYS_sendto, devs.fd, devs.n);
 		allow_socket_fd(p, SYS_recvfrom, devs.fd, devs.n);
 		allow_socket_fd(p, SYS_close, devs.fd, devs.n);
+		/* TCP (sockstack.c): the calls of a stream socket's life.
+		 * setsockopt/getsockopt carry only TCP_NODELAY, SO_KEEPALIVE,
+		 * SO_REUSEADDR and SO_ERROR, all harmless on our own sockets. */
+		allow_socket_fd(p, SYS_listen, devs.fd, devs.n);
+		allow_socket_fd(p, SYS_accept4, devs.fd, devs.n);
+		allow_socket_fd(p, SYS_connect, devs.fd, devs.n);
+		allow_socket_fd(p, SYS_shutdown, devs.fd, devs.n);
+		allow_socket_fd(p, SYS_setsockopt, devs.fd, devs.n);
+		allow_socket_fd(p, SYS_getsockopt, devs.fd, devs.n);
+		allow_socket_fd(p, SYS_getpeername, devs.fd, devs.n); /* connected yet? */
 	}
 	emit_kill(p);
 	return !p->bad;

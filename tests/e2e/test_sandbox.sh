@@ -73,7 +73,7 @@ CFLAGS_PROBE="-std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmiss
 # shellcheck disable=SC2086
 if ${CC:-gcc} $CFLAGS_PROBE -o "$PROBE" "$ROOT/tests/e2e/test_sandbox_probe.c" \
 	"$ROOT"/lib/core/*.c "$ROOT"/lib/core/*.S "$ROOT"/lib/net/*.c "$ROOT"/platform/hosted/*.c \
-	>"$WORK/build.log" 2>&1; then
+	-lbearssl >"$WORK/build.log" 2>&1; then
 	ok "the probe app builds"
 else
 	not_ok "the probe app builds" "$(grep -v TEXTREL "$WORK/build.log" | head -5)"
@@ -170,7 +170,7 @@ else
 fi
 
 # The filter pins arguments, not only call numbers.
-for spec in "stderr:" "stdin:" "udp:" "tcp:--stack=socket" "inet6:--stack=socket"; do
+for spec in "stderr:" "stdin:" "udp:" "tcp:" "raw:--stack=socket" "inet6:--stack=socket"; do
 	call=${spec%%:*}
 	opt=${spec#*:}
 	# shellcheck disable=SC2086
@@ -188,6 +188,13 @@ rc=$?
 [ $rc = 0 ] && grep -q "survived udp" "$WORK/call.log" &&
 	ok "--stack=socket allows an AF_INET datagram socket" ||
 	not_ok "--stack=socket allows an AF_INET datagram socket" "status $rc" "$(cat "$WORK/call.log")"
+# The socket stack serves TCP too (stack.h), so a stream socket is allowed
+# there, and only there (the own-stack case above is killed).
+"$PROBE" --mem=1M --stack=socket mode=call call=tcp >"$WORK/call.log" 2>&1
+rc=$?
+[ $rc = 0 ] && grep -q "survived tcp" "$WORK/call.log" &&
+	ok "--stack=socket allows an AF_INET stream socket" ||
+	not_ok "--stack=socket allows an AF_INET stream socket" "status $rc" "$(cat "$WORK/call.log")"
 
 # ---- TAP frames and pcap inside the sandbox ------------------------------------------
 ip netns add "$NS_S"

@@ -13,11 +13,13 @@
  *   call    makes one system call named by call=, which the filter must
  *           refuse (SIGSYS) unless noted: stderr (write to fd 2), stdin
  *           (readv of fd 0), udp (an AF_INET datagram socket: allowed with
- *           --stack=socket), tcp (a stream socket), inet6 (an AF_INET6
+ *           --stack=socket), tcp (a stream socket: allowed with --stack=socket),
+ *           raw (an AF_INET raw socket), inet6 (an AF_INET6
  *           datagram socket); prints "survived" if it returns
  *
  * "probe ready" is printed once the mode is running.
  */
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -216,6 +218,8 @@ static int probe_call(const char *call)
 		r = socket(AF_INET, SOCK_STREAM, 0);
 	else if (strcmp(call, "inet6") == 0)
 		r = socket(AF_INET6, SOCK_DGRAM, 0);
+	else if (strcmp(call, "raw") == 0)
+		r = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
 	else
 		return 2;
 	con_printf("probe survived %s: %ld\n", call, r);
