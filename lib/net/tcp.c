@@ -641,6 +641,7 @@ static void tcp_input_listen(struct net *n, struct tcp_listener *ls, const struc
 	c->iss = tcp_isn(T(n), c->laddr, c->lport, c->raddr, c->rport, now);
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_buf_seq = c->iss + 1;
+	c->recover = c->iss;
 	c->snd_wnd = s->wnd; /* RFC 7323 2.2: unscaled in a SYN */
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = s->seq;

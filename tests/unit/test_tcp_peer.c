@@ -1,0 +1,391 @@
+/*
+ * test_tcp_peer.c - TCP against a scripted peer: the segments a
+ * well-behaved peer never sends, and the exact segments we answer with.
+ * Option negotiation (MSS, window scale, timestamps), RFC 5961 challenge
+ * ACKs, PAWS, delayed ACKs, Nagle and its switch, zero-window probes,
+ * keep-alive, simultaneous open and close, fast retransmit, RTO backoff.
+ */
+#include "test_tcp.h"
+
+#define LPORT	 80
+#define RPORT	 40000
+#define PEER_ISS 1000000u
+
+struct peer {
+	struct tnet t;
+	struct tcp_listener *ls;
+	struct tcp_conn *c;
+	uint32_t iss; /* ours, from the SYN-ACK */
+	uint32_t snd; /* the peer's next sequence number */
+	uint32_t ts;  /* the peer's timestamp clock */
+	bool use_ts;
+	struct tout o; /* the last segment taken */
+};
+
+static void peer_send(struct peer *p, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
+		      const uint8_t *data, size_t len)
+{
+	uint8_t f[FRAME_MAX], opts[12];
+	size_t optlen = 0;
+	if (p->use_ts) {
+		opts[0] = 1;
+		opts[1] = 1;
+		opts[2] = 8;
+		opts[3] = 10;
+		put32(opts + 4, p->ts);
+		put32(opts + 8, p->o.tsval);
+		optlen = 12;
+	}
+	struct tseg s = {RPORT, LPORT, seq, ack, flags, wnd, opts, optlen, data, len};
+	tnet_rx(&p->t, f, tcp_frame(f, &s));
+}
+
+static bool take(struct peer *p)
+{
+	return tnet_take_seg(&p->t, &p->o);
+}
+
+/* Listen, take a SYN with the given options, answer the SYN-ACK. */
+static void peer_open(struct peer *p, const uint8_t *opts, size_t optlen, const char *const *args)
+{
+	memset(p, 0, sizeof *p);
+	if (args)
+		CHECK_EQ(tnet_open_args(&p->t, args), ATL_OK);
+	else
+		tnet_open(&p->t);
+	tnet_drain(&p->t);
+	tnet_learn(&p->t, MAC_PEER, IP_PEER);
+	struct ip4_ep local = {0, LPORT};
+	CHECK_EQ(tcp_listen(p->t.st, &local, 4, &p->ls), ATL_OK);
+	uint8_t f[FRAME_MAX];
+	struct tseg syn = {RPORT, LPORT, PEER_ISS, 0, F_SYN, 65535, opts, optlen, NULL, 0};
+	tnet_rx(&p->t, f, tcp_frame(f, &syn));
+	CHECK(take(p));
+	CHECK_EQ(p->o.flags, F_SYN | F_ACK);
+	CHECK_EQ(p->o.ack, PEER_ISS + 1);
+	CHECK(p->o.cksum_ok);
+	p->iss = p->o.seq;
+	p->snd = PEER_ISS + 1;
+	p->ts = 5000;
+	p->use_ts = p->o.has_ts;
+	peer_send(p, p->snd, p->iss + 1, F_ACK, 65535, NULL, 0);
+	CHECK_EQ(tcp_accept(p->ls, &p->c, NULL, TCP_NOWAIT), ATL_OK);
+}
+
+static const uint8_t SYN_OPTS[] = {2, 4, 0x05, 0xb4,		       /* MSS 1460 */
+				   1, 3, 3,    7,		       /* NOP, WS 7 */
+				   1, 1, 8,    10,   0, 0, 0x13, 0x88, /* NOP NOP TS 5000 */
+				   0, 0, 0,    0};
+
+static void plain_open(struct peer *p)
+{
+	/* MSS 1000, no window scale, no timestamps: simple arithmetic. */
+	static const uint8_t mss[] = {2, 4, 0x03, 0xe8};
+	peer_open(p, mss, sizeof mss, NULL);
+}
+
+TEST(syn_ack_negotiates_mss_wscale_timestamps)
+{
+	struct peer p;
+	static const char *const args[] = {"ipv4=10.0.0.2/24", "tcp-buf=256K", "tcp-conns=2", NULL};
+	peer_open(&p, SYN_OPTS, sizeof SYN_OPTS, args);
+	/* The SYN-ACK said: MSS 1460 (1500 - 40), window scale for a 256 KiB
+	 * buffer (RFC 7323 2.2: 2^18 >> 3 < 65536), timestamps echoed. */
+	CHECK(p.use_ts);
+	CHECK_EQ(p.c->mss, 1460 - 12); /* the peer's MSS less our TS option */
+	CHECK_EQ(p.c->snd_wscale, 7);
+	CHECK_EQ(p.c->rcv_wscale, 3);
+	/* Data from us carries the timestamp option and a scaled window. */
+	CHECK_EQ(tcp_write(p.c, "hello", 5, NULL, TCP_NOWAIT), ATL_OK);
+	CHECK(take(&p));
+	CHECK(p.o.has_ts);
+	CHECK_EQ(p.o.tsecr, 5000);
+	CHECK_EQ(p.o.len, 5);
+	CHECK_EQ(p.o.wnd, (256u << 10) >> 3);
+}
+
+TEST(syn_without_options_gets_defaults)
+{
+	/* No options in the SYN: MSS 536 (RFC 9293 3.7.1), no scaling, no
+	 * timestamps in anything we send. */
+	struct peer q;
+	peer_open(&q, NULL, 0, NULL);
+	CHECK(!q.use_ts);
+	CHECK_EQ(q.c->mss, 536);
+	CHECK_EQ(q.c->rcv_wscale, 0);
+	CHECK_EQ(tcp_write(q.c, "x", 1, NULL, TCP_NOWAIT), ATL_OK);
+	CHECK(take(&q));
+	CHECK(!q.o.has_ts && !q.o.has_ws);
+}
+
+TEST(rst_checks_follow_rfc5961)
+{
+	struct peer p;
+	plain_open(&p);
+	/* In the window but not exactly RCV.NXT: a challenge ACK. */
+	peer_send(&p, p.snd + 100, 0, F_RST, 0, NULL, 0);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.flags, F_ACK);
+	CHECK_EQ(p.o.ack, p.snd);
+	CHECK_EQ(p.c->state, TCP_ESTABLISHED);
+	CHECK_EQ(cnt(&p.t, "tcp", "challenge_ack"), 1);
+	/* Outside the window: silently dropped. */
+	peer_send(&p, p.snd + 10000000, 0, F_RST, 0, NULL, 0);
+	CHECK(!take(&p));
+	CHECK_EQ(p.c->state, TCP_ESTABLISHED);
+	/* A SYN on an established connection: a challenge ACK too (4.2). */
+	peer_send(&p, p.snd, p.iss + 1, F_SYN, 65535, NULL, 0);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.flags, F_ACK);
+	CHECK_EQ(p.c->state, TCP_ESTABLISHED);
+	CHECK_EQ(cnt(&p.t, "tcp", "challenge_ack"), 2);
+	/* An ACK for data never sent: ACKed and dropped (5.2). */
+	peer_send(&p, p.snd, p.iss + 5000, F_ACK, 65535, (const uint8_t *)"zz", 2);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.ack, p.snd); /* the data was not taken */
+	CHECK_EQ(cnt(&p.t, "tcp", "ack_too_new"), 1);
+	/* Exactly RCV.NXT: the connection is reset. */
+	peer_send(&p, p.snd, 0, F_RST, 0, NULL, 0);
+	CHECK_EQ(p.c->state, TCP_CLOSED);
+	uint8_t b[4];
+	size_t len;
+	CHECK_EQ(tcp_read(p.c, b, sizeof b, &len, TCP_NOWAIT), ATL_ECONNRESET);
+	CHECK(tcp_events(p.c) & TCP_EV_CLOSED);
+	tcp_close(p.c);
+	CHECK_EQ(p.t.n->tcp->conns.in_use, 0);
+}
+
+TEST(paws_drops_old_timestamps)
+{
+	struct peer p;
+	peer_open(&p, SYN_OPTS, sizeof SYN_OPTS, NULL);
+	p.ts = 6000;
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, (const uint8_t *)"abc", 3);
+	p.snd += 3;
+	p.ts = 5500; /* older than TS.Recent */
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, (const uint8_t *)"def", 3);
+	CHECK_EQ(cnt(&p.t, "tcp", "paws_drop"), 1);
+	uint8_t b[16];
+	size_t len;
+	CHECK_EQ(tcp_read(p.c, b, sizeof b, &len, TCP_NOWAIT), ATL_OK);
+	CHECK_EQ(len, 3);
+	CHECK_MEM(b, "abc", 3);
+}
+
+TEST(delayed_ack_and_every_second_segment)
+{
+	struct peer p;
+	plain_open(&p);
+	uint8_t data[1000];
+	fill_pattern(data, sizeof data, 1);
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, 500);
+	p.snd += 500;
+	CHECK(!take(&p)); /* delayed */
+	tnet_advance(&p.t, TCP_DELACK_NS);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.ack, p.snd);
+	CHECK_EQ(cnt(&p.t, "tcp", "delack"), 1);
+	/* Two segments: the second is ACKed at once (RFC 5681 4.2). */
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, 1000);
+	p.snd += 1000;
+	CHECK(!take(&p));
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, 1000);
+	p.snd += 1000;
+	CHECK(take(&p));
+	CHECK_EQ(p.o.ack, p.snd);
+	/* Out of order: an immediate duplicate ACK. */
+	peer_send(&p, p.snd + 1000, p.iss + 1, F_ACK, 65535, data, 1000);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.ack, p.snd);
+	CHECK_EQ(cnt(&p.t, "tcp", "ooo_rx"), 1);
+	/* The hole filled: everything ACKed at once, read in order. */
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, 1000);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.ack, p.snd + 2000);
+	static uint8_t b[8000];
+	size_t len;
+	CHECK_EQ(tcp_read(p.c, b, sizeof b, &len, TCP_NOWAIT), ATL_OK);
+	CHECK_EQ(len, 500 + 4000);
+}
+
+TEST(nagle_holds_small_segments_and_nodelay_does_not)
+{
+	struct peer p;
+	plain_open(&p);
+	CHECK_EQ(tcp_write(p.c, "aaaa", 4, NULL, TCP_NOWAIT), ATL_OK);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.len, 4);
+	CHECK_EQ(tcp_write(p.c, "bbbb", 4, NULL, TCP_NOWAIT), ATL_OK);
+	CHECK(!take(&p)); /* RFC 9293 3.7.4: waits for the ACK */
+	peer_send(&p, p.snd, p.iss + 5, F_ACK, 65535, NULL, 0);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.len, 4);
+	CHECK_MEM(p.o.data, "bbbb", 4);
+	CHECK_EQ(tcp_setopt(p.c, TCP_OPT_NODELAY, 1), ATL_OK);
+	CHECK_EQ(tcp_write(p.c, "cccc", 4, NULL, TCP_NOWAIT), ATL_OK);
+	CHECK(take(&p)); /* unacknowledged data, sent anyway */
+	CHECK_MEM(p.o.data, "cccc", 4);
+}
+
+TEST(zero_window_is_probed_until_it_opens)
+{
+	struct peer p;
+	plain_open(&p);
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 0, NULL, 0); /* window 0 */
+	CHECK_EQ(tcp_write(p.c, "0123456789", 10, NULL, TCP_NOWAIT), ATL_OK);
+	CHECK(!take(&p));
+	tnet_advance(&p.t, 2 * NS_PER_SEC);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.len, 1); /* RFC 9293 3.8.6.1: one byte beyond */
+	CHECK_EQ(p.o.seq, p.iss + 1);
+	CHECK(cnt(&p.t, "tcp", "persist_probe") >= 1);
+	/* Still closed: probes back off but never give up. */
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 0, NULL, 0);
+	tnet_advance(&p.t, 600 * NS_PER_SEC);
+	CHECK(cnt(&p.t, "tcp", "persist_probe") >= 5);
+	CHECK_EQ(p.c->state, TCP_ESTABLISHED);
+	tnet_drain(&p.t);
+	tnet_learn(&p.t, MAC_PEER, IP_PEER); /* the ARP entry aged meanwhile */
+	/* The window opens: the data follows. */
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 1000, NULL, 0);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.len, 10);
+	CHECK_MEM(p.o.data, "0123456789", 10);
+}
+
+TEST(keepalive_probes_then_gives_up)
+{
+	struct peer p;
+	plain_open(&p);
+	CHECK_EQ(tcp_setopt(p.c, TCP_OPT_KEEPALIVE, 1), ATL_OK);
+	tnet_advance(&p.t, TCP_KEEPIDLE_NS - NS_PER_SEC);
+	CHECK(!take(&p));
+	tnet_learn(&p.t, MAC_PEER, IP_PEER); /* the ARP entry aged meanwhile */
+	tnet_advance(&p.t, NS_PER_SEC);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss); /* SND.NXT - 1 (RFC 1122 4.2.3.6) */
+	CHECK_EQ(p.o.len, 0);
+	/* An answer resets the count; silence ends the connection. */
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, NULL, 0);
+	tnet_advance(&p.t, TCP_KEEPIDLE_NS + TCP_KEEPCNT * TCP_KEEPINTVL_NS);
+	CHECK_EQ(cnt(&p.t, "tcp", "keepalive_probe"), 1 + TCP_KEEPCNT);
+	CHECK_EQ(p.c->state, TCP_CLOSED);
+	uint8_t b[4];
+	size_t len;
+	CHECK_EQ(tcp_read(p.c, b, sizeof b, &len, TCP_NOWAIT), ATL_ETIMEDOUT);
+	tcp_close(p.c);
+}
+
+TEST(simultaneous_open)
+{
+	struct peer p;
+	memset(&p, 0, sizeof p);
+	tnet_open(&p.t);
+	tnet_learn(&p.t, MAC_PEER, IP_PEER);
+	struct ip4_ep to = {IP_PEER, RPORT};
+	CHECK_EQ(tcp_connect(p.t.st, &to, &p.c, TCP_NOWAIT), ATL_EAGAIN);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.flags, F_SYN);
+	uint32_t iss = p.o.seq;
+	uint16_t lport = p.o.sport;
+	/* The peer's SYN crosses ours (RFC 9293 3.5 figure 8). */
+	uint8_t f[FRAME_MAX];
+	struct tseg syn = {RPORT, lport, PEER_ISS, 0, F_SYN, 65535, NULL, 0, NULL, 0};
+	tnet_rx(&p.t, f, tcp_frame(f, &syn));
+	CHECK(take(&p));
+	CHECK_EQ(p.o.flags, F_SYN | F_ACK);
+	CHECK_EQ(p.o.seq, iss);
+	CHECK_EQ(p.o.ack, PEER_ISS + 1);
+	CHECK_EQ(p.c->state, TCP_SYN_RCVD);
+	struct tseg synack = {RPORT, lport, PEER_ISS, iss + 1, F_SYN | F_ACK,
+			      65535, NULL,  0,	      NULL,    0};
+	tnet_rx(&p.t, f, tcp_frame(f, &synack));
+	/* Our SYN-ACK was ACKed by the peer's SYN-ACK... which also repeats
+	 * its SYN: a challenge ACK; the plain ACK establishes it. */
+	struct tseg ack = {RPORT, lport, PEER_ISS + 1, iss + 1, F_ACK, 65535, NULL, 0, NULL, 0};
+	tnet_rx(&p.t, f, tcp_frame(f, &ack));
+	CHECK_EQ(p.c->state, TCP_ESTABLISHED);
+	CHECK(tcp_events(p.c) & TCP_EV_WRITABLE);
+	tcp_close(p.c);
+}
+
+TEST(simultaneous_close_goes_through_closing)
+{
+	struct peer p;
+	plain_open(&p);
+	CHECK_EQ(tcp_shutdown(p.c), ATL_OK);
+	CHECK(take(&p));
+	CHECK(p.o.flags & F_FIN);
+	CHECK_EQ(p.c->state, TCP_FIN_WAIT_1);
+	/* The peer's FIN crosses ours, not acknowledging it. */
+	peer_send(&p, p.snd, p.iss + 1, F_ACK | F_FIN, 65535, NULL, 0);
+	CHECK_EQ(p.c->state, TCP_CLOSING);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.ack, p.snd + 1);
+	peer_send(&p, p.snd + 1, p.iss + 2, F_ACK, 65535, NULL, 0);
+	CHECK_EQ(p.c->state, TCP_TIME_WAIT);
+	uint8_t b[4];
+	size_t len;
+	CHECK_EQ(tcp_read(p.c, b, sizeof b, &len, TCP_NOWAIT), ATL_OK);
+	CHECK_EQ(len, 0); /* end of stream */
+	tcp_close(p.c);
+	tnet_advance(&p.t, TCP_TIMEWAIT_NS);
+	CHECK_EQ(p.t.n->tcp->conns.in_use, 0);
+}
+
+TEST(fast_retransmit_after_three_dupacks)
+{
+	struct peer p;
+	plain_open(&p);
+	tcp_setopt(p.c, TCP_OPT_NODELAY, 1);
+	static uint8_t data[4000];
+	fill_pattern(data, sizeof data, 3);
+	CHECK_EQ(tcp_write(p.c, data, sizeof data, NULL, TCP_NOWAIT), ATL_OK);
+	unsigned segs = 0;
+	while (take(&p))
+		segs++;
+	CHECK_EQ(segs, 4); /* IW = 4 x 1000 (RFC 5681 3.1) */
+	/* The first segment is lost: three duplicate ACKs. */
+	for (int i = 0; i < 3; i++)
+		peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, NULL, 0);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1);
+	CHECK_EQ(p.o.len, 1000);
+	CHECK_EQ(cnt(&p.t, "tcp", "fast_rexmt"), 1);
+	CHECK_EQ(cnt(&p.t, "tcp", "rexmt_timeout"), 0);
+	CHECK_EQ(p.c->ssthresh, 2000); /* max(flight/2, 2 MSS) */
+}
+
+TEST(rto_backs_off_and_karn_ignores_retransmissions)
+{
+	struct peer p;
+	plain_open(&p);
+	uint64_t rto0 = p.c->rto;
+	CHECK(rto0 >= TCP_RTO_MIN_NS);
+	CHECK_EQ(tcp_write(p.c, "data", 4, NULL, TCP_NOWAIT), ATL_OK);
+	CHECK(take(&p));
+	tnet_advance(&p.t, rto0);
+	CHECK(take(&p)); /* first retransmission */
+	CHECK_EQ(p.o.seq, p.iss + 1);
+	CHECK_EQ(p.c->rto, 2 * rto0);
+	tnet_advance(&p.t, 2 * rto0 - 1);
+	CHECK(!take(&p));
+	tnet_advance(&p.t, 1);
+	CHECK(take(&p));	       /* second, after twice the time (RFC 6298 5.5) */
+	CHECK_EQ(p.c->cwnd, p.c->mss); /* RFC 5681 3.1: loss window */
+	/* The ACK of a retransmitted segment gives no RTT sample (Karn):
+	 * the backed-off RTO stays until new data is timed. */
+	tnet_advance(&p.t, 100 * NS_PER_MS);
+	peer_send(&p, p.snd, p.iss + 5, F_ACK, 65535, NULL, 0);
+	CHECK_EQ(p.c->rto, 4 * rto0);
+}
+
+TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
+	  TEST_ENTRY(syn_without_options_gets_defaults), TEST_ENTRY(rst_checks_follow_rfc5961),
+	  TEST_ENTRY(paws_drops_old_timestamps), TEST_ENTRY(delayed_ack_and_every_second_segment),
+	  TEST_ENTRY(nagle_holds_small_segments_and_nodelay_does_not),
+	  TEST_ENTRY(zero_window_is_probed_until_it_opens),
+	  TEST_ENTRY(keepalive_probes_then_gives_up), TEST_ENTRY(simultaneous_open),
+	  TEST_ENTRY(simultaneous_close_goes_through_closing),
+	  TEST_ENTRY(fast_retransmit_after_three_dupacks),
+	  TEST_ENTRY(rto_backs_off_and_karn_ignores_retransmissions))
