@@ -10,9 +10,9 @@
  * with a handful of searches.  Empty non-terminals have nodes of their
  * own (RFC 4592 2.2.2), so "does this name exist" is one search.
  *
- * While loading, records are appended to the bottom of the arena's free
- * space; the zone is built at the top, then moved down over the records
- * and its pointers relocated.  A failed load leaves the arena as it was.
+ * While loading, records are appended to the arena's free space; the
+ * zone is built after them, then moved down over them and its pointers
+ * relocated.  A failed load leaves the arena as it was.
  */
 #include "core/err.h"
 #include "core/fmt.h"
@@ -226,13 +226,15 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 	if (!apex_ns)
 		return zfail(zl, "no NS records at the apex", zl->origin);
 
-	/* Pass 2: build at the top of the free space. */
+	/* Pass 2: build just past the loading records (so the memory
+	 * touched is records + zone, not the whole arena). */
 	size_t zsize = align16(nnodes * sizeof(struct dns_node)) +
 		       align16(nrrsets * sizeof(struct dns_rrset)) + align16(namebytes) + rdbytes;
-	size_t scratch_end = a->used;
-	if (a->size - scratch_end < align16(zsize))
+	if (a->size - a->used < align16(zsize))
 		return zfail(zl, "out of memory building the zone (--mem)", NULL);
-	uint8_t *top = a->base + a->size - align16(zsize);
+	uint8_t *top = a->base + a->used;
+	if (a->used + align16(zsize) > a->hwm)
+		a->hwm = a->used + align16(zsize);
 	struct dns_node *nodes = (struct dns_node *)top;
 	struct dns_rrset *sets =
 	    (struct dns_rrset *)(top + align16(nnodes * sizeof(struct dns_node)));
