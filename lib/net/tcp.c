@@ -306,9 +306,15 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 	}
 	bool sent_any = false;
 	while (tcp_can_send_data(c)) {
-		uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+		/* The peer's window is anchored where it was advertised
+		 * (SND.WL2 + SND.WND, RFC 9293 3.8.6.2.1), not at SND.UNA:
+		 * an ACK taken without its window must not stretch it. */
+		uint32_t edge = c->snd_wl2 + c->snd_wnd;
 		uint32_t flight = tcp_flight(c);
-		uint32_t usable = wnd > flight ? wnd - flight : 0;
+		uint32_t usable = tcp_seq_lt(c->snd_nxt, edge) ? edge - c->snd_nxt : 0;
+		uint32_t cw = c->cwnd > flight ? c->cwnd - flight : 0;
+		if (cw < usable)
+			usable = cw;
 		uint32_t unsent = tcp_unsent(c);
 		uint32_t len = unsent < usable ? unsent : usable;
 		if (len > c->mss)
@@ -326,8 +332,10 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 			 * a window of at least half the largest one seen. */
 			if (!c->nodelay && flight > 0)
 				break;
-			if (len < unsent && len < c->max_snd_wnd / 2)
-				break;
+			if (len < unsent && len < c->max_snd_wnd / 2 && flight > 0)
+				break; /* (with nothing in flight, no ACK would
+					* come to end the wait: the override
+					* timeout of 3.8.6.2.1 is zero) */
 		}
 		uint8_t fl = TH_ACK | (fin_due ? TH_FIN : 0);
 		bool rexmt = tcp_seq_lt(c->snd_nxt, c->snd_max);
@@ -346,12 +354,17 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		if (fin_due)
 			break;
 	}
-	/* RFC 9293 3.8.6.1: data waits behind a zero window: probe it. */
-	if (tcp_can_send_data(c) && c->snd_wnd == 0 && tcp_unsent(c) > 0 &&
-	    c->snd_una == c->snd_max && c->t_persist == DEADLINE_NEVER) {
+	/* RFC 9293 3.8.6.1: data waits behind a closed window (zero, or
+	 * used up) with nothing in flight to bring an update: probe it. */
+	if (tcp_can_send_data(c) && tcp_unsent(c) > 0 && c->snd_una == c->snd_max &&
+	    tcp_seq_le(c->snd_wl2 + c->snd_wnd, c->snd_nxt) && c->t_persist == DEADLINE_NEVER) {
 		c->persist_ns = c->rto;
 		c->t_persist = now + c->persist_ns;
 	}
+	/* Whatever is in flight is covered by a timer (RFC 6298 5.1). */
+	if (c->snd_una != c->snd_max && c->t_rexmt == DEADLINE_NEVER &&
+	    c->t_persist == DEADLINE_NEVER)
+		c->t_rexmt = now + c->rto;
 	if (!sent_any && c->ack_now)
 		tcp_send_ack(c, now);
 	tcp_arm(c);
@@ -1078,11 +1091,31 @@ static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *
 			/* A retransmitted FIN: ACK it, restart 2 MSL. */
 			c->t_close = now + TCP_TIMEWAIT_NS;
 		}
-		if (!(s->flags & TH_RST)) {
+		/* An old duplicate (wholly below RCV.NXT) still carries a
+		 * valid ACK field: when both sides have lost each other's
+		 * ACKs and gone back to retransmitting old data, dropping it
+		 * (RFC 9293's letter) would leave both stuck, each refusing
+		 * the other's segments.  Take the ACK, as BSD and Linux do,
+		 * subject to RFC 5961 5.2's bounds (tcp_process_ack). */
+		/* So does a segment at RCV.NXT when our window is zero: RFC
+		 * 9293 3.10.7.4 makes "special allowance ... to accept valid
+		 * ACKs" then. */
+		if ((s->flags & (TH_ACK | TH_RST | TH_SYN)) == TH_ACK &&
+		    tcp_seq_le(s->seq, c->rcv_nxt) && c->state != TCP_SYN_RCVD &&
+		    c->state != TCP_TIME_WAIT) {
+			if (!tcp_process_ack(c, s, now))
+				return;
+		}
+		/* RFC 9293 asks for an ACK; for a pure ACK it is rate limited
+		 * (as Linux does), or two peers can keep answering each other's
+		 * unacceptable ACKs for ever. */
+		if (!(s->flags & TH_RST) &&
+		    (seglen > 0 || now - c->last_oow_ack >= TCP_OOW_ACK_INTERVAL_NS)) {
 			TCP_COUNT(n, out_of_window);
+			c->last_oow_ack = now;
 			tcp_send_ack(c, now);
 		}
-		tcp_arm(c);
+		tcp_output(c, now);
 		return;
 	}
 	/* RFC 7323 4.3: remember the timestamp of the segment that covers
@@ -1304,7 +1337,7 @@ static void tcp_persist_timeout(struct tcp_conn *c, uint64_t now)
 	/* RFC 9293 3.8.6.1: one byte beyond the zero window; RFC 1122
 	 * 4.2.2.17: exponential backoff, and no abort while the peer answers. */
 	TCP_COUNT(c->n, persist_probe);
-	if (tcp_unsent(c) > 0 && c->snd_wnd == 0) {
+	if (tcp_unsent(c) > 0 && tcp_seq_le(c->snd_wl2 + c->snd_wnd, c->snd_nxt)) {
 		tcp_send(c, c->snd_nxt, TH_ACK, 1, now);
 		if (tcp_seq_lt(c->snd_max, c->snd_nxt + 1))
 			c->snd_max = c->snd_nxt + 1;

@@ -65,9 +65,11 @@
 #define TCP_TIMEWAIT_NS (60 * NS_PER_SEC)
 /* FIN-WAIT-2 after the application closed: give up after this (RFC 9293
  * leaves it open; Linux's tcp_fin_timeout). */
-#define TCP_FINWAIT2_NS	 (60 * NS_PER_SEC)
-#define TCP_EPHEMERAL_LO 49152
-#define TCP_EPHEMERAL_HI 65535
+#define TCP_FINWAIT2_NS (60 * NS_PER_SEC)
+/* ACKs sent for unacceptable pure ACKs: at most one per this interval. */
+#define TCP_OOW_ACK_INTERVAL_NS (500 * NS_PER_MS)
+#define TCP_EPHEMERAL_LO	49152
+#define TCP_EPHEMERAL_HI	65535
 
 /* clang-format off */
 #define TCP_ARG_DECLS                                                                      \
@@ -189,7 +191,7 @@ struct tcp_conn {
 	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_close;
 	uint64_t persist_ns;
 	unsigned keep_probes;
-	uint64_t last_rx;
+	uint64_t last_rx, last_oow_ack;
 	struct timer timer;
 
 	struct tcp_ring snd, rcv;
