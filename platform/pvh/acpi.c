@@ -58,8 +58,10 @@
 #define SLEEP_CTL_EN	(1u << 5)
 
 /* MADT interrupt source override flags (ACPI 6.5 5.2.12.5). */
-#define MPS_POLARITY_LOW (3u << 0)
-#define MPS_TRIGGER_EDGE (1u << 2)
+#define MPS_POLARITY_MASK (3u << 0)
+#define MPS_POLARITY_HIGH (1u << 0)
+#define MPS_TRIGGER_MASK  (3u << 2)
+#define MPS_TRIGGER_EDGE  (1u << 2)
 
 #define ACPI_MAX_IOAPIC 4
 #define ACPI_MAX_MMIO	32
@@ -239,6 +241,15 @@ static void ged_read(const uint8_t *p, const uint8_t *end)
 	}
 }
 
+/* The _HID string (StringPrefix, text, NUL) in a device's own body, not
+ * in a device nested before it: NULL if not there. */
+static const uint8_t *own_hid(const uint8_t *body, const uint8_t *dend, const char *hid, size_t n)
+{
+	static const uint8_t device_op[2] = {0x5b, 0x82};
+	const uint8_t *h = find(body, dend, hid, n);
+	return h && !find(body, h, device_op, sizeof device_op) ? h : NULL;
+}
+
 static void devices_scan(const uint8_t *t, uint32_t len)
 {
 	static const char hid_virtio[] = "\x0dLNRO0005", hid_ged[] = "\x0d"
@@ -254,14 +265,14 @@ static void devices_scan(const uint8_t *t, uint32_t len)
 		if (plen < n + 4 || plen > (uint32_t)(end - (p + 2)))
 			continue;
 		const uint8_t *body = p + 2 + n + 4, *dend = p + 2 + plen;
-		const uint8_t *h = find(body, dend, hid_virtio, sizeof hid_virtio);
+		const uint8_t *h = own_hid(body, dend, hid_virtio, sizeof hid_virtio);
 		struct acpi_mmio m;
 		uint8_t fl;
 		if (h && acpi.nmmio < ACPI_MAX_MMIO &&
 		    crs_read(h, dend, &m.base, &m.size, &m.gsi, &fl)) {
 			acpi.mmio[acpi.nmmio++] = m;
 			p = dend - 1;
-		} else if (find(body, dend, hid_ged, sizeof hid_ged)) {
+		} else if (own_hid(body, dend, hid_ged, sizeof hid_ged)) {
 			ged_read(body, dend);
 			p = dend - 1;
 		}
@@ -453,9 +464,9 @@ bool acpi_power_button_init(void)
 	 * otherwise (ACPI 6.5 5.2.9); QEMU overrides it to active high. */
 	bool level = true, low = true;
 	if (acpi.sci_override) {
-		if ((acpi.sci_flags & 3) == 1)
+		if ((acpi.sci_flags & MPS_POLARITY_MASK) == MPS_POLARITY_HIGH)
 			low = false;
-		if (((acpi.sci_flags >> 2) & 3) == 1)
+		if ((acpi.sci_flags & MPS_TRIGGER_MASK) == MPS_TRIGGER_EDGE)
 			level = false;
 	}
 	ioapic_route_mode(acpi.sci_gsi, vec, level, low);
