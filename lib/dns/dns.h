@@ -102,6 +102,10 @@ unsigned dns_name_labels(const uint8_t *name); /* root excluded */
 bool dns_name_equal(const uint8_t *a, const uint8_t *b);
 /* RFC 4034 6.1 canonical order: <0, 0, >0. */
 int dns_name_cmp(const uint8_t *a, const uint8_t *b);
+/* The offset of each label of name (leftmost first); returns the count.
+ * With it, dns_name_cmp_offsets compares many names against one. */
+unsigned dns_name_offsets(const uint8_t *name, uint8_t off[128]);
+int dns_name_cmp_offsets(const uint8_t *a, const uint8_t *b, const uint8_t *ob, unsigned nb);
 /* True when name is sub at or below parent. */
 bool dns_name_is_sub(const uint8_t *name, const uint8_t *parent);
 /* Pointer to the suffix of name with its first n labels removed. */
@@ -280,6 +284,10 @@ struct dns_zone {
 	uint32_t serial;
 	struct dns_node *nodes; /* canonical order; nodes[0] is the apex */
 	size_t nnodes;
+	/* Exact lookups: open addressing on a hash of the lowercased name,
+	 * node index + 1 per slot (0: empty), a power of two of slots. */
+	uint32_t *hash;
+	size_t hmask;
 	size_t bytes; /* arena bytes the zone uses */
 };
 

@@ -56,7 +56,7 @@ bool dns_name_equal(const uint8_t *a, const uint8_t *b)
 }
 
 /* Offsets of each label of name, leftmost first; returns the count. */
-static unsigned label_offsets(const uint8_t *name, uint8_t off[128])
+unsigned dns_name_offsets(const uint8_t *name, uint8_t off[128])
 {
 	unsigned n = 0;
 	for (unsigned i = 0; name[i]; i += name[i] + 1u)
@@ -68,8 +68,15 @@ static unsigned label_offsets(const uint8_t *name, uint8_t off[128])
  * a lowercased octet string where a shorter prefix sorts first. */
 int dns_name_cmp(const uint8_t *a, const uint8_t *b)
 {
-	uint8_t oa[128], ob[128];
-	unsigned na = label_offsets(a, oa), nb = label_offsets(b, ob);
+	uint8_t ob[128];
+	unsigned nb = dns_name_offsets(b, ob);
+	return dns_name_cmp_offsets(a, b, ob, nb);
+}
+
+int dns_name_cmp_offsets(const uint8_t *a, const uint8_t *b, const uint8_t *ob, unsigned nb)
+{
+	uint8_t oa[128];
+	unsigned na = dns_name_offsets(a, oa);
 	while (na && nb) {
 		const uint8_t *la = a + oa[--na], *lb = b + ob[--nb];
 		unsigned n = la[0] < lb[0] ? la[0] : lb[0];
@@ -248,14 +255,37 @@ bad:
 	return ATL_EINVAL;
 }
 
-/* Whether the (possibly compressed) name at off in msg equals name.  The
- * message is ours, but it is read with the same bounded rules. */
+/*
+ * Whether the (possibly compressed) name at off in msg equals name,
+ * compared label by label in place so a mismatch costs a byte or two.
+ * The message is ours, but pointers are still only followed backwards.
+ */
 static bool msg_name_equal(const uint8_t *msg, size_t len, size_t off, const uint8_t *name)
 {
-	struct rd r = rd_make(msg, len);
-	r.pos = off;
-	uint8_t buf[DNS_NAME_MAX];
-	return dns_name_read(&r, buf) == ATL_OK && dns_name_equal(buf, name);
+	size_t start = off;
+	for (;;) {
+		if (off >= len)
+			return false;
+		uint8_t c = msg[off];
+		if ((c & 0xc0) == 0xc0) {
+			if (off + 1 >= len)
+				return false;
+			size_t target = (size_t)(c & 0x3f) << 8 | msg[off + 1];
+			if (target >= start)
+				return false;
+			start = off = target;
+			continue;
+		}
+		if (c != name[0] || off + 1u + c > len)
+			return false;
+		if (!c)
+			return true;
+		for (unsigned j = 1; j <= c; j++)
+			if (lc(msg[off + j]) != lc(name[j]))
+				return false;
+		off += c + 1u;
+		name += c + 1;
+	}
 }
 
 void dns_name_write(struct wr *w, const uint8_t *name, struct dns_cmp *c)

@@ -3,11 +3,12 @@
  *
  * A built zone is one contiguous block in its arena:
  *
- *   [nodes, canonical order][rrsets, by node][owner names][rdata]
+ *   [nodes, canonical order][hash table][rrsets, by node][owner names][rdata]
  *
- * Lookup is a binary search over the nodes in RFC 4034 6.1 canonical
- * order, so the closest encloser and the wildcard of any name are found
- * with a handful of searches.  Empty non-terminals have nodes of their
+ * Nodes are in RFC 4034 6.1 canonical order (for transfers and proofs);
+ * lookups are exact-match, through a hash table of node indexes at under
+ * half load, so the closest encloser and the wildcard of any name are found
+ * with a handful of probes.  Empty non-terminals have nodes of their
  * own (RFC 4592 2.2.2), so "does this name exist" is one search.
  *
  * While loading, records are appended to the arena's free space; the
@@ -150,6 +151,20 @@ static int zfail(struct dns_zload *zl, const char *why, const uint8_t *name)
 	return ATL_EINVAL;
 }
 
+/* FNV-1a over the lowercased wire name. */
+static size_t name_hash(const uint8_t *name)
+{
+	uint32_t h = 2166136261u;
+	size_t n = dns_name_len(name);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = name[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c + 32);
+		h = (h ^ c) * 16777619u;
+	}
+	return h;
+}
+
 static size_t align16(size_t n)
 {
 	return (n + 15) & ~(size_t)15;
@@ -228,7 +243,11 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 
 	/* Pass 2: build just past the loading records (so the memory
 	 * touched is records + zone, not the whole arena). */
-	size_t zsize = align16(nnodes * sizeof(struct dns_node)) +
+	size_t hslots = 16;
+	while (hslots < 2 * nnodes)
+		hslots *= 2;
+	size_t hbytes = align16(hslots * sizeof(uint32_t));
+	size_t zsize = align16(nnodes * sizeof(struct dns_node)) + hbytes +
 		       align16(nrrsets * sizeof(struct dns_rrset)) + align16(namebytes) + rdbytes;
 	if (a->size - a->used < align16(zsize))
 		return zfail(zl, "out of memory building the zone (--mem)", NULL);
@@ -236,8 +255,8 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 	if (a->used + align16(zsize) > a->hwm)
 		a->hwm = a->used + align16(zsize);
 	struct dns_node *nodes = (struct dns_node *)top;
-	struct dns_rrset *sets =
-	    (struct dns_rrset *)(top + align16(nnodes * sizeof(struct dns_node)));
+	uint32_t *hash = (uint32_t *)(top + align16(nnodes * sizeof(struct dns_node)));
+	struct dns_rrset *sets = (struct dns_rrset *)((uint8_t *)hash + hbytes);
 	uint8_t *names = (uint8_t *)sets + align16(nrrsets * sizeof(struct dns_rrset));
 	uint8_t *rdp = names + align16(namebytes);
 	size_t ni = 0, si = 0;
@@ -290,6 +309,14 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 		i = j;
 	}
 
+	memset(hash, 0, hbytes);
+	for (size_t i = 0; i < nnodes; i++) {
+		size_t h = name_hash(nodes[i].name) & (hslots - 1);
+		while (hash[h])
+			h = (h + 1) & (hslots - 1);
+		hash[h] = (uint32_t)(i + 1);
+	}
+
 	/* Move the zone down over the loading records, origin kept first. */
 	uint8_t *dst = zl->recs;
 	ptrdiff_t delta = dst - top;
@@ -308,6 +335,8 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 	z->origin = zl->origin;
 	z->nodes = nodes;
 	z->nnodes = nnodes;
+	z->hash = (uint32_t *)((uint8_t *)hash + delta);
+	z->hmask = hslots - 1;
 	z->bytes = a->used - zl->mark;
 	const struct dns_rrset *s = dns_node_rrset(&nodes[0], DNS_T_SOA);
 	const uint8_t *rd = s->rdata + 2;
@@ -326,17 +355,10 @@ const struct dns_rrset *dns_node_rrset(const struct dns_node *n, uint16_t type)
 
 const struct dns_node *dns_zone_find(const struct dns_zone *z, const uint8_t *name)
 {
-	size_t lo = 0, hi = z->nnodes;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = dns_name_cmp(z->nodes[mid].name, name);
-		if (!c)
-			return &z->nodes[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t h = name_hash(name) & z->hmask;
+	for (uint32_t v; (v = z->hash[h]) != 0; h = (h + 1) & z->hmask)
+		if (dns_name_equal(z->nodes[v - 1].name, name))
+			return &z->nodes[v - 1];
 	return NULL;
 }
 
