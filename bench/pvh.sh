@@ -2,8 +2,9 @@
 # bench/pvh.sh - the pvh target's figures under QEMU (software emulation
 # here): image sizes, the smallest guest RAM in which echo boots and
 # answers, wall time from QEMU's start to echo's first UDP answer next to
-# an image that exits at once, and the guest's own time from entry to
-# ready (read from its TSC).  Prints Markdown.
+# an image that exits at once, the guest's own time from entry to ready
+# (read from its TSC), and where boot spends it (atoll.boot-stages).
+# Prints Markdown.
 #
 #   bench/pvh.sh [RUNS]
 # Not a test: figures go in bench/RESULTS.md with this command.
@@ -16,15 +17,24 @@ source tests/e2e/lib.sh
 net_up
 ATOLL=tools/atoll
 
-# first_answer MACHINE MEM: ms from QEMU's start to echo's first UDP
+# machine_args VARIANT: the launcher's options for microvm, microvm-noacpi
+# (acpi=off, devices on the command line as on Firecracker) or q35.
+machine_args() {
+	case $1 in
+	*-noacpi) echo "-M ${1%-noacpi} --no-acpi" ;;
+	*) echo "-M $1" ;;
+	esac
+}
+
+# first_answer VARIANT MEM: ms from QEMU's start to echo's first UDP
 # answer (a datagram every 2 ms from the client), and the guest's log.
 first_answer() {
 	local log=$WORK/echo-$1-$2.log
-	ip netns exec "$NS_C" python3 - "$ATOLL" "$NS_S" "$1" "$2" "$log" <<'PY'
+	ip netns exec "$NS_C" python3 - "$ATOLL" "$NS_S" "$(machine_args "$1")" "$2" "$log" <<'PY'
 import os, shlex, socket, subprocess, sys, time
 atoll, ns, machine, mem, log = sys.argv[1:]
 # Time QEMU itself, not the launcher's Python start-up: take its command.
-cmd = subprocess.run([atoll, "run", "--dry-run", "-M", machine, "-m", mem, "--net", "service=tap0",
+cmd = subprocess.run([atoll, "run", "--dry-run"] + machine.split() + ["-m", mem, "--net", "service=tap0",
                       "echo", "ipv4=10.77.0.2/24"], capture_output=True, text=True).stdout
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setblocking(False)
@@ -51,10 +61,11 @@ PY
 	ip netns exec "$NS_C" ip neigh flush dev c0
 }
 
-# exit_at_once MACHINE: ms for hello to boot and exit.
+# exit_at_once VARIANT: ms for hello to boot and exit.
 exit_at_once() {
 	local t0 t1 cmd
-	cmd=$("$ATOLL" run --dry-run -M "$1" -m 32M hello)
+	# shellcheck disable=SC2046
+	cmd=$("$ATOLL" run --dry-run $(machine_args "$1") -m 32M hello)
 	t0=$(date +%s%N)
 	eval "$cmd" >/dev/null 2>&1
 	t1=$(date +%s%N)
@@ -92,7 +103,7 @@ echo "to the app, and to echo logging that it listens."
 echo
 echo "| machine | hello: boot and exit (wall ms) | echo: first UDP answer (wall ms) | echo: entry to app (guest µs) | echo: entry to ready (guest µs) |"
 echo "|---|---:|---:|---:|---:|"
-for m in microvm q35; do
+for m in microvm microvm-noacpi q35; do
 	h=$(for i in $(seq "$RUNS"); do exit_at_once $m; done | median)
 	: >"$WORK/e" >"$WORK/p" >"$WORK/g"
 	for i in $(seq "$RUNS"); do
@@ -104,4 +115,32 @@ for m in microvm q35; do
 			sed 's/^0*//; s/^$/0/' >>"$WORK/g"
 	done
 	echo "| $m | $h | $(median <"$WORK/e") | $(median <"$WORK/p") | $(median <"$WORK/g") |"
+done
+echo
+
+echo "### where boot spends its time (hello, guest µs per stage, median of $RUNS runs)"
+echo
+echo "From \\`atoll.boot-stages\\` (platform/pvh/plat.c names what each stage does)."
+echo
+stages="console paging acpi ioapic clock virtio button entropy"
+echo "| machine | $(echo $stages | sed 's/ / | /g') | total |"
+echo "|---|$(for s in $stages; do printf -- '---:|'; done)---:|"
+for m in microvm microvm-noacpi q35; do
+	: >"$WORK/st"
+	for i in $(seq "$RUNS"); do
+		# shellcheck disable=SC2046
+		"$ATOLL" run $(machine_args $m) hello atoll.boot-stages 2>/dev/null |
+			sed -n 's/^atoll: boot stages, us since entry: //p' >>"$WORK/st"
+	done
+	row="| $m |"
+	prev=0
+	for s in $stages; do
+		# each stage's own time: its stamp minus the one before, per run
+		v=$(awk -v s="$s" -v p="$prev" '{ for (i = 1; i < NF; i += 2) if ($i == s) t = $(i + 1);
+			for (i = 1; i < NF; i += 2) if ($i == p) b = $(i + 1); print t - (p == "0" ? 0 : b) }' "$WORK/st" | median)
+		row="$row $v |"
+		prev=$s
+	done
+	tot=$(awk '{ print $NF }' "$WORK/st" | median)
+	echo "$row $tot |"
 done

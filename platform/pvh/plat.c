@@ -30,6 +30,41 @@ static struct pvh_memmap_entry memmap[MEMMAP_MAX];
 static struct plat_start start;
 static volatile bool stop_requested;
 
+/* Where boot spends its time: the TSC at the end of each stage, printed
+ * (one line) when the command line has the platform word
+ * atoll.boot-stages (bench/pvh.sh reads it). */
+enum boot_stage {
+	ST_CONSOLE, /* PIT started, canary, serial, GDT/IDT */
+	ST_PAGING,  /* memory map, W^X page tables, local APIC */
+	ST_ACPI,
+	ST_APIC, /* IO APICs */
+	ST_CLOCK,
+	ST_VIRTIO,
+	ST_BUTTON,
+	ST_ENTROPY, /* the final canary */
+	ST_COUNT
+};
+static const char *const stage_names[ST_COUNT] = {"console", "paging", "acpi",	 "ioapic",
+						  "clock",   "virtio", "button", "entropy"};
+static uint64_t stage_tsc[ST_COUNT];
+
+static void stage_done(enum boot_stage s)
+{
+	stage_tsc[s] = rdtsc();
+}
+
+static void stages_print(void)
+{
+	char line[256];
+	size_t n = 0;
+	n += (size_t)fmt_snprintf(line, sizeof line, "atoll: boot stages, us since entry:");
+	for (int i = 0; i < ST_COUNT && n < sizeof line; i++)
+		n += (size_t)fmt_snprintf(
+		    line + n, sizeof line - n, " %s %llu", stage_names[i],
+		    (unsigned long long)(tsc_to_ns(stage_tsc[i] - pvh_boot_tsc) / 1000));
+	kprintf("%s\n", line);
+}
+
 static int split_words(char *s, char **out, int max)
 {
 	int n = 0;
@@ -49,7 +84,8 @@ static int split_words(char *s, char **out, int max)
  * which would cost a console line per word on every boot). */
 static bool vmm_word(const char *w)
 {
-	return strncmp(w, "virtio_mmio.device=", 19) == 0 || strcmp(w, "acpi=off") == 0;
+	return strncmp(w, "virtio_mmio.device=", 19) == 0 || strcmp(w, "acpi=off") == 0 ||
+	       strcmp(w, "atoll.boot-stages") == 0;
 }
 
 static bool word_present(char **words, int n, const char *w)
@@ -80,6 +116,7 @@ void pvh_main(uint32_t start_info)
 	pvh_canary_set(early_entropy());
 	serial_init();
 	trap_init();
+	stage_done(ST_CONSOLE);
 
 	const struct hvm_start_info *si = (const struct hvm_start_info *)(uintptr_t)start_info;
 	if (!si || si->magic != PVH_MAGIC)
@@ -107,14 +144,21 @@ void pvh_main(uint32_t start_info)
 	mm_init(memmap, nmap);
 	mm_paging_init();
 	lapic_init();
+	stage_done(ST_PAGING);
 	if (use_acpi)
 		acpi_init(rsdp);
+	stage_done(ST_ACPI);
 	struct ioapic_desc io[4];
 	ioapic_init(io, acpi_ioapics(io, 4));
+	stage_done(ST_APIC);
 	clock_init();
+	stage_done(ST_CLOCK);
 	virtio_probe(argv, nwords, plat_app_linked);
+	stage_done(ST_VIRTIO);
 	if (use_acpi)
 		acpi_power_button_init();
+	stage_done(ST_BUTTON);
+	bool show_stages = word_present(argv, nwords, "atoll.boot-stages");
 	int argc = 0;
 	for (int i = 0; i < nwords; i++)
 		if (!vmm_word(argv[i]))
@@ -128,6 +172,7 @@ void pvh_main(uint32_t start_info)
 		plat_entropy(&canary, sizeof canary);
 		pvh_canary_set(canary);
 	}
+	stage_done(ST_ENTROPY);
 
 	start.app = plat_app_linked;
 	start.argc = argc;
@@ -139,6 +184,8 @@ void pvh_main(uint32_t start_info)
 		plat_app_linked->name, (unsigned long long)(mm_ram_total() / 1024),
 		start.heap_size / 1024, start.heap, clk,
 		(unsigned long long)(plat_clock_monotonic() / 1000));
+	if (show_stages)
+		stages_print();
 	plat_exit(plat_app_linked->main(&start));
 }
 

@@ -60,14 +60,17 @@ for m in microvm q35 pc; do
 done
 # VMM words (microvm without ACPI lists its devices on the command line)
 # are the platform's: the app never sees them.
-run "$WORK/hello-words.log" -M microvm --no-acpi hello alpha=1 acpi=off
+run "$WORK/hello-words.log" -M microvm --no-acpi hello alpha=1 acpi=off atoll.boot-stages
 rc=$?
 if [ $rc = 0 ] && grep -q "hello from atoll: 1 boot argument," "$WORK/hello-words.log" &&
-	! grep -q "virtio_mmio\|acpi=off" "$WORK/hello-words.log"; then
-	ok "VMM words (virtio_mmio.device=, acpi=off) are not handed to the app"
+	! grep -q "virtio_mmio\|acpi=off\|arg.*atoll.boot-stages" "$WORK/hello-words.log"; then
+	ok "VMM and platform words (virtio_mmio.device=, acpi=off, atoll.boot-stages) are not the app's"
 else
-	not_ok "VMM words (virtio_mmio.device=, acpi=off) are not handed to the app" "status $rc" "$(cat "$WORK/hello-words.log")"
+	not_ok "VMM and platform words (virtio_mmio.device=, acpi=off, atoll.boot-stages) are not the app's" "status $rc" "$(cat "$WORK/hello-words.log")"
 fi
+grep -q "^atoll: boot stages, us since entry: console [0-9]* .* entropy [0-9]*$" "$WORK/hello-words.log" &&
+	ok "atoll.boot-stages prints where boot spent its time" ||
+	not_ok "atoll.boot-stages prints where boot spent its time" "$(head -3 "$WORK/hello-words.log")"
 # Without isa-debug-exit the guest powers off through ACPI S5 (PM1a_CNT
 # on q35, the hardware-reduced sleep control register on microvm): QEMU
 # exits 0 and the status is the console line's.
