@@ -81,6 +81,20 @@ for pm in 10 50; do
 done
 loss 0
 
+# A SYN flood (hping3, 4000 SYNs at about 2000/s, each from a new port)
+# at discard while an 8 MiB chargen transfer runs on the same unikernel:
+# the transfer must complete byte-exact, the flood be absorbed by the
+# backlog and the fixed pool, and memory stay within the budget.
+in_c python3 "$TCPCHECK" $B 19 chargen 8388608 >"$WORK/flood-xfer.log" 2>&1 &
+xfer=$!
+in_c timeout 30 hping3 -q -S -p 9 -i u500 -c 4000 $B >"$WORK/hping.log" 2>&1
+if wait $xfer; then
+	ok "chargen 8 MiB completes byte-exact during a SYN flood"
+else
+	not_ok "chargen 8 MiB completes byte-exact during a SYN flood" "$(cat "$WORK/flood-xfer.log")"
+fi
+expect "after the flood, new connections are served again" in_c python3 "$TCPCHECK" $B 9 discard 1000
+
 stop_uk "$ECHO_PID"
 [ "$UK_STATUS" = 0 ] && ok "echo stops with status 0" || not_ok "echo stops with status 0" "status $UK_STATUS"
 stop_uk "$BULK_PID"
@@ -92,11 +106,17 @@ conns=$(counter "$WORK/echo.log" echo.tcp_conns)
 rex=$(counter "$WORK/bulk.log" tcp.rexmt_segs)
 [ "${rex:-0}" -gt 0 ] && ok "bulk retransmitted under loss (tcp.rexmt_segs=$rex)" ||
 	not_ok "bulk retransmitted under loss" "$(grep 'counter tcp' "$WORK/bulk.log")"
-# discard's byte count: 4 MiB + 3 MB + 2 x 2 MiB, exactly.
-want=$((4194304 + 3000000 + 2 * 2097152))
+# discard's byte count: 4 MiB + 3 MB + 2 x 2 MiB + 1000, exactly.
+want=$((4194304 + 3000000 + 2 * 2097152 + 1000))
 got=$(counter "$WORK/bulk.log" bulk.discard_bytes)
 [ "$got" = "$want" ] && ok "discard received every byte exactly once ($got)" ||
 	not_ok "discard received every byte exactly once" "got $got, want $want"
+opens=$(counter "$WORK/bulk.log" tcp.passive_open)
+bd=$(counter "$WORK/bulk.log" tcp.backlog_drop)
+nm=$(counter "$WORK/bulk.log" tcp.conn_refused_nomem)
+refused=$((${bd:-0} + ${nm:-0}))
+[ "${opens:-0}" -gt 100 ] && ok "the SYN flood reached the stack ($opens passive opens, $refused refused)" ||
+	not_ok "the SYN flood reached the stack" "$(grep 'counter tcp' "$WORK/bulk.log")" "$(cat "$WORK/hping.log")"
 heap=$(counter "$WORK/bulk.log" heap.used)
 [ -n "$heap" ] && [ "$heap" -lt 8388608 ] && ok "bulk heap high-water mark within its budget ($heap bytes)" ||
 	not_ok "bulk heap high-water mark within its budget" "heap.used=$heap"
