@@ -49,6 +49,8 @@ struct dns_srv;
 struct dns_tcp_slot {
 	struct dns_srv *d;
 	struct tcp_conn *c;
+	struct ip4_ep peer;
+	struct dns_axfr x;
 	uint8_t in[DNS_TCP_QUERY_MAX];
 	uint8_t out[2 + DNS_TCP_ANSWER_MAX];
 };
@@ -60,14 +62,54 @@ struct dns_srv {
 	struct dns_zones zones;
 	uint8_t *in, *out;
 	struct dns_tcp_slot *slots;
+	/* axfr-allow=: who may transfer zones (none by default) */
+	bool axfr_any;
+	unsigned naxfr;
+	uint32_t axfr_allow[16];
 	/* queries, answered, dropped, send_failed, tcp_conns, tcp_queries,
-	 * tcp_refused (no slot) */
-	uint64_t stat[7];
+	 * tcp_refused (no slot), axfr_out */
+	uint64_t stat[8];
 	struct counter_group group;
 };
 
-static const char *const dns_stat_names[] = {
-    "queries", "answered", "dropped", "send_failed", "tcp_conns", "tcp_queries", "tcp_refused"};
+static const char *const dns_stat_names[] = {"queries",	    "answered",	 "dropped",
+					     "send_failed", "tcp_conns", "tcp_queries",
+					     "tcp_refused", "axfr_out"};
+
+static bool axfr_allowed(const struct dns_srv *d, uint32_t addr)
+{
+	if (d->axfr_any)
+		return true;
+	for (unsigned i = 0; i < d->naxfr; i++)
+		if (d->axfr_allow[i] == addr)
+			return true;
+	return false;
+}
+
+/* axfr-allow=any or a comma-separated list of IPv4 addresses. */
+static int parse_axfr_allow(struct dns_srv *d, const char *v)
+{
+	if (!v)
+		return ATL_OK;
+	if (!strcmp(v, "any")) {
+		d->axfr_any = true;
+		return ATL_OK;
+	}
+	while (*v) {
+		char one[16];
+		size_t n = 0;
+		while (v[n] && v[n] != ',')
+			n++;
+		if (n >= sizeof one || d->naxfr >= ARRAY_SIZE(d->axfr_allow))
+			return ATL_EINVAL;
+		memcpy(one, v, n);
+		one[n] = 0;
+		if (ip4_parse(one, &d->axfr_allow[d->naxfr++]) != ATL_OK)
+			return ATL_EINVAL;
+		v += n + (v[n] == ',');
+	}
+	return ATL_OK;
+}
 
 /* Read exactly n bytes; false at the end of the stream, an error or the
  * deadline. */
@@ -98,6 +140,20 @@ static void dns_tcp_conn(void *arg)
 		if (len > sizeof s->in || !read_full(s->c, s->in, len, deadline))
 			break;
 		d->stat[5]++;
+		if (axfr_allowed(d, s->peer.addr) &&
+		    dns_axfr_start(&d->zones, s->in, len, &s->x) == DNS_R_NOERROR) {
+			/* RFC 5936: the zone as a stream of messages. */
+			size_t m;
+			bool ok = true;
+			while (ok && (m = dns_axfr_next(&s->x, s->out + 2, DNS_TCP_ANSWER_MAX))) {
+				store_be16(s->out, (uint16_t)m);
+				ok = tcp_write(s->c, s->out, m + 2, NULL, deadline) == ATL_OK;
+			}
+			d->stat[7]++;
+			if (!ok || !s->x.done)
+				break;
+			continue;
+		}
 		size_t n =
 		    dns_answer(&d->zones, s->in, len, DNS_TCP, s->out + 2, DNS_TCP_ANSWER_MAX);
 		if (!n)
@@ -115,7 +171,8 @@ static void dns_tcp(void *arg)
 	struct dns_srv *d = arg;
 	for (;;) {
 		struct tcp_conn *c;
-		int rc = tcp_accept(d->ls, &c, NULL, DEADLINE_NEVER);
+		struct ip4_ep peer;
+		int rc = tcp_accept(d->ls, &c, &peer, DEADLINE_NEVER);
 		if (rc == ATL_ESTOPPED)
 			return;
 		if (rc != ATL_OK)
@@ -131,6 +188,7 @@ static void dns_tcp(void *arg)
 		}
 		s->d = d;
 		s->c = c;
+		s->peer = peer;
 		d->stat[4]++;
 	}
 }
@@ -284,6 +342,10 @@ static int dns_main(const struct plat_start *s)
 		return 1;
 	}
 	d->loop = &l;
+	if (parse_axfr_allow(d, args_get(s, "axfr-allow")) != ATL_OK) {
+		LOG_ERROR(&l, "axfr-allow= takes \"any\" or IPv4 addresses separated by commas");
+		return 1;
+	}
 
 	struct stack *st;
 	int rc = stack_open(&l, "service", &st);
@@ -367,6 +429,8 @@ static const struct plat_arg_decl dns_args[] = {
     {"ipv4-gateway", "default gateway address"},
     {"mac", "MAC address (default: from the platform)"},
     {"zone-mem", "bytes of heap for zone data (default: half of what is free at start)"},
+    {"axfr-allow",
+     "who may transfer zones (AXFR over TCP): any, or addresses a,b,... (default none)"},
     TCP_ARG_DECLS,
 };
 

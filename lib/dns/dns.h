@@ -349,4 +349,27 @@ enum dns_transport { DNS_UDP, DNS_TCP };
 size_t dns_answer(const struct dns_zones *zs, const uint8_t *msg, size_t len, enum dns_transport tr,
 		  uint8_t *out, size_t cap);
 
+/* ---- zone transfers out (axfr.c) ------------------------------------------------ */
+
+struct dns_axfr {
+	const struct dns_zone *z;
+	uint16_t id, qclass;
+	bool edns, started, done;
+	uint8_t qname[DNS_NAME_MAX];
+	size_t node; /* position: node, RRset, RR and its rdata offset */
+	unsigned rrset, rr;
+	size_t off;
+};
+
+/*
+ * Start an AXFR (RFC 5936) for a query message: DNS_R_NOERROR and x set
+ * up; DNS_R_NOTAUTH when the name is not the apex of a zone we serve;
+ * ATL_EINVAL when msg is not a well-formed AXFR query.  Access control is
+ * the caller's.  The zone must stay unchanged until the transfer ends.
+ */
+int dns_axfr_start(const struct dns_zones *zs, const uint8_t *msg, size_t len, struct dns_axfr *x);
+/* The next message of the transfer into out (as many RRs as fit in cap),
+ * or 0 when the transfer is complete (or an RR cannot fit at all). */
+size_t dns_axfr_next(struct dns_axfr *x, uint8_t *out, size_t cap);
+
 #endif

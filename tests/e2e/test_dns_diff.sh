@@ -4,8 +4,8 @@
 # device) served by all three, the same queries sent to each, and every
 # response compared section by section (test_dns_diff.py: a response
 # passes when it equals NSD's or Knot's).  Then dig and kdig over UDP, a
-# rejected zone beside good ones, TCP (RFC 7766) with pipelining, hostile
-# packets, and the socket stack.
+# rejected zone beside good ones, TCP (RFC 7766) with pipelining, AXFR
+# to NSD as a secondary, hostile packets, and the socket stack.
 #
 # NSD and Knot run in the server namespace on 10.77.0.3 (ports 5301 and
 # 5302) with configuration, state and logs in the test's own directory.
@@ -57,6 +57,7 @@ remote-control:
 zone:
 	name: example.
 	zonefile: example.zone
+	provide-xfr: 0.0.0.0/0 NOKEY
 zone:
 	name: sub.example.
 	zonefile: sub.example.zone
@@ -102,7 +103,7 @@ printf '$TTL 60\n@ NS ns\n' >"$WORK/zones/broken.test.zone"
 rm "$WORK/zones/broken.test.zone"
 chmod a+r "$WORK/zones.tar"
 start_uk "$WORK/dns.log" "$DNS" --mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" \
-	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02
+	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02 axfr-allow=10.77.0.3
 if wait_for_log "$WORK/dns.log" "zones on port 53"; then
 	ok "atoll dns starts with the zones from the tar archive"
 else
@@ -176,6 +177,57 @@ EOF
 )
 [ "$out" = "[(1, 0), (2, 3), (3, 0)]" ] && ok "TCP: three pipelined queries on one connection answered in order" ||
 	not_ok "TCP: three pipelined queries on one connection answered in order" "$out"
+
+# ---- AXFR (RFC 5936): NSD as a secondary of atoll ----
+mkdir -p "$WORK/sec"
+cat >"$WORK/nsd-sec.conf" <<EOF
+server:
+	ip-address: 10.77.0.3@5303
+	username: ""
+	chroot: ""
+	zonesdir: "$WORK/sec"
+	database: ""
+	zonelistfile: "$WORK/sec/zone.list"
+	xfrdfile: "$WORK/sec/xfrd.state"
+	xfrdir: "$WORK/sec"
+	pidfile: "$WORK/sec/nsd.pid"
+	logfile: "$WORK/sec/nsd.log"
+	verbosity: 2
+remote-control:
+	control-enable: no
+zone:
+	name: example.
+	request-xfr: AXFR 10.77.0.2 NOKEY
+	allow-notify: 10.77.0.2 NOKEY
+	provide-xfr: 0.0.0.0/0 NOKEY
+zone:
+	name: other.test.
+	request-xfr: AXFR 10.77.0.2 NOKEY
+	allow-notify: 10.77.0.2 NOKEY
+EOF
+(cd "$WORK/sec" && exec ip netns exec "$NS_S" nsd -d -c "$WORK/nsd-sec.conf") >"$WORK/nsd-sec.out" 2>&1 &
+PIDS+=($!)
+for i in $(seq 100); do
+	in_c dig +short +time=1 +tries=1 -p 5303 @10.77.0.3 host.other.test. A 2>/dev/null | grep -q 198.51.100.2 &&
+		in_c dig +norec +time=1 +tries=1 -p 5303 @10.77.0.3 web.example. A 2>/dev/null | grep -q "flags: qr aa" && break
+	sleep 0.2
+done
+xfr() { in_c kdig +time=3 -p "$2" @"$1" example. AXFR | grep -v '^;' | grep -v '^$' | awk '{ $1 = tolower($1); print }' | sort; }
+a=$(xfr 10.77.0.3 5303)
+b=$(xfr 10.77.0.3 5301)
+if [ -n "$a" ] && [ "$a" = "$b" ] && [ "$(echo "$a" | wc -l)" -ge 60 ]; then
+	ok "AXFR: NSD as a secondary transferred example. from atoll; its copy equals NSD primary's ($(echo "$a" | wc -l) RRs)"
+else
+	not_ok "AXFR: NSD as a secondary transferred example. from atoll" \
+		"$(diff <(echo "$a") <(echo "$b") | head -10)" "$(tail -5 "$WORK/sec/nsd.log" 2>/dev/null)"
+fi
+out=$(in_c dig +norec +time=2 -p 5303 @10.77.0.3 alias.other.test. A)
+echo "$out" | grep -q "flags: qr aa" && echo "$out" | grep -q 198.51.100.2 &&
+	ok "AXFR: the secondary answers authoritatively for a second zone" ||
+	not_ok "AXFR: the secondary answers authoritatively for a second zone" "$out"
+out=$(in_c kdig +time=2 @10.77.0.2 example. AXFR 2>&1)
+echo "$out" | grep -q "REFUSED" && ok "AXFR: refused to an address not in axfr-allow=" ||
+	not_ok "AXFR: refused to an address not in axfr-allow=" "$out"
 
 # ---- hostile packets: no crash, never a reply larger than 3x the query ----
 in_c python3 - 10.77.0.2 >"$WORK/hostile.out" 2>&1 <<'EOF'

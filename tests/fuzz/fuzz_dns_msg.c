@@ -7,7 +7,9 @@
  * Invariants: no crash or sanitizer report; a response is never larger
  * than the UDP limit the query allows; a response parses back and echoes
  * the ID; a malformed query never gets a response larger than itself
- * plus the question and an OPT (no amplification from garbage).
+ * plus the question and an OPT (no amplification from garbage).  An
+ * AXFR query also runs a whole transfer in small messages, each of
+ * which must parse.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -122,6 +124,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!read_all(out, n))
 			abort();
 		if (out[0] != data[0] || out[1] != data[1] || !(out[2] & 0x80))
+			abort();
+	}
+	/* A transfer of the zone, when the input asks for one. */
+	struct dns_axfr x;
+	if (dns_axfr_start(zs, data, size, &x) == DNS_R_NOERROR) {
+		size_t n;
+		unsigned msgs = 0;
+		while ((n = dns_axfr_next(&x, out, 1024)) != 0) {
+			if (!read_all(out, n) || ++msgs > 1000)
+				abort();
+		}
+		if (!x.done)
 			abort();
 	}
 	return 0;

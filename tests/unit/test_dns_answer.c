@@ -426,6 +426,52 @@ TEST(edns_echoes_an_opt_and_sizes_the_reply)
 	expect(res, "AR . 16777216 OPT size=1232 ttl=01000000\n");
 }
 
+TEST(axfr_streams_the_zone_between_two_soas)
+{
+	setup();
+	uint8_t q[64];
+	struct wr w = wr_make(q, sizeof q);
+	struct dns_hdr h = {7, 0, 1, 0, 0, 0};
+	dns_hdr_write(&w, &h);
+	wr_bytes(&w, "\7example\0", 9);
+	wr_be16(&w, DNS_T_AXFR);
+	wr_be16(&w, DNS_C_IN);
+	struct dns_axfr x;
+	CHECK_EQ(dns_axfr_start(&zs, q, w.pos, &x), DNS_R_NOERROR);
+	/* Small messages force many; count the RRs and find both SOAs. */
+	unsigned rrs = 0, soas = 0, msgs = 0;
+	size_t n;
+	while ((n = dns_axfr_next(&x, out, 600)) != 0) {
+		msgs++;
+		render(out, n);
+		CHECK(strstr(res, "MALFORMED") == NULL && strstr(res, "TRAILING") == NULL);
+		CHECK(strstr(res, "qr aa NOERROR") == res);
+		for (const char *p = res; (p = strstr(p, "\nAN ")) != NULL; p++) {
+			rrs++;
+			if (!strncmp(p, "\nAN example. 3600 SOA ", 22))
+				soas++;
+		}
+	}
+	CHECK(x.done);
+	CHECK(msgs > 3);
+	CHECK_EQ(soas, 2);
+	/* The zone's RRs, plus the closing SOA. */
+	size_t total = 1;
+	const struct dns_zone *z = zs.z[0];
+	for (size_t i = 0; i < z->nnodes; i++)
+		for (unsigned k = 0; k < z->nodes[i].nrrsets; k++)
+			total += z->nodes[i].rrsets[k].count;
+	CHECK_EQ(rrs, total);
+	/* Not the apex: NOTAUTH. */
+	uint8_t q2[64];
+	w = wr_make(q2, sizeof q2);
+	dns_hdr_write(&w, &h);
+	wr_bytes(&w, "\3www\7example\0", 13);
+	wr_be16(&w, DNS_T_AXFR);
+	wr_be16(&w, DNS_C_IN);
+	CHECK_EQ(dns_axfr_start(&zs, q2, w.pos, &x), DNS_R_NOTAUTH);
+}
+
 TEST_MAIN(TEST_ENTRY(exact_match_is_authoritative_with_additional),
 	  TEST_ENTRY(query_case_is_preserved_and_matching_ignores_it),
 	  TEST_ENTRY(cname_chains_are_followed_inside_the_zone),
@@ -436,4 +482,5 @@ TEST_MAIN(TEST_ENTRY(exact_match_is_authoritative_with_additional),
 	  TEST_ENTRY(dname_substitutes_and_synthesizes_a_cname),
 	  TEST_ENTRY(nsec3_owner_names_do_not_exist), TEST_ENTRY(outside_our_zones_is_refused),
 	  TEST_ENTRY(malformed_and_unknown_opcodes),
-	  TEST_ENTRY(edns_echoes_an_opt_and_sizes_the_reply))
+	  TEST_ENTRY(edns_echoes_an_opt_and_sizes_the_reply),
+	  TEST_ENTRY(axfr_streams_the_zone_between_two_soas))

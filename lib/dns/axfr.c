@@ -1,0 +1,127 @@
+/*
+ * axfr.c - zone transfers out: AXFR (RFC 5936) as a sequence of messages.
+ */
+#include "core/err.h"
+#include "dns/dns.h"
+
+int dns_axfr_start(const struct dns_zones *zs, const uint8_t *msg, size_t len, struct dns_axfr *x)
+{
+	struct dns_query q;
+	memset(x, 0, sizeof *x);
+	int rc = dns_query_parse(msg, len, &q);
+	if (rc != DNS_R_NOERROR || q.qtype != DNS_T_AXFR)
+		return ATL_EINVAL;
+	x->id = q.h.id;
+	memcpy(x->qname, q.qname, dns_name_len(q.qname));
+	x->qclass = q.qclass;
+	x->edns = q.edns;
+	/* RFC 5936 2.2: only the apex of a zone we serve. */
+	const struct dns_zone *z = dns_zones_find(zs, q.qname);
+	if (!z || !dns_name_equal(z->origin, q.qname) || q.qclass != DNS_C_IN)
+		return DNS_R_NOTAUTH;
+	x->z = z;
+	return DNS_R_NOERROR;
+}
+
+/* One RR, all or nothing; false if it did not fit. */
+static bool put(struct wr *w, struct dns_cmp *c, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		const uint8_t *rd, size_t len)
+{
+	size_t mark = w->pos;
+	unsigned cmark = c->n;
+	dns_name_write(w, owner, c);
+	wr_be16(w, type);
+	wr_be16(w, DNS_C_IN);
+	wr_be32(w, ttl);
+	size_t lenpos = w->pos;
+	wr_be16(w, 0);
+	size_t start = w->pos;
+	if (dns_type_compressible(type)) {
+		/* Names as in the zone, compressed (RFC 5936 allows it). */
+		if (type == DNS_T_MX)
+			wr_bytes(w, rd, 2);
+		const uint8_t *p = type == DNS_T_MX ? rd + 2 : rd;
+		dns_name_write(w, p, c);
+		if (type == DNS_T_SOA) {
+			size_t n1 = dns_name_len(rd);
+			dns_name_write(w, rd + n1, c);
+			size_t n2 = dns_name_len(rd + n1);
+			wr_bytes(w, rd + n1 + n2, len - n1 - n2);
+		}
+	} else {
+		wr_bytes(w, rd, len);
+	}
+	if (!wr_ok(w)) {
+		w->err = false;
+		w->pos = mark;
+		c->n = cmark;
+		return false;
+	}
+	wr_be16_at(w, lenpos, (uint16_t)(w->pos - start));
+	return true;
+}
+
+size_t dns_axfr_next(struct dns_axfr *x, uint8_t *out, size_t cap)
+{
+	if (x->done || !x->z)
+		return 0;
+	const struct dns_zone *z = x->z;
+	const struct dns_rrset *soa = dns_node_rrset(&z->nodes[0], DNS_T_SOA);
+	struct wr w = wr_make(out, cap);
+	struct dns_cmp c = {0};
+	wr_zero(&w, DNS_HDR_LEN);
+	unsigned qd = 0, an = 0;
+	if (!x->started) {
+		/* RFC 5936 2.2.1: the first message echoes the question. */
+		dns_name_write(&w, x->qname, &c);
+		wr_be16(&w, DNS_T_AXFR);
+		wr_be16(&w, x->qclass);
+		qd = 1;
+		if (!put(&w, &c, z->origin, DNS_T_SOA, soa->ttl, soa->rdata + 2,
+			 load_be16(soa->rdata)))
+			return 0;
+		an++;
+		x->started = true;
+	}
+	/* Every RRset of every node, the apex SOA aside, then the SOA again
+	 * (RFC 5936 2.2). */
+	while (x->node < z->nnodes) {
+		const struct dns_node *n = &z->nodes[x->node];
+		if (x->rrset >= n->nrrsets) {
+			x->node++;
+			x->rrset = 0;
+			x->rr = 0;
+			x->off = 0;
+			continue;
+		}
+		const struct dns_rrset *s = &n->rrsets[x->rrset];
+		if (s == soa || x->rr >= s->count) {
+			x->rrset++;
+			x->rr = 0;
+			x->off = 0;
+			continue;
+		}
+		const uint8_t *p = s->rdata + x->off;
+		size_t len = load_be16(p);
+		if (!put(&w, &c, n->name, s->type, s->ttl, p + 2, len)) {
+			if (!an)
+				return 0; /* one RR larger than a message: give up */
+			goto send;
+		}
+		an++;
+		x->rr++;
+		x->off += 2 + len;
+	}
+	if (!put(&w, &c, z->origin, DNS_T_SOA, soa->ttl, soa->rdata + 2, load_be16(soa->rdata))) {
+		if (!an)
+			return 0;
+		goto send;
+	}
+	an++;
+	x->done = true;
+send:;
+	struct dns_hdr h = {x->id, DNS_F_QR | DNS_F_AA, (uint16_t)qd, (uint16_t)an, 0, 0};
+	struct wr hw = wr_make(out, DNS_HDR_LEN);
+	dns_hdr_write(&hw, &h);
+	return w.pos;
+}
