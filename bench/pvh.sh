@@ -120,7 +120,7 @@ echo
 
 echo "### where boot spends its time (hello, guest µs per stage, median of $RUNS runs)"
 echo
-echo "From \\`atoll.boot-stages\\` (platform/pvh/plat.c names what each stage does)."
+echo 'From `atoll.boot-stages` (platform/pvh/plat.c names what each stage does).'
 echo
 stages="console paging acpi ioapic clock virtio button entropy"
 echo "| machine | $(echo $stages | sed 's/ / | /g') | total |"
