@@ -230,6 +230,9 @@ struct dns_zrec {
 	const uint8_t *rdata;
 };
 
+#define DNS_ZPARSE_TOKENS  512
+#define DNS_ZPARSE_SCRATCH (DNS_ZPARSE_TOKENS * sizeof(struct dns_tok) + 65536)
+
 struct dns_zparse {
 	/* Required: called for each record; a non-zero return stops the
 	 * parse and is returned. */
@@ -243,6 +246,9 @@ struct dns_zparse {
 	 * refusal (it is then quoted in err). */
 	const char *record_err;
 	uint32_t default_ttl; /* before any $TTL or explicit TTL */
+	/* Required: DNS_ZPARSE_SCRATCH bytes of working memory (tokens and
+	 * rdata), so the parser's stack frames stay small. */
+	uint8_t *scratch;
 	/* Filled on error: "<file>:<line>: <reason>". */
 	char err[256];
 };

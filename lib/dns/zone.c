@@ -380,7 +380,19 @@ int dns_zone_load_text(struct arena *a, const uint8_t *origin, const char *file,
 	p.include = include;
 	p.include_ctx = ctx;
 	p.record_err = zl.err;
+	/* The parser's scratch: the top of the arena's free space, given
+	 * back before the zone is built. */
+	size_t scratch = (DNS_ZPARSE_SCRATCH + 15) & ~(size_t)15;
+	if (a->size - a->used < scratch) {
+		fmt_snprintf(err, errcap, "%s: out of memory (--mem)", file);
+		a->used = zl.mark;
+		return ATL_ENOMEM;
+	}
+	size_t size = a->size;
+	a->size = (a->size - scratch) & ~(size_t)15;
+	p.scratch = a->base + a->size;
 	rc = dns_zonefile_parse(&p, file, text, len, origin);
+	a->size = size;
 	if (rc != ATL_OK) {
 		fmt_snprintf(err, errcap, "%s", p.err[0] ? p.err : zl.err);
 		a->used = zl.mark;

@@ -10,8 +10,9 @@
 #include "core/fmt.h"
 #include "dns/dns.h"
 
-#define ZF_TOKENS	 512
 #define ZF_INCLUDE_DEPTH 8
+#define ZF_TOKENS	 DNS_ZPARSE_TOKENS
+#define DNS_RDATA_MAX	 65535
 
 int dns_ttl_from_text(const char *s, size_t n, uint32_t *out);
 
@@ -33,8 +34,10 @@ struct zf {
 	uint32_t default_ttl, last_ttl;
 	bool have_ttl_dir, have_last_ttl;
 	unsigned depth;
-	uint8_t rdata[65535];
-	char fname[256];
+	/* Shared by every include level (an entry is finished with before
+	 * the next is read), from the caller's scratch: small stacks. */
+	struct dns_tok *t;
+	uint8_t *rdata;
 };
 
 static int zf_error(struct zf *z, const struct zf_src *s, unsigned line, const char *why)
@@ -262,7 +265,7 @@ static int zf_record(struct zf *z, struct zf_src *s, unsigned line, struct dns_t
 	k++;
 	const char *why;
 	int rdlen = dns_rdata_from_text((uint16_t)type, t + k, nt - k, origin, z->rdata,
-					sizeof z->rdata, &why);
+					DNS_RDATA_MAX, &why);
 	if (rdlen < 0)
 		return zf_error(z, s, line, why);
 	/* RFC 2308 4: $TTL, else the last explicit TTL (RFC 1035 5.1),
@@ -290,7 +293,7 @@ static int zf_record(struct zf *z, struct zf_src *s, unsigned line, struct dns_t
 
 static int zf_parse_src(struct zf *z, struct zf_src *s)
 {
-	struct dns_tok t[ZF_TOKENS];
+	struct dns_tok *t = z->t;
 	for (;;) {
 		unsigned nt, line;
 		bool blank;
@@ -326,12 +329,11 @@ static int zf_parse_src(struct zf *z, struct zf_src *s)
 int dns_zonefile_parse(struct dns_zparse *p, const char *file, const char *text, size_t len,
 		       const uint8_t *origin)
 {
-	/* The parser state is large (a 64 KiB rdata buffer); it lives in
-	 * the caller's stack frame only for the duration of the parse, so
-	 * callers on small fiber stacks parse through a heap copy instead. */
 	struct zf z;
-	memset(&z, 0, offsetof(struct zf, rdata));
+	memset(&z, 0, sizeof z);
 	z.p = p;
+	z.t = (struct dns_tok *)p->scratch;
+	z.rdata = p->scratch + ZF_TOKENS * sizeof(struct dns_tok);
 	z.default_ttl = p->default_ttl ? p->default_ttl : 3600;
 	p->err[0] = 0;
 	if (origin) {
