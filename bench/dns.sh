@@ -21,7 +21,7 @@ NCG=${2:-20000}
 BIGMEM=${BIGMEM:-20M}
 BIGZONEMEM=${BIGZONEMEM:-14M}
 make -s apps || exit 1
-E2E_ID=bench
+E2E_ID=dnsbench
 source tests/e2e/lib.sh
 net_up
 DATA=tests/e2e/test_dns_data
