@@ -1,16 +1,42 @@
 /*
- * axfr.c - zone transfers out: AXFR (RFC 5936) as a sequence of messages.
+ * axfr.c - zone transfers out: AXFR (RFC 5936) as a sequence of messages,
+ * and IXFR (RFC 1995) answered with the whole zone or, when the client is
+ * up to date, with the SOA alone.
  */
 #include "core/err.h"
 #include "dns/dns.h"
+
+/* The serial of the SOA an IXFR query carries in its authority section
+ * (RFC 1995 3). */
+static bool ixfr_client_serial(const uint8_t *msg, size_t len, const struct dns_query *q,
+			       uint32_t *serial)
+{
+	struct rd r = rd_make(msg, len);
+	r.pos = q->qend;
+	struct dns_rr rr;
+	for (unsigned i = 0; i < (unsigned)q->h.an + q->h.ns; i++) {
+		if (dns_rr_read(&r, &rr) != ATL_OK)
+			return false;
+		if (i < q->h.an || rr.type != DNS_T_SOA)
+			continue;
+		uint8_t rd[2 * DNS_NAME_MAX + 20];
+		int n = dns_rdata_uncompress(msg, len, &rr, rd, sizeof rd);
+		if (n < 20)
+			return false;
+		*serial = load_be32(rd + n - 20);
+		return true;
+	}
+	return false;
+}
 
 int dns_axfr_start(const struct dns_zones *zs, const uint8_t *msg, size_t len, struct dns_axfr *x)
 {
 	struct dns_query q;
 	memset(x, 0, sizeof *x);
 	int rc = dns_query_parse(msg, len, &q);
-	if (rc != DNS_R_NOERROR || q.qtype != DNS_T_AXFR)
+	if (rc != DNS_R_NOERROR || (q.qtype != DNS_T_AXFR && q.qtype != DNS_T_IXFR))
 		return ATL_EINVAL;
+	x->qtype = q.qtype;
 	x->id = q.h.id;
 	memcpy(x->qname, q.qname, dns_name_len(q.qname));
 	x->qclass = q.qclass;
@@ -20,6 +46,13 @@ int dns_axfr_start(const struct dns_zones *zs, const uint8_t *msg, size_t len, s
 	if (!z || !dns_name_equal(z->origin, q.qname) || q.qclass != DNS_C_IN)
 		return DNS_R_NOTAUTH;
 	x->z = z;
+	if (q.qtype == DNS_T_IXFR && ixfr_client_serial(msg, len, &q, &x->client_serial)) {
+		/* RFC 1995 2: a client as new as we are gets our SOA alone;
+		 * anyone else the whole zone in AXFR form (RFC 1995 4: we
+		 * keep no history of differences yet). */
+		uint32_t d = z->serial - x->client_serial;
+		x->up_to_date = d == 0 || d >= 0x80000000u; /* RFC 1982 */
+	}
 	return DNS_R_NOERROR;
 }
 
@@ -74,7 +107,7 @@ size_t dns_axfr_next(struct dns_axfr *x, uint8_t *out, size_t cap)
 	if (!x->started) {
 		/* RFC 5936 2.2.1: the first message echoes the question. */
 		dns_name_write(&w, x->qname, &c);
-		wr_be16(&w, DNS_T_AXFR);
+		wr_be16(&w, x->qtype);
 		wr_be16(&w, x->qclass);
 		qd = 1;
 		if (!put(&w, &c, z->origin, DNS_T_SOA, soa->ttl, soa->rdata + 2,
@@ -82,6 +115,10 @@ size_t dns_axfr_next(struct dns_axfr *x, uint8_t *out, size_t cap)
 			return 0;
 		an++;
 		x->started = true;
+		if (x->up_to_date) {
+			x->done = true;
+			goto send;
+		}
 	}
 	/* Every RRset of every node, the apex SOA aside, then the SOA again
 	 * (RFC 5936 2.2). */

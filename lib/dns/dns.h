@@ -360,7 +360,9 @@ size_t dns_answer(const struct dns_zones *zs, const uint8_t *msg, size_t len, en
 struct dns_axfr {
 	const struct dns_zone *z;
 	uint16_t id, qclass;
-	bool edns, started, done;
+	uint16_t qtype; /* AXFR, or IXFR (answered in full or as the SOA) */
+	uint32_t client_serial;
+	bool edns, started, done, up_to_date;
 	uint8_t qname[DNS_NAME_MAX];
 	size_t node; /* position: node, RRset, RR and its rdata offset */
 	unsigned rrset, rr;
@@ -368,8 +370,9 @@ struct dns_axfr {
 };
 
 /*
- * Start an AXFR (RFC 5936) for a query message: DNS_R_NOERROR and x set
- * up; DNS_R_NOTAUTH when the name is not the apex of a zone we serve;
+ * Start an AXFR (RFC 5936) or IXFR (RFC 1995: the whole zone in AXFR
+ * form, or the SOA alone when the client's serial is not older than
+ * ours) for a query message: DNS_R_NOERROR and x set up; DNS_R_NOTAUTH when the name is not the apex of a zone we serve;
  * ATL_EINVAL when msg is not a well-formed AXFR query.  Access control is
  * the caller's.  The zone must stay unchanged until the transfer ends.
  */

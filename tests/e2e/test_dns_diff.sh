@@ -4,8 +4,9 @@
 # device) served by all three, the same queries sent to each, and every
 # response compared section by section (test_dns_diff.py: a response
 # passes when it equals NSD's or Knot's).  Then dig and kdig over UDP, a
-# rejected zone beside good ones, TCP (RFC 7766) with pipelining, AXFR
-# to NSD as a secondary, hostile packets, and the socket stack.
+# rejected zone beside good ones, TCP (RFC 7766) with pipelining, zone
+# transfers to NSD and Knot as secondaries, hostile packets, and the
+# socket stack.
 #
 # NSD and Knot run in the server namespace on 10.77.0.3 (ports 5301 and
 # 5302) with configuration, state and logs in the test's own directory.
@@ -197,7 +198,7 @@ remote-control:
 	control-enable: no
 zone:
 	name: example.
-	request-xfr: AXFR 10.77.0.2 NOKEY
+	request-xfr: 10.77.0.2 NOKEY
 	allow-notify: 10.77.0.2 NOKEY
 	provide-xfr: 0.0.0.0/0 NOKEY
 zone:
@@ -225,6 +226,38 @@ out=$(in_c dig +norec +time=2 -p 5303 @10.77.0.3 alias.other.test. A)
 echo "$out" | grep -q "flags: qr aa" && echo "$out" | grep -q 198.51.100.2 &&
 	ok "AXFR: the secondary answers authoritatively for a second zone" ||
 	not_ok "AXFR: the secondary answers authoritatively for a second zone" "$out"
+# Knot as a secondary too.
+mkdir -p "$WORK/ksec"
+cat >"$WORK/knot-sec.conf" <<EOF
+server:
+    listen: 10.77.0.3@5304
+    rundir: "$WORK/ksec"
+database:
+    storage: "$WORK/ksec"
+log:
+  - target: stderr
+    any: info
+remote:
+  - id: atoll
+    address: 10.77.0.2@53
+zone:
+  - domain: other.test.
+    master: atoll
+    storage: "$WORK/ksec"
+    zonefile-sync: -1
+    journal-content: none
+EOF
+ip netns exec "$NS_S" knotd -c "$WORK/knot-sec.conf" >"$WORK/knot-sec.out" 2>&1 &
+PIDS+=($!)
+for i in $(seq 100); do
+	in_c dig +norec +time=1 +tries=1 -p 5304 @10.77.0.3 alias.other.test. A 2>/dev/null | grep -q "flags: qr aa" && break
+	sleep 0.2
+done
+out=$(in_c dig +norec +time=2 -p 5304 @10.77.0.3 alias.other.test. A)
+echo "$out" | grep -q "flags: qr aa" && echo "$out" | grep -q 198.51.100.2 &&
+	ok "AXFR: Knot as a secondary transferred other.test. from atoll and answers for it" ||
+	not_ok "AXFR: Knot as a secondary transferred other.test. from atoll and answers for it" "$out" \
+		"$(tail -5 "$WORK/knot-sec.out")"
 out=$(in_c kdig +time=2 @10.77.0.2 example. AXFR 2>&1)
 echo "$out" | grep -q "REFUSED" && ok "AXFR: refused to an address not in axfr-allow=" ||
 	not_ok "AXFR: refused to an address not in axfr-allow=" "$out"

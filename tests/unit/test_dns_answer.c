@@ -472,6 +472,49 @@ TEST(axfr_streams_the_zone_between_two_soas)
 	CHECK_EQ(dns_axfr_start(&zs, q2, w.pos, &x), DNS_R_NOTAUTH);
 }
 
+/* An IXFR query for example. carrying a SOA with this serial. */
+static size_t ixfr_query(uint8_t *q, size_t cap, uint32_t serial)
+{
+	struct wr w = wr_make(q, cap);
+	struct dns_hdr h = {8, 0, 1, 0, 1, 0};
+	dns_hdr_write(&w, &h);
+	wr_bytes(&w, "\7example\0", 9);
+	wr_be16(&w, DNS_T_IXFR);
+	wr_be16(&w, DNS_C_IN);
+	wr_be16(&w, 0xc00c);
+	wr_be16(&w, DNS_T_SOA);
+	wr_be16(&w, DNS_C_IN);
+	wr_be32(&w, 0);
+	wr_be16(&w, 24);
+	wr_be16(&w, 0xc00c);
+	wr_be16(&w, 0xc00c);
+	wr_be32(&w, serial);
+	wr_zero(&w, 16);
+	return w.pos;
+}
+
+TEST(ixfr_is_the_soa_when_up_to_date_else_the_whole_zone)
+{
+	setup();
+	uint8_t q[128];
+	struct dns_axfr x;
+	/* RFC 1995 2: serial 1 is ours; 2 is newer (RFC 1982). */
+	for (uint32_t serial = 1; serial <= 2; serial++) {
+		CHECK_EQ(dns_axfr_start(&zs, q, ixfr_query(q, sizeof q, serial), &x),
+			 DNS_R_NOERROR);
+		size_t n = dns_axfr_next(&x, out, 16384);
+		render(out, n);
+		expect(res, "qr aa NOERROR\nQ example.\nAN example. 3600 SOA");
+		CHECK_EQ(load_be16(out + 6), 1); /* one RR */
+		CHECK_EQ(dns_axfr_next(&x, out, 16384), 0);
+	}
+	/* An older serial (0): the whole zone, from SOA to SOA. */
+	CHECK_EQ(dns_axfr_start(&zs, q, ixfr_query(q, sizeof q, 0), &x), DNS_R_NOERROR);
+	size_t n = dns_axfr_next(&x, out, 16384);
+	CHECK(load_be16(out + 6) > 20);
+	CHECK(n > 0);
+}
+
 TEST_MAIN(TEST_ENTRY(exact_match_is_authoritative_with_additional),
 	  TEST_ENTRY(query_case_is_preserved_and_matching_ignores_it),
 	  TEST_ENTRY(cname_chains_are_followed_inside_the_zone),
@@ -483,4 +526,5 @@ TEST_MAIN(TEST_ENTRY(exact_match_is_authoritative_with_additional),
 	  TEST_ENTRY(nsec3_owner_names_do_not_exist), TEST_ENTRY(outside_our_zones_is_refused),
 	  TEST_ENTRY(malformed_and_unknown_opcodes),
 	  TEST_ENTRY(edns_echoes_an_opt_and_sizes_the_reply),
-	  TEST_ENTRY(axfr_streams_the_zone_between_two_soas))
+	  TEST_ENTRY(axfr_streams_the_zone_between_two_soas),
+	  TEST_ENTRY(ixfr_is_the_soa_when_up_to_date_else_the_whole_zone))
