@@ -76,7 +76,10 @@ struct plat_start {
 	 * platform, valid for the life of the unikernel. */
 	int argc;
 	char *const *argv;
-	/* The one heap region, zeroed.  Nothing else allocates. */
+	/* The one heap region.  Nothing else allocates.  Its contents are
+	 * undefined (on pvh, firmware may leave data in it; zeroing all of
+	 * it would touch every page of guest RAM): heap_alloc zeroes what it
+	 * hands out. */
 	void *heap;
 	size_t heap_size;
 };
