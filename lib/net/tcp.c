@@ -495,6 +495,7 @@ static struct tcp_conn *tcp_alloc(struct net *n)
 	while (c->rcv_wscale < TCP_WSCALE_MAX && (t->buf_size >> c->rcv_wscale) > 65535)
 		c->rcv_wscale++;
 	c->ssthresh = UINT32_MAX; /* RFC 5681 3.1: arbitrarily high */
+	c->cc = t->cc;
 	plat_entropy(&c->ts_offset, sizeof c->ts_offset);
 	timer_init(&c->timer, tcp_timer_fn);
 	c->next = t->list;
@@ -776,6 +777,96 @@ static void tcp_rtt_sample(struct tcp_conn *c, uint64_t r)
 		c->rto = TCP_RTO_MAX_NS;
 }
 
+/* ---- CUBIC (RFC 9438) -------------------------------------------------------- */
+
+/* The integer cube root of x (the largest r with r^3 <= x). */
+static uint64_t cbrt_u64(uint64_t x)
+{
+	uint64_t lo = 0, hi = 2642245; /* 2642245^3 < 2^64 */
+	while (lo < hi) {
+		uint64_t mid = (lo + hi + 1) / 2;
+		if (mid * mid * mid <= x)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+uint32_t tcp_cubic_window(const struct tcp_conn *c, uint64_t t)
+{
+	/* RFC 9438 4.2: W_cubic(t) = C (t - K)^3 + W_max, in segments and
+	 * seconds; here t and K in ms, so (t - K)^3 / 10^9 s^3. */
+	int64_t d = (int64_t)(t / NS_PER_MS) - (int64_t)c->k_ms;
+	if (d > 100000)
+		d = 100000;
+	if (d < -100000)
+		d = -100000;
+	int64_t delta = d * d * d / 1000 * TCP_CUBIC_C10 / 10 * c->mss / 1000000;
+	int64_t w = (int64_t)c->w_max + delta;
+	if (w < c->mss)
+		w = c->mss;
+	if (w > (int64_t)UINT32_MAX / 2)
+		w = UINT32_MAX / 2;
+	return (uint32_t)w;
+}
+
+/* A congestion event: RFC 9438 4.6 (multiplicative decrease) and 4.7
+ * (fast convergence); NewReno's RFC 5681 3.1 halving otherwise. */
+static void tcp_cc_loss(struct tcp_conn *c)
+{
+	uint32_t fl = tcp_flight(c);
+	if (c->cc != TCP_CC_CUBIC) {
+		c->ssthresh = fl / 2 > 2u * c->mss ? fl / 2 : 2u * c->mss;
+		return;
+	}
+	uint32_t w = c->cwnd;
+	if (w < c->w_max)
+		c->w_max = (uint32_t)((uint64_t)w * (10 + TCP_CUBIC_BETA10) / 20);
+	else
+		c->w_max = w;
+	uint32_t th = (uint32_t)((uint64_t)w * TCP_CUBIC_BETA10 / 10);
+	c->ssthresh = th > 2u * c->mss ? th : 2u * c->mss;
+	c->epoch_start = 0;
+}
+
+/* RFC 9438 4.2-4.5: congestion avoidance on an ACK of acked bytes. */
+static void tcp_cubic_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
+{
+	if (c->epoch_start == 0) {
+		c->epoch_start = now;
+		if (c->cwnd < c->w_max) {
+			/* K = cbrt(W_max (1 - beta) / C), in ms. */
+			uint64_t seg = (c->w_max - c->cwnd) / c->mss;
+			c->k_ms = cbrt_u64(seg * 1000000000ull * 10 / TCP_CUBIC_C10);
+		} else {
+			c->k_ms = 0;
+			c->w_max = c->cwnd;
+		}
+		c->w_est = c->cwnd;
+	}
+	/* 4.3: the Reno-friendly estimate grows by alpha per window,
+	 * alpha = 3 (1 - beta) / (1 + beta) = 0.9 / 1.7. */
+	c->w_est += (uint32_t)((uint64_t)acked * c->mss * 9 / 17 / c->cwnd);
+	uint64_t rtt = c->srtt ? c->srtt : 100 * NS_PER_MS;
+	uint32_t target = tcp_cubic_window(c, now - c->epoch_start + rtt);
+	/* 4.4: the target stays within [cwnd, 1.5 cwnd]. */
+	if (target < c->cwnd)
+		target = c->cwnd;
+	if (target > c->cwnd + c->cwnd / 2)
+		target = c->cwnd + c->cwnd / 2;
+	if (tcp_cubic_window(c, now - c->epoch_start) < c->w_est) {
+		c->cwnd = c->w_est; /* the Reno-friendly region */
+		return;
+	}
+	/* 4.5: cwnd += (target - cwnd) / cwnd per segment acked. */
+	c->bytes_acked += (uint32_t)((uint64_t)(target - c->cwnd) * acked / c->cwnd);
+	if (c->bytes_acked >= c->mss) {
+		c->cwnd += c->bytes_acked;
+		c->bytes_acked = 0;
+	}
+}
+
 /* Congestion control on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2). */
 static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 {
@@ -811,6 +902,8 @@ static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 	if (c->cwnd < c->ssthresh) {
 		/* RFC 5681 3.1 slow start; RFC 3465 L = 2 MSS. */
 		c->cwnd += acked < 2u * c->mss ? acked : 2u * c->mss;
+	} else if (c->cc == TCP_CC_CUBIC) {
+		tcp_cubic_ack(c, acked, now);
 	} else {
 		/* Congestion avoidance: one MSS per cwnd of data acked. */
 		c->bytes_acked += acked;
@@ -839,8 +932,7 @@ static void tcp_dupack(struct tcp_conn *c, uint64_t now)
 	if (tcp_seq_le(c->snd_una - 1, c->recover) && c->recover != c->iss)
 		return;
 	TCP_COUNT(c->n, fast_rexmt);
-	uint32_t fl = tcp_flight(c);
-	c->ssthresh = fl / 2 > 2u * c->mss ? fl / 2 : 2u * c->mss;
+	tcp_cc_loss(c);
 	c->recover = c->snd_max;
 	c->in_recovery = true;
 	uint32_t len = c->snd_max - c->snd_una;
@@ -1318,9 +1410,8 @@ static void tcp_rexmt_timeout(struct tcp_conn *c, uint64_t now)
 	if (c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD) {
 		/* RFC 5681 3.1 (4): after a timeout, ssthresh = max(flight/2,
 		 * 2 MSS) and cwnd = one segment (the loss window). */
-		uint32_t fl = tcp_flight(c);
 		if (c->retries == 1)
-			c->ssthresh = fl / 2 > 2u * c->mss ? fl / 2 : 2u * c->mss;
+			tcp_cc_loss(c);
 		c->cwnd = c->mss;
 		c->in_recovery = false;
 		c->dupacks = 0;

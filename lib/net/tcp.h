@@ -71,10 +71,19 @@
 #define TCP_EPHEMERAL_LO	49152
 #define TCP_EPHEMERAL_HI	65535
 
+/* Congestion control (tcp-cc=): NewReno (RFC 5681, RFC 6582), the
+ * default, or CUBIC (RFC 9438) for congestion avoidance, with NewReno's
+ * fast recovery around it in both cases. */
+enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
+/* RFC 9438 4.1 and 4.6: C = 0.4, beta_cubic = 0.7 (as tenths). */
+#define TCP_CUBIC_C10	 4
+#define TCP_CUBIC_BETA10 7
+
 /* clang-format off */
 #define TCP_ARG_DECLS                                                                      \
 	{"tcp-conns", "TCP connections (default 16)"},                                     \
-	{"tcp-buf", "TCP send and receive buffer bytes per connection (default 32768)"}
+	{"tcp-buf", "TCP send and receive buffer bytes per connection (default 32768)"},   \
+	{"tcp-cc", "TCP congestion control: newreno (default) or cubic"}
 /* clang-format on */
 
 /* ---- Counters -------------------------------------------------------------- */
@@ -186,6 +195,11 @@ struct tcp_conn {
 	/* RFC 5681, RFC 6582 */
 	uint32_t cwnd, ssthresh, recover, bytes_acked;
 	unsigned dupacks;
+	uint8_t cc; /* enum tcp_cc */
+	/* RFC 9438 state: the window before the last reduction, the epoch's
+	 * start, K (ms), and the Reno-friendly estimate W_est (bytes). */
+	uint32_t w_max, w_est;
+	uint64_t epoch_start, k_ms;
 
 	/* Deadlines (DEADLINE_NEVER: off); one loop timer at the earliest. */
 	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_close;
@@ -219,6 +233,7 @@ struct tcp {
 	struct tcp_conn *list; /* in use */
 	struct tcp_listener *listeners;
 	uint32_t buf_size;
+	uint8_t cc; /* enum tcp_cc, for new connections */
 	uint16_t next_port;
 	uint8_t isn_key[32]; /* RFC 6528 secret */
 	uint64_t cnt[C_tcp_N];
@@ -241,6 +256,8 @@ void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, const uint8_t *qu
 		    uint64_t now);
 /* What a connection's timer does at now (tests call it through the loop). */
 void tcp_tick(struct tcp_conn *c, uint64_t now);
+/* CUBIC's W_cubic(t) in bytes, t ns after the epoch began (RFC 9438 4.2). */
+uint32_t tcp_cubic_window(const struct tcp_conn *c, uint64_t t);
 /* RFC 6528 initial sequence number for a 4-tuple at time now. */
 uint32_t tcp_isn(const struct tcp *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		 uint16_t rport, uint64_t now);

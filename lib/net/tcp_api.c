@@ -39,6 +39,13 @@ int tcp_init(struct net *n)
 		goto nomem;
 	t->n = n;
 	t->buf_size = (uint32_t)bufsz;
+	const char *cc = l->start ? args_get_dev(l->start, n->dev, "tcp-cc") : NULL;
+	if (cc && strcmp(cc, "cubic") == 0) {
+		t->cc = TCP_CC_CUBIC;
+	} else if (cc && strcmp(cc, "newreno") != 0) {
+		LOG_ERROR(l, "%s: tcp-cc=%s: give newreno or cubic", n->dev, cc);
+		return ATL_EINVAL;
+	}
 	if (pool_init(&t->conns, l->heap, "tcp", sizeof(struct tcp_conn), (unsigned)nconns) !=
 		ATL_OK ||
 	    pool_init(&t->listeners_pool, l->heap, "tcp-listen", sizeof(struct tcp_listener),
@@ -76,8 +83,8 @@ int tcp_init(struct net *n)
 	t->group.n = C_tcp_N;
 	counters_register(l, &t->group);
 	n->tcp = t;
-	LOG_INFO(l, "%s: tcp: %u connections, %u-byte buffers", n->dev, (unsigned)nconns,
-		 t->buf_size);
+	LOG_INFO(l, "%s: tcp: %u connections, %u-byte buffers, %s", n->dev, (unsigned)nconns,
+		 t->buf_size, t->cc == TCP_CC_CUBIC ? "cubic" : "newreno");
 	return ATL_OK;
 nomem:
 	LOG_ERROR(l, "%s: heap too small for %u TCP connections of 2 x %u bytes", n->dev,

@@ -45,6 +45,8 @@ sweep "1 MiB echo, 10% loss + dup + reorder + corruption, 1000 seeds" $SIM --see
 sweep "256 KiB echo, 20% loss, 10% dup, 10% reorder, 2% corruption, 200 seeds" \
 	$SIM --seeds=5001..5200 size=262144 loss=20 dup=10 reorder=10 corrupt=2
 sweep "3 clients at once, 256 KiB each, 100 seeds" $SIM --seeds=7001..7100 clients=3 size=262144
+sweep "CUBIC (RFC 9438): 1 MiB echo, 10% loss + dup + reorder + corruption, 300 seeds" \
+	$SIM --seeds=9001..9300 cc=cubic
 
 a=$($SIM --seed=42 -q 2>&1 | tail -1)
 b=$($SIM --seed=42 -q 2>&1 | tail -1)

@@ -151,6 +151,7 @@ static const struct plat_arg_decl tclient_args[] = {
     {"server", "echo server address:port"},
     {"size", "bytes to send and have echoed"},
     {"seed", "pattern seed"},
+    {"tcp-cc", "congestion control"},
 };
 static const struct plat_app tcpclient_app = {
     .name = "tcpclient",
@@ -158,7 +159,7 @@ static const struct plat_app tcpclient_app = {
     .devices = tclient_devices,
     .ndevices = 1,
     .args = tclient_args,
-    .nargs = 4,
+    .nargs = 5,
     .main = tclient_main,
 };
 
@@ -180,7 +181,10 @@ static void setup(struct sim *s)
 		w->nclients = 1;
 	}
 	struct sim_switch *sw = sim_switch_new(s, "sw");
-	w->server = sim_node_new(s, "echo", &echo_app, "ipv4=10.0.0.1/24 tcp-conns=16", 8u << 20);
+	char sargs[96];
+	const char *cc = sim_arg(s, "cc", "newreno");
+	snprintf(sargs, sizeof sargs, "ipv4=10.0.0.1/24 tcp-conns=16 tcp-cc=%s", cc);
+	w->server = sim_node_new(s, "echo", &echo_app, sargs, 8u << 20);
 	sim_node_daemon(w->server);
 	sim_link_new(s, "echo", sim_node_net(w->server, "service", 0), sim_switch_port(sw));
 	struct sim_faults rough = {
@@ -218,6 +222,7 @@ static void check(struct sim *s)
 
 static const char *const args_help[] = {
     "clients=N    tcpclient nodes (1)",
+    "cc=NAME      congestion control of every node: newreno or cubic (newreno)",
     "size=N       bytes each client sends and has echoed (1048576)",
     "loss=P dup=P reorder=P corrupt=P",
     "             percent of frames each client link loses, duplicates,",

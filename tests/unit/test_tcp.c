@@ -185,6 +185,21 @@ TEST(transfer_under_loss_dup_reorder)
 	}
 }
 
+TEST(cubic_transfers_under_loss)
+{
+	static const char *const args[] = {"a.tcp-cc=cubic", "b.tcp-cc=cubic", NULL};
+	for (uint64_t seed = 11; seed <= 13; seed++) {
+		struct tpair p;
+		tpair_open(&p, seed, args);
+		p.w.loss_pm = 20;
+		p.w.reorder_pm = 10;
+		struct xfer x;
+		run_xfer(&p, &x, 1000 * 1000, 200 * 1000);
+		CHECK(tpair_cnt(&p, "a.tcp", "fast_rexmt") > 0);
+		CHECK_EQ(net_of(p.a)->tcp->cc, TCP_CC_CUBIC);
+	}
+}
+
 TEST(fast_retransmit_repairs_single_losses)
 {
 	struct tpair p;
@@ -334,7 +349,7 @@ TEST(time_wait_is_recycled_when_blocks_run_out)
 
 TEST_MAIN(TEST_ENTRY(transfer_both_ways_with_half_close),
 	  TEST_ENTRY(transfer_under_loss_dup_reorder),
-	  TEST_ENTRY(fast_retransmit_repairs_single_losses),
+	  TEST_ENTRY(fast_retransmit_repairs_single_losses), TEST_ENTRY(cubic_transfers_under_loss),
 	  TEST_ENTRY(connect_to_closed_port_is_refused),
 	  TEST_ENTRY(connect_gives_up_after_syn_retries),
 	  TEST_ENTRY(no_memory_refuses_new_connections_cleanly),

@@ -356,6 +356,40 @@ TEST(fast_retransmit_after_three_dupacks)
 	CHECK_EQ(p.c->ssthresh, 2000); /* max(flight/2, 2 MSS) */
 }
 
+TEST(cubic_reduces_by_beta_and_follows_the_cubic)
+{
+	struct peer p;
+	static const uint8_t mss[] = {2, 4, 0x03, 0xe8};
+	static const char *const args[] = {"ipv4=10.0.0.2/24", "tcp-cc=cubic", NULL};
+	peer_open(&p, mss, sizeof mss, args);
+	CHECK_EQ(p.c->cc, TCP_CC_CUBIC);
+	tcp_setopt(p.c, TCP_OPT_NODELAY, 1);
+	static uint8_t data[4000];
+	CHECK_EQ(tcp_write(p.c, data, sizeof data, NULL, TCP_NOWAIT), ATL_OK);
+	while (take(&p))
+		;
+	for (int i = 0; i < 3; i++)
+		peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, NULL, 0);
+	/* RFC 9438 4.6: ssthresh = cwnd x 0.7 (NewReno would halve the
+	 * flight: 2000); W_max remembers the window before. */
+	CHECK_EQ(p.c->ssthresh, 2800);
+	CHECK_EQ(p.c->w_max, 4000);
+
+	/* 4.2: W_cubic(t) = C (t - K)^3 + W_max.  With W_max = 100 segments
+	 * of 1000 bytes and K = cbrt(100 x 0.3 / 0.4) = 4.217 s: 70 segments
+	 * at the epoch's start, 100 at K, 130 at 2K. */
+	p.c->w_max = 100000;
+	p.c->k_ms = 4217;
+	CHECK(tcp_cubic_window(p.c, 0) > 69900 && tcp_cubic_window(p.c, 0) < 70100);
+	CHECK_EQ(tcp_cubic_window(p.c, 4217 * NS_PER_MS), 100000);
+	CHECK(tcp_cubic_window(p.c, 8434 * NS_PER_MS) > 129900 &&
+	      tcp_cubic_window(p.c, 8434 * NS_PER_MS) < 130100);
+	/* concave then convex: slow near W_max */
+	uint32_t a = tcp_cubic_window(p.c, 2000 * NS_PER_MS);
+	uint32_t b = tcp_cubic_window(p.c, 4000 * NS_PER_MS);
+	CHECK(a - 70000 > b - a);
+}
+
 TEST(rto_backs_off_and_karn_ignores_retransmissions)
 {
 	struct peer p;
@@ -388,4 +422,5 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(keepalive_probes_then_gives_up), TEST_ENTRY(simultaneous_open),
 	  TEST_ENTRY(simultaneous_close_goes_through_closing),
 	  TEST_ENTRY(fast_retransmit_after_three_dupacks),
+	  TEST_ENTRY(cubic_reduces_by_beta_and_follows_the_cubic),
 	  TEST_ENTRY(rto_backs_off_and_karn_ignores_retransmissions))
