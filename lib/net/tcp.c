@@ -35,6 +35,7 @@
 #define OPT_MSS	   2
 #define OPT_WS	   3
 #define OPT_SACKOK 4
+#define OPT_SACK   5
 #define OPT_TS	   8
 
 #define TCP_WSCALE_MAX 14 /* RFC 7323 2.3 */
@@ -48,7 +49,7 @@ struct seg {
 	uint32_t wnd; /* as received, unscaled */
 	uint32_t len; /* payload bytes */
 	size_t off;   /* payload offset in the chain */
-	bool has_mss, has_ws, has_ts;
+	bool has_mss, has_ws, has_ts, has_sackok;
 	uint16_t mss;
 	uint8_t ws;
 	uint32_t tsval, tsecr;
@@ -132,6 +133,41 @@ static uint32_t tcp_rcv_window(const struct tcp_conn *c)
 	return space;
 }
 
+/* RFC 2018 4: SACK blocks for the out-of-order data we hold, the one
+ * holding the most recently received segment first, as many as the
+ * option space (3 beside timestamps, else 4) and the MTU leave room for. */
+static void tcp_put_sack(struct tcp_conn *c, struct wr *w, uint32_t len)
+{
+	size_t used = w->pos + len + 20; /* + the IP header */
+	size_t room = c->n->mtu > used ? c->n->mtu - used : 0;
+	size_t opt_room = TCP_HDR + TCP_OPT_MAX - w->pos;
+	if (opt_room < room)
+		room = opt_room;
+	unsigned max = room >= 4 ? (unsigned)((room - 4) / 8) : 0;
+	if (max > c->nooo)
+		max = c->nooo;
+	if (max == 0)
+		return;
+	wr_u8(w, OPT_NOP);
+	wr_u8(w, OPT_NOP);
+	wr_u8(w, OPT_SACK);
+	wr_u8(w, (uint8_t)(2 + 8 * max));
+	unsigned first = 0;
+	for (unsigned i = 0; i < c->nooo; i++)
+		if (tcp_seq_le(c->ooo[i].start, c->ooo_recent) &&
+		    tcp_seq_lt(c->ooo_recent, c->ooo[i].end))
+			first = i;
+	wr_be32(w, c->ooo[first].start);
+	wr_be32(w, c->ooo[first].end);
+	for (unsigned i = 0, k = 1; i < c->nooo && k < max; i++) {
+		if (i == first)
+			continue;
+		wr_be32(w, c->ooo[i].start);
+		wr_be32(w, c->ooo[i].end);
+		k++;
+	}
+}
+
 /* Send one segment: flags, seq, and len bytes of the send ring starting at
  * sequence number seq (data only when len > 0).  Returns ip4_output's
  * result. */
@@ -190,6 +226,15 @@ static int tcp_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t le
 		wr_be32(&w, tcp_ts_now(c, now));
 		wr_be32(&w, c->ts_recent);
 	}
+	if ((flags & TH_SYN) && (c->sack_ok || c->state == TCP_SYN_SENT)) {
+		/* RFC 2018 2: we can send SACK blocks (as a receiver). */
+		wr_u8(&w, OPT_NOP);
+		wr_u8(&w, OPT_NOP);
+		wr_u8(&w, OPT_SACKOK);
+		wr_u8(&w, 2);
+	}
+	if (c->sack_ok && (flags & TH_ACK) && !(flags & TH_SYN) && c->nooo > 0)
+		tcp_put_sack(c, &w, len);
 	size_t hlen = w.pos;
 	uint8_t *data = wr_take(&w, len);
 	ASSERT(wr_ok(&w));
@@ -524,6 +569,7 @@ static void tcp_apply_syn_options(struct tcp_conn *c, const struct seg *s)
 		c->rcv_wscale = 0;
 	}
 	c->ts_ok = s->has_ts;
+	c->sack_ok = s->has_sackok;
 	if (c->ts_ok) {
 		c->ts_recent = s->tsval;
 		mss = (uint16_t)(mss - 12);
@@ -571,7 +617,7 @@ static bool tcp_parse(struct net *n, const struct ip4_rx *rx, struct pkt *p, str
 		TCP_COUNT(n, bad_cksum);
 		return false;
 	}
-	s->has_mss = s->has_ws = s->has_ts = false;
+	s->has_mss = s->has_ws = s->has_ts = s->has_sackok = false;
 	struct rd o = rd_sub(&r, hlen - TCP_HDR);
 	while (rd_left(&o) > 0) {
 		uint8_t kind = rd_u8(&o);
@@ -591,6 +637,8 @@ static bool tcp_parse(struct net *n, const struct ip4_rx *rx, struct pkt *p, str
 		} else if (kind == OPT_WS && olen == 3) {
 			s->has_ws = true;
 			s->ws = rd_u8(&v);
+		} else if (kind == OPT_SACKOK && olen == 2) {
+			s->has_sackok = true;
 		} else if (kind == OPT_TS && olen == 10) {
 			s->has_ts = true;
 			s->tsval = rd_be32(&v);
@@ -1104,6 +1152,7 @@ static void tcp_take_data(struct tcp_conn *c, const struct seg *s, struct pkt *p
 		}
 		ring_write_at(&c->rcv, base + seq, p, off, len);
 		memcpy(c->ooo, out, k * sizeof out[0]);
+		c->ooo_recent = seq;
 		c->nooo = k;
 		TCP_COUNT(n, ooo_rx);
 		/* RFC 5681 4.2: an out-of-order segment is ACKed at once. */

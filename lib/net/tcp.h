@@ -164,10 +164,10 @@ struct tcp_conn {
 	bool app_owned;		     /* the application holds it (not yet tcp_close) */
 	bool nodelay;		     /* Nagle off */
 	bool keepalive;
-	bool ts_ok, ws_ok; /* options agreed in the handshake */
-	bool fin_queued;   /* the application shut the send side */
-	bool fin_rcvd;	   /* the peer's FIN is in sequence */
-	bool have_rfin;	   /* the peer's FIN seen, maybe out of order */
+	bool ts_ok, ws_ok, sack_ok; /* options agreed in the handshake */
+	bool fin_queued;	    /* the application shut the send side */
+	bool fin_rcvd;		    /* the peer's FIN is in sequence */
+	bool have_rfin;		    /* the peer's FIN seen, maybe out of order */
 	bool ack_now, in_recovery, rtt_timing, rexmt_fin;
 	int err; /* sticky: ATL_ECONNRESET, ATL_ECONNREFUSED, ATL_ETIMEDOUT */
 
@@ -211,6 +211,7 @@ struct tcp_conn {
 	struct tcp_ring snd, rcv;
 	struct tcp_range ooo[TCP_OOO_MAX];
 	unsigned nooo;
+	uint32_t ooo_recent; /* start of the latest out-of-order segment (SACK order) */
 	struct waitq rq, wq; /* fibers waiting to read (or connect), to write */
 };
 

@@ -179,10 +179,12 @@ struct tout {
 	uint16_t wnd;
 	size_t len; /* payload */
 	uint8_t data[FRAME_MAX];
-	bool has_mss, has_ws, has_ts;
+	bool has_mss, has_ws, has_ts, has_sackok;
 	uint16_t mss;
 	uint8_t ws;
 	uint32_t tsval, tsecr;
+	unsigned nsack;
+	uint32_t sack[4][2];
 	bool cksum_ok;
 };
 
@@ -221,6 +223,13 @@ static inline bool tcp_parse_out(const uint8_t *f, size_t flen, struct tout *o)
 			o->has_ws = true, o->ws = t[i + 2];
 		if (k == 8)
 			o->has_ts = true, o->tsval = get32(t + i + 2), o->tsecr = get32(t + i + 6);
+		if (k == 4)
+			o->has_sackok = true;
+		for (unsigned b = 0; k == 5 && b < (ol - 2u) / 8 && b < 4; b++) {
+			o->sack[b][0] = get32(t + i + 2 + 8 * b);
+			o->sack[b][1] = get32(t + i + 6 + 8 * b);
+			o->nsack = b + 1;
+		}
 		if (ol < 2)
 			break;
 		i += ol;

@@ -92,6 +92,7 @@ TEST(syn_ack_negotiates_mss_wscale_timestamps)
 	/* The SYN-ACK said: MSS 1460 (1500 - 40), window scale for a 256 KiB
 	 * buffer (RFC 7323 2.2: 2^18 >> 3 < 65536), timestamps echoed. */
 	CHECK(p.use_ts);
+	CHECK(!p.c->sack_ok);	       /* not offered, not used */
 	CHECK_EQ(p.c->mss, 1460 - 12); /* the peer's MSS less our TS option */
 	CHECK_EQ(p.c->snd_wscale, 7);
 	CHECK_EQ(p.c->rcv_wscale, 3);
@@ -116,6 +117,41 @@ TEST(syn_without_options_gets_defaults)
 	CHECK_EQ(tcp_write(q.c, "x", 1, NULL, TCP_NOWAIT), ATL_OK);
 	CHECK(take(&q));
 	CHECK(!q.o.has_ts && !q.o.has_ws);
+}
+
+TEST(sack_blocks_report_out_of_order_data)
+{
+	struct peer p;
+	/* MSS 1000, SACK permitted (RFC 2018 2), no timestamps. */
+	static const uint8_t opts[] = {2, 4, 0x03, 0xe8, 1, 1, 4, 2};
+	memset(&p, 0, sizeof p);
+	peer_open(&p, opts, sizeof opts, NULL);
+	CHECK(p.c->sack_ok);
+	uint8_t data[1000];
+	fill_pattern(data, sizeof data, 5);
+	/* Segments 2 and 4 of five arrive; then 3. */
+	peer_send(&p, p.snd + 1000, p.iss + 1, F_ACK, 65535, data, 1000);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.ack, p.snd);
+	CHECK_EQ(p.o.nsack, 1);
+	CHECK_EQ(p.o.sack[0][0], p.snd + 1000);
+	CHECK_EQ(p.o.sack[0][1], p.snd + 2000);
+	peer_send(&p, p.snd + 3000, p.iss + 1, F_ACK, 65535, data, 1000);
+	CHECK(take(&p));
+	/* RFC 2018 4: the block with the latest segment comes first. */
+	CHECK_EQ(p.o.nsack, 2);
+	CHECK_EQ(p.o.sack[0][0], p.snd + 3000);
+	CHECK_EQ(p.o.sack[1][0], p.snd + 1000);
+	peer_send(&p, p.snd + 2000, p.iss + 1, F_ACK, 65535, data, 1000);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.nsack, 1);
+	CHECK_EQ(p.o.sack[0][0], p.snd + 1000);
+	CHECK_EQ(p.o.sack[0][1], p.snd + 4000);
+	/* The hole at the front filled: no blocks left. */
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, 1000);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.ack, p.snd + 4000);
+	CHECK_EQ(p.o.nsack, 0);
 }
 
 TEST(rst_checks_follow_rfc5961)
@@ -415,7 +451,8 @@ TEST(rto_backs_off_and_karn_ignores_retransmissions)
 }
 
 TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
-	  TEST_ENTRY(syn_without_options_gets_defaults), TEST_ENTRY(rst_checks_follow_rfc5961),
+	  TEST_ENTRY(syn_without_options_gets_defaults),
+	  TEST_ENTRY(sack_blocks_report_out_of_order_data), TEST_ENTRY(rst_checks_follow_rfc5961),
 	  TEST_ENTRY(paws_drops_old_timestamps), TEST_ENTRY(delayed_ack_and_every_second_segment),
 	  TEST_ENTRY(nagle_holds_small_segments_and_nodelay_does_not),
 	  TEST_ENTRY(zero_window_is_probed_until_it_opens),
