@@ -50,6 +50,8 @@ struct seg {
 	uint32_t len; /* payload bytes */
 	size_t off;   /* payload offset in the chain */
 	bool has_mss, has_ws, has_ts, has_sackok;
+	unsigned nsack;
+	uint32_t sack[4][2];
 	uint16_t mss;
 	uint8_t ws;
 	uint32_t tsval, tsecr;
@@ -618,6 +620,7 @@ static bool tcp_parse(struct net *n, const struct ip4_rx *rx, struct pkt *p, str
 		return false;
 	}
 	s->has_mss = s->has_ws = s->has_ts = s->has_sackok = false;
+	s->nsack = 0;
 	struct rd o = rd_sub(&r, hlen - TCP_HDR);
 	while (rd_left(&o) > 0) {
 		uint8_t kind = rd_u8(&o);
@@ -639,6 +642,12 @@ static bool tcp_parse(struct net *n, const struct ip4_rx *rx, struct pkt *p, str
 			s->ws = rd_u8(&v);
 		} else if (kind == OPT_SACKOK && olen == 2) {
 			s->has_sackok = true;
+		} else if (kind == OPT_SACK && olen >= 10 && (olen - 2) % 8 == 0) {
+			for (unsigned b = 0; b < (olen - 2u) / 8 && b < 4; b++) {
+				s->sack[b][0] = rd_be32(&v);
+				s->sack[b][1] = rd_be32(&v);
+				s->nsack = b + 1;
+			}
 		} else if (kind == OPT_TS && olen == 10) {
 			s->has_ts = true;
 			s->tsval = rd_be32(&v);
@@ -915,6 +924,97 @@ static void tcp_cubic_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 	}
 }
 
+/* ---- The SACK scoreboard (RFC 2018 as a sender) ------------------------------ */
+
+/* Forget what ack covers; take the peer's blocks that lie within
+ * (SND.UNA, SND.MAX] (RFC 2018 4; D-SACKs and nonsense are ignored). */
+static void tcp_sack_update(struct tcp_conn *c, const struct seg *s)
+{
+	uint32_t una = tcp_seq_lt(c->snd_una, s->ack) ? s->ack : c->snd_una;
+	unsigned k = 0;
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		struct tcp_range r = c->sacked[i];
+		if (tcp_seq_le(r.end, una))
+			continue;
+		if (tcp_seq_lt(r.start, una))
+			r.start = una;
+		c->sacked[k++] = r;
+	}
+	c->nsacked = k;
+	if (!c->sack_ok)
+		return;
+	for (unsigned b = 0; b < s->nsack; b++) {
+		struct tcp_range r = {s->sack[b][0], s->sack[b][1]};
+		if (!tcp_seq_lt(una, r.start) || !tcp_seq_lt(r.start, r.end) ||
+		    tcp_seq_lt(c->snd_max, r.end))
+			continue;
+		/* Merge into the sorted list; beyond TCP_SACKED_MAX ranges the
+		 * highest goes (the lowest holes are the ones to repair). */
+		struct tcp_range out[TCP_SACKED_MAX + 1];
+		unsigned n = 0;
+		bool placed = false;
+		for (unsigned i = 0; i < c->nsacked; i++) {
+			struct tcp_range q = c->sacked[i];
+			if (tcp_seq_lt(q.end, r.start)) {
+				out[n++] = q;
+			} else if (tcp_seq_lt(r.end, q.start)) {
+				if (!placed)
+					out[n++] = r;
+				placed = true;
+				out[n++] = q;
+			} else {
+				if (tcp_seq_lt(q.start, r.start))
+					r.start = q.start;
+				if (tcp_seq_lt(r.end, q.end))
+					r.end = q.end;
+			}
+		}
+		if (!placed)
+			out[n++] = r;
+		if (n > TCP_SACKED_MAX)
+			n = TCP_SACKED_MAX;
+		memcpy(c->sacked, out, n * sizeof out[0]);
+		c->nsacked = n;
+	}
+}
+
+/* The first hole at or after from and below the highest SACKed byte:
+ * data the peer lacks while holding later data, so presumed lost (RFC
+ * 6675 4's IsLost, simplified to "below a SACKed range"). */
+static bool tcp_sack_hole(const struct tcp_conn *c, uint32_t from, uint32_t *seq, uint32_t *len)
+{
+	uint32_t x = from;
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		if (tcp_seq_lt(x, c->sacked[i].start)) {
+			*seq = x;
+			*len = c->sacked[i].start - x;
+			return true;
+		}
+		if (tcp_seq_lt(x, c->sacked[i].end))
+			x = c->sacked[i].end;
+	}
+	return false;
+}
+
+/* Retransmit up to one segment from seq (at most len bytes). */
+static uint32_t tcp_rexmt_at(struct tcp_conn *c, uint32_t seq, uint32_t len, uint64_t now)
+{
+	uint32_t data = c->snd_buf_seq + c->snd.len - seq;
+	if (tcp_seq_lt(c->snd_buf_seq + c->snd.len, seq))
+		data = 0;
+	if (len > data)
+		len = data;
+	if (len > c->mss)
+		len = c->mss;
+	if (len) {
+		tcp_send(c, seq, TH_ACK, len, now);
+		TCP_COUNT(c->n, rexmt_segs);
+		if (tcp_seq_lt(c->rexmt_hint, seq + len))
+			c->rexmt_hint = seq + len;
+	}
+	return len;
+}
+
 /* Congestion control on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2). */
 static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 {
@@ -922,15 +1022,10 @@ static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 		if (tcp_seq_lt(c->snd_una, c->recover)) {
 			/* RFC 6582 3.2 step 3, partial ACK: retransmit the next
 			 * hole, deflate by the amount acked, add back one MSS. */
-			uint32_t len = c->snd_max - c->snd_una;
-			if (len > c->mss)
-				len = c->mss;
-			uint32_t data = c->snd_buf_seq + c->snd.len - c->snd_una;
-			if (len > data)
-				len = data;
-			if (len)
-				tcp_send(c, c->snd_una, TH_ACK, len, now);
-			TCP_COUNT(c->n, rexmt_segs);
+			uint32_t hole = c->snd_max - c->snd_una, at = c->snd_una;
+			if (c->nsacked > 0)
+				tcp_sack_hole(c, c->snd_una, &at, &hole);
+			tcp_rexmt_at(c, at, hole, now);
 			c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
 			if (acked >= c->mss)
 				c->cwnd += c->mss;
@@ -970,7 +1065,13 @@ static void tcp_dupack(struct tcp_conn *c, uint64_t now)
 {
 	c->dupacks++;
 	if (c->in_recovery) {
-		c->cwnd += c->mss; /* step 4: inflate */
+		/* With SACK, a duplicate ACK's slot first repairs the next
+		 * hole the scoreboard shows (RFC 6675 5 NextSeg rule 1). */
+		uint32_t from = tcp_seq_lt(c->snd_una, c->rexmt_hint) ? c->rexmt_hint : c->snd_una;
+		uint32_t seq, len;
+		if (tcp_sack_hole(c, from, &seq, &len) && tcp_rexmt_at(c, seq, len, now) > 0)
+			return;
+		c->cwnd += c->mss; /* RFC 6582 step 4: inflate */
 		return;
 	}
 	if (c->dupacks != 3)
@@ -983,16 +1084,12 @@ static void tcp_dupack(struct tcp_conn *c, uint64_t now)
 	tcp_cc_loss(c);
 	c->recover = c->snd_max;
 	c->in_recovery = true;
-	uint32_t len = c->snd_max - c->snd_una;
-	uint32_t data = c->snd_buf_seq + c->snd.len - c->snd_una;
-	if (len > data)
-		len = data;
-	if (len > c->mss)
-		len = c->mss;
 	c->rtt_timing = false; /* Karn */
-	if (len)
-		tcp_send(c, c->snd_una, TH_ACK, len, now);
-	TCP_COUNT(c->n, rexmt_segs);
+	c->rexmt_hint = c->snd_una;
+	uint32_t len = c->snd_max - c->snd_una, at = c->snd_una;
+	if (c->nsacked > 0)
+		tcp_sack_hole(c, c->snd_una, &at, &len);
+	tcp_rexmt_at(c, at, len, now);
 	c->cwnd = c->ssthresh + 3u * c->mss;
 	c->t_rexmt = now + c->rto;
 }
@@ -1013,6 +1110,7 @@ static bool tcp_process_ack(struct tcp_conn *c, const struct seg *s, uint64_t no
 		tcp_challenge_ack(c, now);
 		return false;
 	}
+	tcp_sack_update(c, s);
 	uint32_t wnd = s->wnd << c->snd_wscale;
 	if (tcp_seq_lt(c->snd_una, s->ack)) {
 		uint32_t acked = s->ack - c->snd_una;
@@ -1467,6 +1565,9 @@ static void tcp_rexmt_timeout(struct tcp_conn *c, uint64_t now)
 		c->recover = c->snd_max; /* RFC 6582 4: no fast retransmit below */
 		c->bytes_acked = 0;
 	}
+	/* RFC 2018 8: after a timeout, SACK information is not trusted. */
+	c->nsacked = 0;
+	c->rexmt_hint = c->snd_una;
 	c->snd_nxt = c->snd_una; /* go back and resend from the first hole */
 	c->t_rexmt = now + c->rto;
 	tcp_output(c, now);

@@ -39,6 +39,7 @@
 
 #define TCP_MSS_DEFAULT 536 /* RFC 9293 3.7.1: when the peer sends no MSS option */
 #define TCP_OOO_MAX	8   /* out-of-order ranges held in the receive ring */
+#define TCP_SACKED_MAX	4   /* SACKed ranges remembered as a sender (the lowest) */
 
 /* RFC 6298 2: the initial RTO is 1 s, never below 1 s (2.4: we take
  * 200 ms as Linux does; the RFC allows a lower bound "MAY"), 60 s at most. */
@@ -212,6 +213,11 @@ struct tcp_conn {
 	struct tcp_range ooo[TCP_OOO_MAX];
 	unsigned nooo;
 	uint32_t ooo_recent; /* start of the latest out-of-order segment (SACK order) */
+	/* RFC 2018 sender scoreboard: ranges above SND.UNA the peer holds,
+	 * sorted; and how far this recovery has retransmitted. */
+	struct tcp_range sacked[TCP_SACKED_MAX];
+	unsigned nsacked;
+	uint32_t rexmt_hint;
 	struct waitq rq, wq; /* fibers waiting to read (or connect), to write */
 };
 

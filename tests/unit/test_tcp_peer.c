@@ -154,6 +154,66 @@ TEST(sack_blocks_report_out_of_order_data)
 	CHECK_EQ(p.o.nsack, 0);
 }
 
+/* Send a duplicate ACK carrying SACK blocks (pairs of offsets from ISS+1). */
+static void sack_ack(struct peer *p, const uint32_t (*blocks)[2], unsigned n)
+{
+	uint8_t opts[36], f[FRAME_MAX];
+	opts[0] = 1;
+	opts[1] = 1;
+	opts[2] = 5;
+	opts[3] = (uint8_t)(2 + 8 * n);
+	for (unsigned i = 0; i < n; i++) {
+		put32(opts + 4 + 8 * i, p->iss + 1 + blocks[i][0]);
+		put32(opts + 8 + 8 * i, p->iss + 1 + blocks[i][1]);
+	}
+	struct tseg s = {RPORT, LPORT, p->snd, p->iss + 1, F_ACK, 65535, opts, 4 + 8 * (size_t)n,
+			 NULL,	0};
+	tnet_rx(&p->t, f, tcp_frame(f, &s));
+}
+
+TEST(sack_guides_retransmission_to_the_holes)
+{
+	struct peer p;
+	static const uint8_t opts[] = {2, 4, 0x03, 0xe8, 1, 1, 4, 2};
+	peer_open(&p, opts, sizeof opts, NULL);
+	CHECK(p.c->sack_ok);
+	tcp_setopt(p.c, TCP_OPT_NODELAY, 1);
+	p.c->cwnd = 8000; /* eight segments in flight at once */
+	static uint8_t data[8000];
+	fill_pattern(data, sizeof data, 9);
+	CHECK_EQ(tcp_write(p.c, data, sizeof data, NULL, TCP_NOWAIT), ATL_OK);
+	unsigned segs = 0;
+	while (take(&p))
+		segs++;
+	CHECK_EQ(segs, 8);
+	/* Segments 1 and 4 (offsets 0 and 3000) are lost; the peer SACKs
+	 * the rest as they arrive. */
+	static const uint32_t b1[][2] = {{1000, 2000}};
+	static const uint32_t b2[][2] = {{1000, 3000}};
+	static const uint32_t b3[][2] = {{4000, 5000}, {1000, 3000}};
+	static const uint32_t b4[][2] = {{4000, 6000}, {1000, 3000}};
+	sack_ack(&p, b1, 1);
+	sack_ack(&p, b2, 1);
+	CHECK(!take(&p));
+	sack_ack(&p, b3, 2); /* third duplicate: fast retransmit of the first hole */
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1);
+	CHECK_EQ(p.o.len, 1000);
+	CHECK_EQ(p.c->nsacked, 2);
+	/* The next duplicate repairs the second hole, not new data. */
+	sack_ack(&p, b4, 2);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1 + 3000);
+	CHECK_EQ(p.o.len, 1000);
+	CHECK_MEM(p.o.data, data + 3000, 1000);
+	/* Both holes filled: everything acknowledged, recovery over. */
+	peer_send(&p, p.snd, p.iss + 1 + 8000, F_ACK, 65535, NULL, 0);
+	CHECK_EQ(p.c->snd_una, p.iss + 1 + 8000);
+	CHECK(!p.c->in_recovery);
+	CHECK_EQ(p.c->nsacked, 0);
+	CHECK_EQ(cnt(&p.t, "tcp", "rexmt_timeout"), 0);
+}
+
 TEST(rst_checks_follow_rfc5961)
 {
 	struct peer p;
@@ -452,8 +512,10 @@ TEST(rto_backs_off_and_karn_ignores_retransmissions)
 
 TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(syn_without_options_gets_defaults),
-	  TEST_ENTRY(sack_blocks_report_out_of_order_data), TEST_ENTRY(rst_checks_follow_rfc5961),
-	  TEST_ENTRY(paws_drops_old_timestamps), TEST_ENTRY(delayed_ack_and_every_second_segment),
+	  TEST_ENTRY(sack_blocks_report_out_of_order_data),
+	  TEST_ENTRY(sack_guides_retransmission_to_the_holes),
+	  TEST_ENTRY(rst_checks_follow_rfc5961), TEST_ENTRY(paws_drops_old_timestamps),
+	  TEST_ENTRY(delayed_ack_and_every_second_segment),
 	  TEST_ENTRY(nagle_holds_small_segments_and_nodelay_does_not),
 	  TEST_ENTRY(zero_window_is_probed_until_it_opens),
 	  TEST_ENTRY(keepalive_probes_then_gives_up), TEST_ENTRY(simultaneous_open),
