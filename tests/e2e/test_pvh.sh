@@ -239,6 +239,25 @@ else
 	not_ok "microvm without ACPI: echo starts" "$(tail -5 "$log")"
 fi
 
+# Issue #3's memory aim: echo boots and answers in 2 MiB of guest RAM on
+# microvm, with its TCP side sized to fit (4 connections of 2 x 8 KiB).
+log=$WORK/echo-2m.log
+ip netns exec "$NS_S" timeout 300 "$ATOLL" run -M microvm -m 2M --net service=tap0 \
+	echo ipv4=10.77.0.2/24 tcp-conns=4 tcp-buf=8192 >"$log" 2>&1 &
+UK_PID=$!
+PIDS+=($UK_PID)
+if wait_for_log "$log" "echo service on UDP port 7" 60; then
+	expect "echo in 2 MiB: ping gets replies" in_c ping -c 2 -i 0.2 -W 5 10.77.0.2
+	expect "echo in 2 MiB: UDP echo of 8000-byte datagrams" in_c python3 "$UDPCHECK" 10.77.0.2 7 8000 3
+	kill -TERM "$UK_PID" 2>/dev/null
+	rc=0
+	wait "$UK_PID" || rc=$?
+	in_c ip neigh flush dev c0
+	[ $rc = 0 ] && ok "echo in 2 MiB: stops with status 0" || not_ok "echo in 2 MiB: stops with status 0" "status $rc"
+else
+	not_ok "echo in 2 MiB of guest RAM starts" "$(tail -5 "$log")"
+fi
+
 # ---- the launcher's other outputs ----
 cmd=$("$ATOLL" run --dry-run --gdb echo ipv4=10.0.0.2/24)
 case "$cmd" in
