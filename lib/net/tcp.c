@@ -386,9 +386,11 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		}
 		uint8_t fl = TH_ACK | (fin_due ? TH_FIN : 0);
 		bool rexmt = tcp_seq_lt(c->snd_nxt, c->snd_max);
-		if (tcp_send(c, c->snd_nxt, fl, len, now) != ATL_OK)
-			break;
-		sent_any = true;
+		/* A segment the layers below could not send (no buffer, ARP
+		 * given up) counts as sent and lost: the retransmission timer
+		 * tries again, so the connection never waits on nothing. */
+		int rc = tcp_send(c, c->snd_nxt, fl, len, now);
+		sent_any = rc == ATL_OK;
 		if (!rexmt)
 			tcp_rtt_start(c, c->snd_nxt, now);
 		else
@@ -398,7 +400,7 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 			c->snd_max = c->snd_nxt;
 		if (c->t_rexmt == DEADLINE_NEVER)
 			c->t_rexmt = now + c->rto;
-		if (fin_due)
+		if (fin_due || rc != ATL_OK)
 			break;
 	}
 	/* RFC 9293 3.8.6.1: data waits behind a closed window (zero, or
