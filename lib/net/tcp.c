@@ -1113,6 +1113,8 @@ static bool tcp_process_ack(struct tcp_conn *c, const struct seg *s, uint64_t no
 		return false;
 	}
 	tcp_sack_update(c, s);
+	if (c->t_persist != DEADLINE_NEVER)
+		c->retries = 0; /* the peer answers our window probes */
 	uint32_t wnd = s->wnd << c->snd_wscale;
 	if (tcp_seq_lt(c->snd_una, s->ack)) {
 		uint32_t acked = s->ack - c->snd_una;
@@ -1580,6 +1582,14 @@ static void tcp_persist_timeout(struct tcp_conn *c, uint64_t now)
 	/* RFC 9293 3.8.6.1: one byte beyond the zero window; RFC 1122
 	 * 4.2.2.17: exponential backoff, and no abort while the peer answers. */
 	TCP_COUNT(c->n, persist_probe);
+	if (++c->retries > TCP_RETRIES) {
+		/* No answer to any probe (an answer resets the count, in
+		 * tcp_process_ack): the peer is gone. */
+		TCP_COUNT(c->n, aborted_timeout);
+		tcp_send(c, c->snd_nxt, TH_RST | TH_ACK, 0, now);
+		tcp_set_closed(c, ATL_ETIMEDOUT);
+		return;
+	}
 	if (tcp_unsent(c) > 0 && tcp_seq_le(c->snd_wl2 + c->snd_wnd, c->snd_nxt)) {
 		tcp_send(c, c->snd_nxt, TH_ACK, 1, now);
 		if (tcp_seq_lt(c->snd_max, c->snd_nxt + 1))
@@ -1628,6 +1638,8 @@ void tcp_tick(struct tcp_conn *c, uint64_t now)
 	if (c->t_persist <= now) {
 		c->t_persist = DEADLINE_NEVER;
 		tcp_persist_timeout(c, now);
+		if (c->state == TCP_CLOSED)
+			return;
 	}
 	if (c->t_keep <= now) {
 		c->t_keep = DEADLINE_NEVER;

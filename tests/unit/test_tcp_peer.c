@@ -335,10 +335,13 @@ TEST(zero_window_is_probed_until_it_opens)
 	CHECK_EQ(p.o.len, 1); /* RFC 9293 3.8.6.1: one byte beyond */
 	CHECK_EQ(p.o.seq, p.iss + 1);
 	CHECK(cnt(&p.t, "tcp", "persist_probe") >= 1);
-	/* Still closed: probes back off but never give up. */
-	peer_send(&p, p.snd, p.iss + 1, F_ACK, 0, NULL, 0);
-	tnet_advance(&p.t, 600 * NS_PER_SEC);
-	CHECK(cnt(&p.t, "tcp", "persist_probe") >= 5);
+	/* Still closed: probes back off but never give up while the peer
+	 * answers them (RFC 1122 4.2.2.17). */
+	for (int i = 0; i < 20; i++) {
+		peer_send(&p, p.snd, p.iss + 1, F_ACK, 0, NULL, 0);
+		tnet_advance(&p.t, 60 * NS_PER_SEC);
+	}
+	CHECK(cnt(&p.t, "tcp", "persist_probe") >= 20);
 	CHECK_EQ(p.c->state, TCP_ESTABLISHED);
 	tnet_drain(&p.t);
 	tnet_learn(&p.t, MAC_PEER, IP_PEER); /* the ARP entry aged meanwhile */
@@ -347,6 +350,18 @@ TEST(zero_window_is_probed_until_it_opens)
 	CHECK(take(&p));
 	CHECK_EQ(p.o.len, 10);
 	CHECK_MEM(p.o.data, "0123456789", 10);
+}
+
+TEST(zero_window_probes_give_up_when_nobody_answers)
+{
+	struct peer p;
+	plain_open(&p);
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 0, NULL, 0);
+	CHECK_EQ(tcp_write(p.c, "abc", 3, NULL, TCP_NOWAIT), ATL_OK);
+	tcp_close(p.c); /* orphaned behind a closed window */
+	tnet_advance(&p.t, 3600 * NS_PER_SEC);
+	CHECK_EQ(cnt(&p.t, "tcp", "aborted_timeout"), 1);
+	CHECK_EQ(p.t.n->tcp->conns.in_use, 0);
 }
 
 TEST(keepalive_probes_then_gives_up)
@@ -518,6 +533,7 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(delayed_ack_and_every_second_segment),
 	  TEST_ENTRY(nagle_holds_small_segments_and_nodelay_does_not),
 	  TEST_ENTRY(zero_window_is_probed_until_it_opens),
+	  TEST_ENTRY(zero_window_probes_give_up_when_nobody_answers),
 	  TEST_ENTRY(keepalive_probes_then_gives_up), TEST_ENTRY(simultaneous_open),
 	  TEST_ENTRY(simultaneous_close_goes_through_closing),
 	  TEST_ENTRY(fast_retransmit_after_three_dupacks),
