@@ -118,6 +118,11 @@ build/bench/%: bench/%.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
 
+# ---- test tools (Linux programs): the fault relay of tests/e2e/test_tcp_faults.sh ----
+build/tools/relay: tools/relay/relay.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -Wshadow -Wvla -D_GNU_SOURCE -o $@ $<
+
 FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
 format:
 	clang-format -i $(FORMAT_FILES)

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """tcpcheck.py HOST PORT MODE SIZE [CONNS] - a scripted TCP client for test_tcp.sh.
+tcpcheck.py serve ADDR - Linux echo (7), discard (9) and chargen (19) servers
+              on ADDR, the Linux peer of test_tcp_faults.sh; runs until killed.
 
 MODE echo:    send SIZE seeded random bytes while reading the echo; the
               SHA-256 of what came back must equal that of what was sent.
@@ -12,6 +14,7 @@ on failure one line on stderr says what differed.
 import hashlib
 import random
 import socket
+import socketserver
 import sys
 import threading
 
@@ -86,7 +89,45 @@ def refused(host, port):
     sys.exit("refused: the connection was accepted")
 
 
+class EchoHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        while b := self.request.recv(65536):
+            self.request.sendall(b)
+
+
+class DiscardHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        while self.request.recv(65536):
+            pass
+
+
+class ChargenHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        block = chargen_bytes(7030 * 10)  # ten whole periods of RFC 864's lines
+        try:
+            while True:
+                self.request.sendall(block)
+        except OSError:
+            pass  # the client has read what it wanted and closed
+
+
+def serve(addr):
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    socketserver.ThreadingTCPServer.daemon_threads = True
+    servers = [
+        socketserver.ThreadingTCPServer((addr, port), handler)
+        for port, handler in ((7, EchoHandler), (9, DiscardHandler), (19, ChargenHandler))
+    ]
+    for srv in servers[1:]:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    print("serving", flush=True)
+    servers[0].serve_forever()
+
+
 def main():
+    if sys.argv[1] == "serve":
+        serve(sys.argv[2])
+        return
     host, port, mode, size = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     conns = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     for i in range(conns):
