@@ -37,7 +37,16 @@ make -s -C "$ROOT" build/tools/relay || {
 	not_ok "build tools/relay"
 	finish
 }
-trap 'ip netns del "$NS_P" 2>/dev/null; cleanup' EXIT
+# Transfers run in process groups of their own (see xfer), which are ended
+# as a whole; then lib.sh's cleanup.
+faults_cleanup() {
+	local p
+	for p in "${X_PIDS[@]}"; do kill -TERM -- -"$p" 2>/dev/null; done
+	ip netns del "$NS_P" 2>/dev/null
+	cleanup
+}
+trap faults_cleanup EXIT
+trap 'exit 143' TERM INT # the EXIT trap cleans up after a stop too
 
 net_up
 # One TCP segment per packet from the client, so that nftables drops
@@ -73,16 +82,23 @@ print(hashlib.sha256((period * ($SIZE // len(period) + 1))[:$SIZE]).hexdigest())
 
 counter() { awk -v k="$2" '$1 == "counter" && $2 == k { print $3 }' "$1"; }
 
-# nft_loss PERMILLE: random drops on the client's side, both directions.
+# nft_loss PERMILLE: random drops on the wire between the namespaces, in
+# both directions: at the ingress of c0 (towards the client) and of s0
+# (towards the servers).  Not in the client's output hook: a packet dropped
+# there is an error its own TCP sees and retries at once, not a loss.
 nft_loss() {
-	in_c nft delete table inet atloss 2>/dev/null
+	in_c nft delete table netdev atloss 2>/dev/null
+	in_s nft delete table netdev atloss 2>/dev/null
 	[ "$1" = 0 ] && return
-	in_c nft -f - <<NFT
-table inet atloss {
-	chain in { type filter hook input priority 0; numgen random mod 1000 < $1 counter drop; }
-	chain out { type filter hook output priority 0; numgen random mod 1000 < $1 counter drop; }
+	local ns dev
+	for ns in "$NS_C:c0" "$NS_S:s0"; do
+		dev=${ns#*:}
+		ip netns exec "${ns%:*}" nft -f - <<NFT || return 1
+table netdev atloss {
+	chain in { type filter hook ingress device $dev priority 0; numgen random mod 1000 < $1 counter drop; }
 }
 NFT
+	done
 }
 
 # xfer NAME COMMAND...: start one transfer in the background; xfers_done
@@ -95,13 +111,14 @@ xfer() {
 	local i=${#X_NAMES[@]}
 	X_NAMES+=("$1")
 	shift
+	set -m # a process group of its own, for faults_cleanup
 	(
 		t0=$EPOCHREALTIME
 		"$@" >"$WORK/xfer$i.out" 2>&1
 		echo "$? $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')" >"$WORK/xfer$i.rc"
 	) &
 	X_PIDS+=($!)
-	PIDS+=($!)
+	set +m
 }
 xfers_done() {
 	local i rc secs
@@ -120,27 +137,31 @@ xfers_done() {
 	X_PIDS=()
 }
 
+# limit_c COMMAND...: COMMAND in the client namespace with the time limit
+# (--foreground keeps it in the transfer's process group).
+limit_c() { timeout --foreground $LIMIT ip netns exec "$NS_C" "$@"; }
+
 # py ARGS...: the python client, in the client namespace, time-limited.
-py() { in_c timeout $LIMIT python3 "$TCPCHECK" "$@"; }
+py() { limit_c python3 "$TCPCHECK" "$@"; }
 
 # socat_echo HOST: the file through echo and back, SHA-256 compared.  -t:
 # wait for the echo's end after our EOF (not socat's default half second).
 socat_echo() {
 	local sum
-	sum=$(in_c timeout $LIMIT socat -t $LIMIT - TCP:"$1":7,shut-down <"$WORK/in.bin" | sha256sum | cut -d' ' -f1)
+	sum=$(limit_c socat -t $LIMIT - TCP:"$1":7,shut-down <"$WORK/in.bin" | sha256sum | cut -d' ' -f1)
 	[ "$sum" = "$IN_SUM" ]
 }
 
 # socat_discard HOST: the file into discard; socat ends when the server's
 # FIN has come (after every byte was read), not when the kernel took it.
 socat_discard() {
-	in_c timeout $LIMIT socat -t $LIMIT - TCP:"$1":9,shut-down <"$WORK/in.bin" >/dev/null
+	limit_c socat -t $LIMIT - TCP:"$1":9,shut-down <"$WORK/in.bin" >/dev/null
 }
 
 # socat_chargen HOST: SIZE bytes of chargen, equal to RFC 864's lines.
 socat_chargen() {
 	local sum
-	sum=$(in_c timeout $LIMIT socat -u TCP:"$1":19 - 2>/dev/null | head -c $SIZE | sha256sum | cut -d' ' -f1)
+	sum=$(limit_c socat -u TCP:"$1":19 - 2>/dev/null | head -c $SIZE | sha256sum | cut -d' ' -f1)
 	[ "$sum" = "$CG_SUM" ]
 }
 
@@ -177,7 +198,8 @@ profile() {
 	xfer "$name: Linux<->Linux chargen 2 MiB, RFC 864's lines" py $L 19 chargen $SIZE
 	xfers_done
 
-	NFT_DROPS=$(in_c nft list table inet atloss 2>/dev/null | grep -o 'packets [0-9]*' | awk '{ print $2 }' | paste -sd' ')
+	NFT_DROPS=$( (in_c nft list table netdev atloss && in_s nft list table netdev atloss) 2>/dev/null |
+		grep -o 'packets [0-9]*' | awk '{ print $2 }' | paste -sd' ')
 	nft_loss 0
 	stop_uk "$echo"
 	local es=$UK_STATUS
@@ -222,11 +244,12 @@ relay_seen() { # NAME FAULT: the relay did it in both directions
 }
 
 if profile loss5 50; then
-	read -r d_in d_out <<<"$NFT_DROPS"
-	[ "${d_in:-0}" -gt 0 ] && [ "${d_out:-0}" -gt 0 ] &&
-		ok "loss5: nftables dropped packets both ways ($d_in in, $d_out out)" ||
+	read -r d_c d_s <<<"$NFT_DROPS"
+	[ "${d_c:-0}" -gt 0 ] && [ "${d_s:-0}" -gt 0 ] &&
+		ok "loss5: nftables dropped packets both ways ($d_c to the client, $d_s to the servers)" ||
 		not_ok "loss5: nftables dropped packets both ways" "$NFT_DROPS"
 	seen loss5 tcp.rexmt_segs
+	seen loss5 tcp.ooo_rx
 fi
 if profile delay 0 --delay=20:10; then
 	relay_seen delay reordered
