@@ -28,6 +28,8 @@ A=10.77.0.2 # atoll echo
 B=10.77.0.4 # atoll bulk
 L=10.77.0.5 # Linux echo, discard, chargen
 NS_P=atlp-$E2E_ID
+NS_R=atlr-$E2E_ID
+RELAYCHECK=$ROOT/tests/e2e/relaycheck.py
 SIZE=2097152
 LIMIT=45 # seconds for one transfer; far beyond what any takes
 SEED=${RELAY_SEED:-$E2E_ID} # RELAY_SEED=N replays the relay's decisions
@@ -43,10 +45,58 @@ faults_cleanup() {
 	local p
 	for p in "${X_PIDS[@]}"; do kill -TERM -- -"$p" 2>/dev/null; done
 	ip netns del "$NS_P" 2>/dev/null
+	ip netns del "$NS_R" 2>/dev/null
 	cleanup
 }
 trap faults_cleanup EXIT
 trap 'exit 143' TERM INT # the EXIT trap cleans up after a stop too
+
+counter() { awk -v k="$2" '$1 == "counter" && $2 == k { print $3 }' "$1"; }
+
+# ---- the relay alone: numbered frames from TAP ta through the relay to TAP
+# tb, in a namespace of their own (IPv6 off: no frames but ours).  The same
+# seed must give the same frames in the same order, its counters must add up
+# with what arrived, and a corrupted frame differs from one sent in exactly
+# one bit inside the IPv4 datagram (relaycheck.py).
+in_r() { ip netns exec "$NS_R" "$@"; }
+ip netns add "$NS_R"
+in_r sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+for t in ta tb; do
+	in_r ip tuntap add dev $t mode tap
+	in_r ip link set $t up txqueuelen 10000
+done
+# relay_once SEED OUT: 3000 frames through a relay with every fault but
+# delay (whose output order depends on timing); the relay's log in OUT.log.
+relay_once() {
+	ip netns exec "$NS_R" "$RELAY" --seed="$1" --hold=1000 --loss=5 --dup=5 --reorder=5 \
+		--corrupt=5 ta tb >"$2.log" 2>&1 &
+	local r=$!
+	PIDS+=($r)
+	wait_for_log "$2.log" "relay ready" || return 1
+	in_r python3 "$RELAYCHECK" ta tb 3000 >"$2" 2>&1
+	local rc=$?
+	stop_uk $r
+	return $rc
+}
+if relay_once 7 "$WORK/r1" && relay_once 7 "$WORK/r2" && relay_once 8 "$WORK/r3"; then
+	ok "relay: frames arrive as sent, or with one bit flipped inside the IPv4 datagram"
+	cmp -s "$WORK/r1" "$WORK/r2" && ok "relay: the same seed gives the same frames in the same order" ||
+		not_ok "relay: the same seed gives the same frames in the same order" "$(head -c 300 "$WORK/r1")" "$(head -c 300 "$WORK/r2")"
+	cmp -s "$WORK/r1" "$WORK/r3" && not_ok "relay: another seed gives other decisions" ||
+		ok "relay: another seed gives other decisions"
+	read -r _ n _ d _ c _ o <"$WORK/r1"
+	rc() { counter "$WORK/r1.log" relay.ab.$1; }
+	want="$(rc in) $(rc out) $(rc corrupted) $(rc reordered) 0 0"
+	got="3000 $n $c $o $((3000 - $(rc lost) - d)) $((n - d - $(rc duplicated)))"
+	[ "$got" = "$want" ] &&
+		ok "relay: its counters add up with what arrived ($n of 3000 frames, $(rc lost) lost, $(rc duplicated) copies, $c corrupted, $o reordered)" ||
+		not_ok "relay: its counters add up with what arrived" "got $got, want $want" "$(head -1 "$WORK/r1")" \
+			"$(grep counter "$WORK/r1.log" | grep -v ' 0$' | tr '\n' ' ')"
+else
+	not_ok "relay: frames arrive as sent, or with one bit flipped inside the IPv4 datagram" \
+		"$(tail -2 "$WORK"/r[123] "$WORK"/r[123].log 2>/dev/null)"
+fi
+ip netns del "$NS_R"
 
 net_up
 # One TCP segment per packet from the client, so that nftables drops
@@ -80,7 +130,6 @@ import hashlib
 period = b''.join(bytes((32 + (i + j) % 95) for j in range(72)) + b'\r\n' for i in range(95))
 print(hashlib.sha256((period * ($SIZE // len(period) + 1))[:$SIZE]).hexdigest())")
 
-counter() { awk -v k="$2" '$1 == "counter" && $2 == k { print $3 }' "$1"; }
 
 # nft_loss PERMILLE: random drops on the wire between the namespaces, in
 # both directions: at the ingress of c0 (towards the client) and of s0

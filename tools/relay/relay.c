@@ -15,8 +15,8 @@
  *                         frames, inside the IPv4 datagram (header or
  *                         payload), where a checksum must catch it
  *   --reorder=P           hold P percent of the frames back and send them
- *                         right after the next frame (or after HOLD_MS if
- *                         no frame follows)
+ *                         right after the next frame (or after --hold=MS,
+ *                         default 100, if no frame follows)
  *   --delay=MS[:JITTER]   delay every frame by MS +- JITTER milliseconds
  *                         (uniform); frames leave in the order of their
  *                         due times, so jitter reorders them
@@ -24,12 +24,16 @@
  *                         frame arriving at a full queue is dropped and
  *                         counted (queue_full)
  *   --seed=N              the PRNG seed (default 1)
+ *   --hold=MS             how long a held frame waits for a next one
  *
  * A fault option applies to both directions; --loss:ab=P (or :ba) to one.
  * P is a decimal percentage (0.5, 2, 100).  Each frame draws the same
- * number of random values whatever is enabled, so a run is reproducible
- * from the seed and the order frames arrive in, and enabling one fault
- * does not change the decisions of another.  Corruption touches IPv4 only:
+ * number of random values whatever is enabled, so which frames are lost,
+ * copied, corrupted (and where), held back or delayed by how much is
+ * reproducible from the seed and the order frames arrive in, and enabling
+ * one fault does not change the decisions of another.  (With delay the
+ * order frames leave in also depends on when they arrived; a held frame
+ * released by --hold, on time.)  Corruption touches IPv4 only:
  * ARP has no checksum, and a flipped ARP bit would poison caches instead of
  * testing anyone's checksums.  Every other frame (ARP, IPv6, ...) passes
  * with the other faults applied, otherwise unchanged.
@@ -52,11 +56,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FRAME_MAX     2048		 /* a slot; TAP MTU 1500 gives at most 1514 */
-#define QUEUE_DEFAULT 2048		 /* frames per direction */
-#define QUEUE_MAX     65536		 /* 128 MiB per direction at most */
-#define HOLD_NS	      (100 * 1000000ull) /* a held frame with nothing after it */
-#define READ_BURST    64		 /* frames read per descriptor per round */
+#define FRAME_MAX     2048  /* a slot; TAP MTU 1500 gives at most 1514 */
+#define QUEUE_DEFAULT 2048  /* frames per direction */
+#define QUEUE_MAX     65536 /* 128 MiB per direction at most */
+#define HOLD_DEFAULT  100   /* ms a held frame waits for one after it */
+#define READ_BURST    64    /* frames read per descriptor per round */
 #define PPM	      1000000u
 
 /* The faults of one direction, probabilities in parts per million. */
@@ -99,7 +103,7 @@ struct direction {
 	uint32_t *heap, nheap; /* slot numbers, a min-heap by (due, order) */
 	uint32_t *free, nfree;
 	int64_t held; /* slot number of the frame held back, or -1 */
-	uint64_t held_until, held_delay;
+	uint64_t held_until, held_delay, hold_ns;
 	uint64_t next_order, next_index, sent_max; /* sent_max: highest index written + 1 */
 	uint64_t c[C_N];
 };
@@ -267,7 +271,7 @@ static void frame_in(struct direction *d, const uint8_t *buf, size_t len, uint64
 	}
 	if (d->held < 0 && chance(r_reorder, d->f.reorder)) {
 		d->held = s;
-		d->held_until = now + HOLD_NS;
+		d->held_until = now + d->hold_ns;
 		d->held_delay = frame_delay(&d->f, r_delay);
 		d->c[C_held]++;
 		return;
@@ -388,47 +392,46 @@ static bool parse_ms(const char *s, char stop, const char **rest, uint64_t *ns)
 	return true;
 }
 
-/* One fault option for the directions in mask (1: ab, 2: ba). */
-static bool parse_fault(struct direction *dirs, unsigned mask, const char *key, const char *val)
+/* One fault option for the directions in mask (1: ab, 2: ba); NULL if
+ * good, else what is wrong with it. */
+static const char *parse_fault(struct direction *dirs, unsigned mask, const char *key,
+			       const char *val)
 {
 	for (unsigned i = 0; i < 2; i++) {
 		if (!(mask & (1u << i)))
 			continue;
 		struct faults *f = &dirs[i].f;
-		const char *rest;
-		if (!strcmp(key, "loss")) {
-			if (!parse_percent(val, &f->loss))
-				return false;
-		} else if (!strcmp(key, "dup")) {
-			if (!parse_percent(val, &f->dup))
-				return false;
-		} else if (!strcmp(key, "corrupt")) {
-			if (!parse_percent(val, &f->corrupt))
-				return false;
-		} else if (!strcmp(key, "reorder")) {
-			if (!parse_percent(val, &f->reorder))
-				return false;
+		uint32_t *ppm = !strcmp(key, "loss")	  ? &f->loss
+				: !strcmp(key, "dup")	  ? &f->dup
+				: !strcmp(key, "corrupt") ? &f->corrupt
+				: !strcmp(key, "reorder") ? &f->reorder
+							  : NULL;
+		if (ppm) {
+			if (!parse_percent(val, ppm))
+				return "wants a percentage from 0 to 100";
 		} else if (!strcmp(key, "delay")) {
+			const char *rest;
 			if (!parse_ms(val, ':', &rest, &f->delay_ns))
-				return false;
+				return "wants MS or MS:JITTER_MS, milliseconds up to 60000";
 			f->jitter_ns = 0;
 			if (*rest && !parse_ms(rest + 1, 0, &rest, &f->jitter_ns))
-				return false;
+				return "wants MS or MS:JITTER_MS, milliseconds up to 60000";
 			if (f->jitter_ns > f->delay_ns)
-				return false;
+				return "has a jitter above the delay";
 		} else {
-			return false;
+			return "is not an option";
 		}
 	}
-	return true;
+	return NULL;
 }
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: relay [--seed=N] [--queue=N] [--loss=P] [--dup=P] [--corrupt=P]\n"
-		"             [--reorder=P] [--delay=MS[:JITTER_MS]] TAP_A TAP_B\n"
-		"  P is a percentage; --<fault>:ab=... or :ba=... for one direction only\n");
+	fprintf(
+	    stderr,
+	    "usage: relay [--seed=N] [--queue=N] [--hold=MS] [--loss=P] [--dup=P] [--corrupt=P]\n"
+	    "             [--reorder=P] [--delay=MS[:JITTER_MS]] TAP_A TAP_B\n"
+	    "  P is a percentage; --<fault>:ab=... or :ba=... for one direction only\n");
 }
 
 static void print_faults(const struct direction *d)
@@ -444,14 +447,19 @@ int main(int argc, char **argv)
 {
 	static struct direction dirs[2];
 	uint64_t seed = 1;
-	uint32_t queue = QUEUE_DEFAULT;
+	uint32_t queue = QUEUE_DEFAULT, hold_ms = HOLD_DEFAULT;
 	const char *taps[2];
 	int ntaps = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
+		if (!strcmp(a, "--help")) {
+			usage();
+			return 0;
+		}
 		if (strncmp(a, "--", 2) != 0) {
 			if (ntaps == 2) {
+				fprintf(stderr, "relay: a third TAP device? %s\n", a);
 				usage();
 				return 2;
 			}
@@ -462,7 +470,7 @@ int main(int argc, char **argv)
 		const char *eq = strchr(a, '=');
 		size_t klen = eq ? (size_t)(eq - a - 2) : 0;
 		if (!eq || klen == 0 || klen >= sizeof key) {
-			fprintf(stderr, "relay: bad option %s\n", a);
+			fprintf(stderr, "relay: %s is not an option (--name=value)\n", a);
 			usage();
 			return 2;
 		}
@@ -479,6 +487,16 @@ int main(int argc, char **argv)
 			}
 			continue;
 		}
+		if (!strcmp(key, "hold")) {
+			errno = 0;
+			unsigned long ms = strtoul(val, &end, 0);
+			if (errno || end == val || *end || ms < 1 || ms > 60000) {
+				fprintf(stderr, "relay: --hold must be 1..60000 ms\n");
+				return 2;
+			}
+			hold_ms = (uint32_t)ms;
+			continue;
+		}
 		if (!strcmp(key, "queue")) {
 			errno = 0;
 			unsigned long q = strtoul(val, &end, 0);
@@ -492,21 +510,19 @@ int main(int argc, char **argv)
 		unsigned mask = 3;
 		char *colon = strchr(key, ':');
 		if (colon) {
-			if (!strcmp(colon + 1, "ab"))
-				mask = 1;
-			else if (!strcmp(colon + 1, "ba"))
-				mask = 2;
-			else
-				mask = 0;
+			mask = !strcmp(colon + 1, "ab") ? 1 : !strcmp(colon + 1, "ba") ? 2 : 0;
 			*colon = 0;
 		}
-		if (!mask || !parse_fault(dirs, mask, key, val)) {
-			fprintf(stderr, "relay: bad option %s\n", a);
+		const char *why = mask ? parse_fault(dirs, mask, key, val)
+				       : "names no direction (ab: A to B, ba: B to A)";
+		if (why) {
+			fprintf(stderr, "relay: %s %s\n", a, why);
 			usage();
 			return 2;
 		}
 	}
 	if (ntaps != 2) {
+		fprintf(stderr, "relay: two TAP devices needed\n");
 		usage();
 		return 2;
 	}
@@ -520,6 +536,7 @@ int main(int argc, char **argv)
 	if (!direction_init(&dirs[0], "ab", queue, seed, 0x61620000) ||
 	    !direction_init(&dirs[1], "ba", queue, seed, 0x62610000))
 		return 1;
+	dirs[0].hold_ns = dirs[1].hold_ns = hold_ms * 1000000ull;
 	dirs[0].in_fd = fds[0];
 	dirs[0].out_fd = fds[1];
 	dirs[1].in_fd = fds[1];
