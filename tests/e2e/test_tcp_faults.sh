@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_tcp_faults.sh - atoll's TCP on the hosted target against Linux peers
-# under injected faults: 5% loss (nftables numgen), delay with jitter (which
-# reorders), reordering, duplication, corruption (one bit flipped) and all
-# of them at once.  This kernel has no netem, so everything but the loss is
-# done by tools/relay, the project's own seeded relay between two TAPs:
+# under injected faults, one profile at a time: 5% loss, delay with jitter
+# (which reorders), reordering, duplication, corruption (one bit flipped)
+# and all of them at once.  This kernel has no netem: the loss is nftables
+# numgen drops at the ingress of both veth ends, the rest is done by
+# tools/relay, the project's own seeded relay between two TAPs:
 #
 #   ns $NS_C                     ns $NS_S
 #   c0 10.77.0.1 <-> s0 --br0-- ra ==[relay]== rb --br1--+-- tap0 atoll echo 10.77.0.2
@@ -12,13 +13,15 @@
 #                                                                    Linux echo/discard/chargen)
 #
 # The relay holds the user side of TAPs ra (in br0) and rb (in br1) and
-# copies frames between them.  The Linux servers sit behind the same relay,
-# so each profile also runs Linux<->Linux, which shows the relay itself
-# delivers byte-exact streams.  Per profile: echo (both directions at once),
-# chargen (checked against RFC 864's lines) and discard (byte count checked
-# at the server), python and socat clients, SHA-256 compared; the relay's
-# and atoll's counters must show the faults were met.  Every transfer has a
-# generous timeout: a timeout is a stuck connection, a failure.
+# copies frames between them.  It is first tested alone (relaycheck.py).
+# The Linux servers sit behind the same relay, so each profile also runs
+# Linux<->Linux, which shows the relay delivers byte-exact streams.  Per
+# profile, all at the same time: echo (both directions at once), chargen
+# (checked against RFC 864's lines) and discard (byte count checked at the
+# server), python and socat clients, SHA-256 compared; the relay's and
+# atoll's counters must show the faults were met.  Every transfer has a
+# generous time limit: running into it is a stuck connection, a failure.
+# PROFILES="loss5 dup" runs only those; RELAY_SEED=N fixes the relay's seeds.
 source "$(dirname "$0")/lib.sh"
 ECHO=$ROOT/build/hosted/echo
 BULK=$ROOT/build/hosted/bulk
@@ -32,7 +35,7 @@ NS_R=atlr-$E2E_ID
 RELAYCHECK=$ROOT/tests/e2e/relaycheck.py
 SIZE=2097152
 LIMIT=45 # seconds for one transfer; far beyond what any takes
-SEED=${RELAY_SEED:-$E2E_ID} # RELAY_SEED=N replays the relay's decisions
+SEED=${RELAY_SEED:-$E2E_ID} # the profiles' relays take SEED + a number
 echo "# relay seed $SEED"
 
 make -s -C "$ROOT" build/tools/relay || {
@@ -68,7 +71,7 @@ done
 # relay_once SEED OUT: 3000 frames through a relay with every fault but
 # delay (whose output order depends on timing); the relay's log in OUT.log.
 relay_once() {
-	ip netns exec "$NS_R" "$RELAY" --seed="$1" --hold=1000 --loss=5 --dup=5 --reorder=5 \
+	ip netns exec "$NS_R" "$RELAY" --seed="$1" --hold=500 --loss=5 --dup=5 --reorder=5 \
 		--corrupt=5 ta tb >"$2.log" 2>&1 &
 	local r=$!
 	PIDS+=($r)
@@ -85,11 +88,11 @@ if relay_once 7 "$WORK/r1" && relay_once 7 "$WORK/r2" && relay_once 8 "$WORK/r3"
 	cmp -s "$WORK/r1" "$WORK/r3" && not_ok "relay: another seed gives other decisions" ||
 		ok "relay: another seed gives other decisions"
 	read -r _ n _ d _ c _ o <"$WORK/r1"
-	rc() { counter "$WORK/r1.log" relay.ab.$1; }
-	want="$(rc in) $(rc out) $(rc corrupted) $(rc reordered) 0 0"
-	got="3000 $n $c $o $((3000 - $(rc lost) - d)) $((n - d - $(rc duplicated)))"
+	relay_c() { counter "$WORK/r1.log" relay.ab.$1; }
+	want="$(relay_c in) $(relay_c out) $(relay_c corrupted) $(relay_c reordered) 0 0"
+	got="3000 $n $c $o $((3000 - $(relay_c lost) - d)) $((n - d - $(relay_c duplicated)))"
 	[ "$got" = "$want" ] &&
-		ok "relay: its counters add up with what arrived ($n of 3000 frames, $(rc lost) lost, $(rc duplicated) copies, $c corrupted, $o reordered)" ||
+		ok "relay: its counters add up with what arrived ($n of 3000 frames, $(relay_c lost) lost, $(relay_c duplicated) copies, $c corrupted, $o reordered)" ||
 		not_ok "relay: its counters add up with what arrived" "got $got, want $want" "$(head -1 "$WORK/r1")" \
 			"$(grep counter "$WORK/r1.log" | grep -v ' 0$' | tr '\n' ' ')"
 else
@@ -129,7 +132,6 @@ CG_SUM=$(python3 -c "
 import hashlib
 period = b''.join(bytes((32 + (i + j) % 95) for j in range(72)) + b'\r\n' for i in range(95))
 print(hashlib.sha256((period * ($SIZE // len(period) + 1))[:$SIZE]).hexdigest())")
-
 
 # nft_loss PERMILLE: random drops on the wire between the namespaces, in
 # both directions: at the ingress of c0 (towards the client) and of s0
@@ -233,6 +235,9 @@ profile() {
 	if ! wait_for_log "$rl" "relay ready" || ! wait_for_log "$el" "echo service on TCP port 7" ||
 		! wait_for_log "$bl" "chargen on TCP port 19"; then
 		not_ok "$name: relay, echo and bulk start" "$(tail -3 "$rl")" "$(tail -3 "$el")" "$(tail -3 "$bl")"
+		stop_uk "$echo"
+		stop_uk "$bulk"
+		stop_uk "$relay"
 		return 1
 	fi
 	nft_loss "$loss" || not_ok "$name: nftables loss rule at $loss per mille"
