@@ -267,9 +267,13 @@ profile() {
 	got=$(counter "$bl" bulk.discard_bytes)
 	[ "$got" = "$want" ] && ok "$name: discard received every byte exactly once ($got)" ||
 		not_ok "$name: discard received every byte exactly once" "got $got, want $want"
-	local qf=$(($(counter "$rl" relay.ab.queue_full) + $(counter "$rl" relay.ba.queue_full)))
-	[ "$qf" = 0 ] && ok "$name: the relay's queues never overflowed" ||
-		not_ok "$name: the relay's queues never overflowed" "$(grep counter "$rl")"
+	local k v own=0
+	for k in {ab,ba}.{queue_full,oversize,write_err}; do
+		v=$(counter "$rl" relay.$k)
+		own=$((own + ${v:-1})) # no counter at all: the relay did not end well
+	done
+	[ "$own" = 0 ] && ok "$name: the relay lost no frame of its own accord (queue, size, write)" ||
+		not_ok "$name: the relay lost no frame of its own accord (queue, size, write)" "$(grep counter "$rl")"
 	PROFILE_RELAY=$rl PROFILE_ECHO=$el PROFILE_BULK=$bl
 	return 0
 }
