@@ -84,6 +84,25 @@ net_up() {
 	for l in s0 tap0 br0; do in_s ip link set "$l" up; done
 }
 
+# nft_loss PERMILLE: random drops on the wire between the namespaces, in
+# both directions: at the ingress of c0 (towards the client) and of s0
+# (towards the servers).  Not in the client's output hook: a packet dropped
+# there is an error its own TCP sees and retries at once, not a loss.
+nft_loss() {
+	in_c nft delete table netdev atloss 2>/dev/null
+	in_s nft delete table netdev atloss 2>/dev/null
+	[ "$1" = 0 ] && return
+	local ns dev
+	for ns in "$NS_C:c0" "$NS_S:s0"; do
+		dev=${ns#*:}
+		ip netns exec "${ns%:*}" nft -f - <<NFT || return 1
+table netdev atloss {
+	chain in { type filter hook ingress device $dev priority 0; numgen random mod 1000 < $1 counter drop; }
+}
+NFT
+	done
+}
+
 # start_uk LOG ARGS...: run a hosted unikernel in the server namespace.
 start_uk() {
 	local log=$1

@@ -133,25 +133,6 @@ import hashlib
 period = b''.join(bytes((32 + (i + j) % 95) for j in range(72)) + b'\r\n' for i in range(95))
 print(hashlib.sha256((period * ($SIZE // len(period) + 1))[:$SIZE]).hexdigest())")
 
-# nft_loss PERMILLE: random drops on the wire between the namespaces, in
-# both directions: at the ingress of c0 (towards the client) and of s0
-# (towards the servers).  Not in the client's output hook: a packet dropped
-# there is an error its own TCP sees and retries at once, not a loss.
-nft_loss() {
-	in_c nft delete table netdev atloss 2>/dev/null
-	in_s nft delete table netdev atloss 2>/dev/null
-	[ "$1" = 0 ] && return
-	local ns dev
-	for ns in "$NS_C:c0" "$NS_S:s0"; do
-		dev=${ns#*:}
-		ip netns exec "${ns%:*}" nft -f - <<NFT || return 1
-table netdev atloss {
-	chain in { type filter hook ingress device $dev priority 0; numgen random mod 1000 < $1 counter drop; }
-}
-NFT
-	done
-}
-
 # xfer NAME COMMAND...: start one transfer in the background; xfers_done
 # waits for all of them and reports each as a test (with its duration as a
 # comment, for information only).  A profile's transfers run at the same
