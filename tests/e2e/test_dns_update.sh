@@ -231,6 +231,14 @@ wait_for_log "$WORK/dns4.log" "zones on port 53"
 	not_ok "... and that update survives the next kill -9 (6 records replayed)" \
 		"$(grep journal "$WORK/dns4.log")"
 
+# A larger update (over TCP, as nsupdate sends anything above 512 bytes).
+cmds=()
+for i in $(seq 150); do cmds+=("update add bulk$i.example.test. 300 A 192.0.2.$((i % 250 + 1))"); done
+out=$(upd hmac-sha256:upd:$UPD "${cmds[@]}")
+[ $? -eq 0 ] && [ "$(q bulk150.example.test. A)" = 192.0.2.151 ] && [ "$(serial)" = 8 ] &&
+	ok "one update of 150 records (about 5 KB, over TCP)" ||
+	not_ok "one update of 150 records (about 5 KB, over TCP)" "$out" "$(tail -2 "$WORK/dns4.log")"
+
 stop_uk "$UK_PID"
 [ "$UK_STATUS" -eq 0 ] && grep -q "dns.queries" "$WORK/dns4.log" &&
 	ok "stops cleanly; counters printed" ||
