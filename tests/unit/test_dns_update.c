@@ -286,6 +286,29 @@ TEST(update_adds_and_deletes_and_raises_the_serial)
 	upd_rr(1, "d.example.", DNS_C_IN, DNS_T_DNAME, 60, "b.example.");
 	CHECK_EQ(apply(n4, upd_end(), &n5, NULL, NULL), DNS_R_REFUSED);
 	CHECK_EQ(rg.used, used);
+	/* No room for the new version: SERVFAIL, nothing left behind, the
+	 * current version still whole. */
+	{
+		static uint8_t small[128 * 1024] __attribute__((aligned(16)));
+		struct region save = rg;
+		region_init_mem(&rg, small, sizeof small);
+		struct dns_zone *sz = load();
+		CHECK(sz != NULL);
+		size_t su = rg.used;
+		upd_begin("example.");
+		for (int i = 0; i < 40; i++) {
+			char o[32];
+			snprintf(o, sizeof o, "host%d.example.", i);
+			upd_rr(1, o, DNS_C_IN, DNS_T_TXT, 60,
+			       "0123456789012345678901234567890123456789012345678901234567890");
+		}
+		struct dns_zone *sn;
+		if (sz)
+			CHECK_EQ(apply(sz, upd_end(), &sn, NULL, NULL), DNS_R_SERVFAIL);
+		CHECK_EQ(rg.used, su);
+		CHECK(sz && count(sz, "www.example.", DNS_T_A) == 2);
+		rg = save;
+	}
 	/* Meta types and a class-ANY RR with data are malformed. */
 	upd_begin("example.");
 	upd_rr(1, "x.example.", DNS_C_IN, DNS_T_AXFR, 0, NULL);
