@@ -260,6 +260,19 @@ static bool dns_tcp_transfer(struct dns_tcp_slot *s, struct dns_tsig *tp, uint64
 	if (s->x.qtype == DNS_T_IXFR && s->x.have_client_serial && !s->x.up_to_date &&
 	    dns_srv_journal_chain(d, z, serial))
 		dns_ixfr_begin(&s->x);
+	char zt[1024], peer[16];
+	uint32_t a = s->peer.addr;
+	dns_name_to_text(z->origin, zt, sizeof zt);
+	fmt_snprintf(peer, sizeof peer, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255,
+		     a & 255);
+	if (s->x.qtype == DNS_T_AXFR)
+		LOG_INFO(d->loop, "AXFR of %s serial %u to %s", zt, z->serial, peer);
+	else if (s->x.up_to_date)
+		LOG_INFO(d->loop, "IXFR of %s to %s: up to date (serial %u)", zt, peer, z->serial);
+	else
+		LOG_INFO(d->loop, "IXFR of %s to %s: serial %u -> %u %s", zt, peer, serial,
+			 z->serial,
+			 s->x.incremental ? "as differences" : "as the whole zone (no history)");
 	dns_srv_zone_hold(z);
 	while (ok) {
 		if (s->x.need_diff) {
