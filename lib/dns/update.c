@@ -674,7 +674,8 @@ int dns_diff_parse(const uint8_t *diff, size_t len, struct dns_diff *d)
 	d->ndel = rd_be32(&r);
 	d->nadd = rd_be32(&r);
 	d->rrs = r.pos;
-	/* Every RR well formed, the SOAs where they belong. */
+	/* Every RR well formed, the SOAs where they belong (a snapshot has
+	 * one, first). */
 	for (uint64_t i = 0; i < (uint64_t)d->ndel + d->nadd; i++) {
 		struct dns_diff_rr rr;
 		if (dns_diff_rr_next(diff, len, &r.pos, &rr) != ATL_OK)
@@ -682,11 +683,11 @@ int dns_diff_parse(const uint8_t *diff, size_t len, struct dns_diff *d)
 		bool soa_slot = i == 0 || i == d->ndel;
 		if (soa_slot != (rr.type == DNS_T_SOA))
 			return ATL_EINVAL;
-		if (rr.type == DNS_T_SOA &&
-		    soa_serial(rr.rdata, rr.rdlen) != (i ? d->new_serial : d->old_serial))
+		if (rr.type == DNS_T_SOA && soa_serial(rr.rdata, rr.rdlen) !=
+						(i >= d->ndel ? d->new_serial : d->old_serial))
 			return ATL_EINVAL;
 	}
-	if (!rd_ok(&r) || r.pos != len || !d->ndel || !d->nadd)
+	if (!rd_ok(&r) || r.pos != len || !d->nadd || (!d->ndel && d->old_serial))
 		return ATL_EINVAL;
 	return ATL_OK;
 }
@@ -712,6 +713,75 @@ int dns_diff_rr_next(const uint8_t *diff, size_t len, size_t *pos, struct dns_di
 	return ATL_OK;
 }
 
+/* A snapshot's zone, built from its RRs alone. */
+static int snapshot_load(const struct dns_diff *d, const uint8_t *diff, size_t len,
+			 struct region *rg, struct dns_zone **nz, char *err, size_t errcap)
+{
+	struct dns_zload zl;
+	int rc = dns_zload_begin(&zl, rg, d->origin);
+	size_t pos = d->rrs;
+	for (uint32_t i = 0; rc == ATL_OK && i < d->nadd; i++) {
+		struct dns_diff_rr rr;
+		dns_diff_rr_next(diff, len, &pos, &rr);
+		struct dns_zrec rec = {rr.owner, rr.type, DNS_C_IN, rr.ttl, rr.rdlen, rr.rdata};
+		rc = dns_zload_add(&zl, &rec);
+		if (rc != ATL_OK)
+			dns_zload_abort(&zl);
+	}
+	if (rc == ATL_OK)
+		rc = dns_zload_end(&zl, nz);
+	if (rc != ATL_OK)
+		fmt_snprintf(err, errcap, "%s", zl.err[0] ? zl.err : "out of zone memory");
+	return rc;
+}
+
+int dns_zone_snapshot(const struct dns_zone *z, struct region *r, uint8_t **blob, size_t *len)
+{
+	size_t n = dns_name_len(z->origin) + 16;
+	uint32_t count = 0;
+	for (size_t i = 0; i < z->nnodes; i++)
+		for (unsigned k = 0; k < z->nodes[i].nrrsets; k++) {
+			const struct dns_rrset *s = &z->nodes[i].rrsets[k];
+			const uint8_t *p = s->rdata;
+			for (unsigned j = 0; j < s->count; j++) {
+				n += dns_name_len(z->nodes[i].name) + 8 + load_be16(p);
+				p += 2u + load_be16(p);
+				count++;
+			}
+		}
+	uint8_t *b = region_alloc(r, n);
+	if (!b)
+		return ATL_ENOMEM;
+	struct wr o = wr_make(b, n);
+	wr_bytes(&o, z->origin, dns_name_len(z->origin));
+	wr_be32(&o, 0);
+	wr_be32(&o, z->serial);
+	wr_be32(&o, 0);
+	wr_be32(&o, count);
+	/* The SOA first, then the rest in the zone's order. */
+	for (int soa = 1; soa >= 0; soa--)
+		for (size_t i = 0; i < z->nnodes; i++)
+			for (unsigned k = 0; k < z->nodes[i].nrrsets; k++) {
+				const struct dns_rrset *s = &z->nodes[i].rrsets[k];
+				if ((s->type == DNS_T_SOA && i == 0) != soa)
+					continue;
+				const uint8_t *p = s->rdata;
+				for (unsigned j = 0; j < s->count; j++) {
+					const uint8_t *nm = z->nodes[i].name;
+					wr_bytes(&o, nm, dns_name_len(nm));
+					wr_be16(&o, s->type);
+					wr_be32(&o, s->ttl);
+					wr_be16(&o, load_be16(p));
+					wr_bytes(&o, p + 2, load_be16(p));
+					p += 2u + load_be16(p);
+				}
+			}
+	ASSERT(wr_ok(&o) && o.pos == n);
+	*blob = b;
+	*len = n;
+	return ATL_OK;
+}
+
 int dns_diff_apply(const struct dns_zone *z, const uint8_t *diff, size_t len, struct region *rg,
 		   struct dns_zone **nz, char *err, size_t errcap)
 {
@@ -721,10 +791,12 @@ int dns_diff_apply(const struct dns_zone *z, const uint8_t *diff, size_t len, st
 		fmt_snprintf(err, errcap, "malformed difference");
 		return ATL_EINVAL;
 	}
-	if (!dns_name_equal(d.origin, z->origin) || d.old_serial != z->serial) {
+	if (!dns_name_equal(d.origin, z->origin) || (d.ndel && d.old_serial != z->serial)) {
 		fmt_snprintf(err, errcap, "serial %u does not follow %u", d.old_serial, z->serial);
 		return ATL_ENOENT;
 	}
+	if (!d.ndel)
+		return snapshot_load(&d, diff, len, rg, nz, err, errcap);
 	struct work w;
 	if (work_init(&w, z, rg, d.nadd, len) != ATL_OK) {
 		fmt_snprintf(err, errcap, "out of zone memory (zone-mem=)");

@@ -237,6 +237,19 @@ TEST(update_adds_and_deletes_and_raises_the_serial)
 	CHECK_EQ(rz->nnodes, nz->nnodes);
 	CHECK_EQ(count(rz, "www.example.", DNS_T_A), 1);
 	CHECK_EQ(count(rz, "a.b.c.example.", DNS_T_TXT), 1);
+	/* A snapshot of the new version loads as it, over any version. */
+	uint8_t *snap;
+	size_t snaplen;
+	CHECK_EQ(dns_zone_snapshot(nz, &rg, &snap, &snaplen), ATL_OK);
+	struct dns_diff sd;
+	CHECK_EQ(dns_diff_parse(snap, snaplen, &sd), ATL_OK);
+	CHECK(sd.ndel == 0 && sd.new_serial == 101 && sd.nadd > 5);
+	struct dns_zone *sz2;
+	CHECK_EQ(dns_diff_apply(z, snap, snaplen, &rg, &sz2, err, sizeof err), ATL_OK);
+	CHECK(sz2 && sz2->serial == 101 && sz2->nnodes == nz->nnodes);
+	CHECK(sz2 && count(sz2, "a.b.c.example.", DNS_T_TXT) == 1);
+	dns_zone_free(&rg, sz2);
+	region_free(&rg, snap);
 	/* ... and not over the new one (its serial is not 100). */
 	struct dns_zone *bad;
 	CHECK_EQ(dns_diff_apply(nz, diff, dlen, &rg, &bad, err, sizeof err), ATL_ENOENT);
@@ -464,12 +477,12 @@ TEST(tsig_verifies_and_refuses_like_rfc8945)
 TEST(journal_records_detect_torn_and_stale_blocks)
 {
 	uint8_t hdr[DNS_JOURNAL_HDR], rec[256];
-	uint64_t gen;
-	dns_journal_header_encode(hdr, 0x1122334455667788ull);
-	CHECK_EQ(dns_journal_header_decode(hdr, sizeof hdr, &gen), ATL_OK);
-	CHECK(gen == 0x1122334455667788ull);
+	uint64_t gen, epoch;
+	dns_journal_header_encode(hdr, 0x1122334455667788ull, 9);
+	CHECK_EQ(dns_journal_header_decode(hdr, sizeof hdr, &gen, &epoch), ATL_OK);
+	CHECK(gen == 0x1122334455667788ull && epoch == 9);
 	hdr[20] ^= 1;
-	CHECK_EQ(dns_journal_header_decode(hdr, sizeof hdr, &gen), ATL_ENOENT);
+	CHECK_EQ(dns_journal_header_decode(hdr, sizeof hdr, &gen, &epoch), ATL_ENOENT);
 	const uint8_t diff[] = "some difference";
 	size_t rl = dns_journal_record_len(sizeof diff);
 	dns_journal_record_encode(rec, 7, 3, diff, sizeof diff);
