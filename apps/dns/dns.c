@@ -14,15 +14,7 @@
 #include "core/loop.h"
 #include "dns/dns.h"
 #include "dns/tar.h"
-#include "net/stack.h"
-#include "net/tcp.h"
-
-#define DNS_PORT	   53
-#define DNS_BUF		   65535
-#define DNS_TCP_SLOTS	   16			/* connections served at once */
-#define DNS_TCP_QUERY_MAX  4096			/* a longer query closes the connection */
-#define DNS_TCP_ANSWER_MAX 16384		/* a longer answer is sent truncated (TC) */
-#define DNS_TCP_IDLE_NS	   (10ull * 1000000000) /* RFC 7766 6.2.3 */
+#include "srv.h"
 
 static const char example_zone[] = "$ORIGIN example.test.\n"
 				   "$TTL 3600\n"
@@ -43,50 +35,93 @@ static const char example_zone[] = "$ORIGIN example.test.\n"
 				   "dev     NS    ns.dev\n"
 				   "ns.dev  A     192.0.2.53\n";
 
-struct dns_srv;
+static const char *const dns_stat_names[DNS_S_COUNT] = {
+    "queries",	   "answered", "dropped",  "send_failed", "tcp_conns",	    "tcp_queries",
+    "tcp_refused", "axfr_out", "tsig_bad", "updates",	  "update_refused", "update_failed"};
 
-/* One TCP connection's state and buffers (from the heap, reused). */
-struct dns_tcp_slot {
-	struct dns_srv *d;
-	struct tcp_conn *c;
-	struct ip4_ep peer;
-	struct dns_axfr x;
-	uint8_t in[DNS_TCP_QUERY_MAX];
-	uint8_t out[2 + DNS_TCP_ANSWER_MAX];
-};
+uint64_t dns_srv_now(void)
+{
+	return plat_clock_wall() / 1000000000u;
+}
 
-struct dns_srv {
-	struct loop *loop;
-	struct udp_sock *sock;
-	struct tcp_listener *ls;
-	struct dns_zones zones;
-	uint8_t *in, *out;
-	struct dns_tcp_slot *slots;
-	/* axfr-allow=: who may transfer zones (none by default) */
-	bool axfr_any;
-	unsigned naxfr;
-	uint32_t axfr_allow[16];
-	/* queries, answered, dropped, send_failed, tcp_conns, tcp_queries,
-	 * tcp_refused (no slot), axfr_out */
-	uint64_t stat[8];
-	struct counter_group group;
-};
+struct dns_zone *dns_srv_zone(struct dns_srv *d, const uint8_t *origin)
+{
+	for (unsigned i = 0; i < d->zones.n; i++)
+		if (dns_name_equal(d->zones.z[i]->origin, origin))
+			return d->zones.z[i];
+	return NULL;
+}
 
-static const char *const dns_stat_names[] = {"queries",	    "answered",	 "dropped",
-					     "send_failed", "tcp_conns", "tcp_queries",
-					     "tcp_refused", "axfr_out"};
+int dns_srv_replace_zone(struct dns_srv *d, struct dns_zone *z)
+{
+	unsigned i = 0;
+	while (i < d->zones.n && !dns_name_equal(d->zones.z[i]->origin, z->origin))
+		i++;
+	if (i == d->zones.n) {
+		if (d->zones.n >= DNS_ZONES_MAX) {
+			dns_zone_free(&d->zr, z);
+			return ATL_ENOMEM;
+		}
+		d->zones.n++;
+	} else {
+		struct dns_zone *old = d->zones.z[i];
+		old->retired = true;
+		if (!old->refs)
+			dns_zone_free(&d->zr, old);
+	}
+	z->refs = 0;
+	z->retired = false;
+	d->zones.z[i] = z;
+	if (d->running)
+		dns_srv_zone_changed(d, z);
+	return ATL_OK;
+}
 
-static bool axfr_allowed(const struct dns_srv *d, uint32_t addr)
+void dns_srv_zone_hold(struct dns_zone *z)
+{
+	z->refs++;
+}
+
+void dns_srv_zone_release(struct dns_srv *d, struct dns_zone *z)
+{
+	ASSERT(z->refs > 0);
+	if (--z->refs == 0 && z->retired)
+		dns_zone_free(&d->zr, z);
+}
+
+void dns_srv_zone_changed(struct dns_srv *d, const struct dns_zone *z)
+{
+	/* NOTIFY (RFC 1996) to the zone's secondaries goes here. */
+	(void)d;
+	(void)z;
+}
+
+static bool axfr_allowed(const struct dns_srv *d, uint32_t addr, const struct dns_tsig *t)
 {
 	if (d->axfr_any)
 		return true;
 	for (unsigned i = 0; i < d->naxfr; i++)
 		if (d->axfr_allow[i] == addr)
 			return true;
+	for (unsigned i = 0; t && i < d->naxfr_keys; i++)
+		if (dns_name_equal(d->axfr_keys[i], t->key->name))
+			return true;
 	return false;
 }
 
-/* axfr-allow=any or a comma-separated list of IPv4 addresses. */
+/* A name from a boot argument: text up to n bytes, made absolute. */
+static int arg_name(const char *v, size_t n, uint8_t *out)
+{
+	if (!n)
+		return ATL_EINVAL;
+	int rc = dns_name_from_text(v, n, (const uint8_t *)"", out);
+	if (rc == ATL_OK)
+		dns_name_lower(out);
+	return rc;
+}
+
+/* axfr-allow=any, or a comma-separated list of IPv4 addresses and
+ * key:<name> for requests signed with that TSIG key. */
 static int parse_axfr_allow(struct dns_srv *d, const char *v)
 {
 	if (!v)
@@ -100,15 +135,96 @@ static int parse_axfr_allow(struct dns_srv *d, const char *v)
 		size_t n = 0;
 		while (v[n] && v[n] != ',')
 			n++;
-		if (n >= sizeof one || d->naxfr >= ARRAY_SIZE(d->axfr_allow))
-			return ATL_EINVAL;
-		memcpy(one, v, n);
-		one[n] = 0;
-		if (ip4_parse(one, &d->axfr_allow[d->naxfr++]) != ATL_OK)
-			return ATL_EINVAL;
+		if (n > 4 && !memcmp(v, "key:", 4)) {
+			if (d->naxfr_keys >= ARRAY_SIZE(d->axfr_keys) ||
+			    arg_name(v + 4, n - 4, d->axfr_keys[d->naxfr_keys++]) != ATL_OK)
+				return ATL_EINVAL;
+		} else {
+			if (n >= sizeof one || d->naxfr >= ARRAY_SIZE(d->axfr_allow))
+				return ATL_EINVAL;
+			memcpy(one, v, n);
+			one[n] = 0;
+			if (ip4_parse(one, &d->axfr_allow[d->naxfr++]) != ATL_OK)
+				return ATL_EINVAL;
+		}
 		v += n + (v[n] == ',');
 	}
 	return ATL_OK;
+}
+
+/* update-allow=<key>[@<zone>],...: the key may update that zone (every
+ * zone without @). */
+static int parse_update_allow(struct dns_srv *d, const char *v)
+{
+	while (v && *v) {
+		size_t n = 0, at = 0;
+		while (v[n] && v[n] != ',') {
+			if (v[n] == '@' && !at)
+				at = n;
+			n++;
+		}
+		if (d->nupd >= ARRAY_SIZE(d->upd))
+			return ATL_EINVAL;
+		if (arg_name(v, at ? at : n, d->upd[d->nupd].key) != ATL_OK)
+			return ATL_EINVAL;
+		if (at) {
+			if (arg_name(v + at + 1, n - at - 1, d->upd[d->nupd].zone) != ATL_OK)
+				return ATL_EINVAL;
+		} else {
+			d->upd[d->nupd].zone[0] = 0;
+		}
+		d->nupd++;
+		v += n + (v[n] == ',');
+	}
+	return ATL_OK;
+}
+
+bool dns_srv_update_allowed(const struct dns_srv *d, const struct dns_tsig_key *k,
+			    const uint8_t *zone)
+{
+	for (unsigned i = 0; k && i < d->nupd; i++)
+		if (dns_name_equal(d->upd[i].key, k->name) &&
+		    (!d->upd[i].zone[0] || dns_name_equal(d->upd[i].zone, zone)))
+			return true;
+	return false;
+}
+
+/*
+ * One request that is not a transfer, to its response (0: none).  A
+ * TSIG is checked first (RFC 8945 5.2): a failure is answered NOTAUTH
+ * and the request is not looked at; a signed request gets a signed
+ * response.
+ */
+static size_t dns_srv_handle(struct dns_srv *d, const uint8_t *msg, size_t len,
+			     enum dns_transport tr, uint8_t *out, size_t cap)
+{
+	struct dns_tsig t;
+	uint64_t now = dns_srv_now();
+	int rc = dns_tsig_verify(&d->keys, msg, len, now, &t);
+	if (rc == DNS_R_FORMERR)
+		return dns_tsig_error_response(NULL, msg, len, DNS_R_FORMERR, out, cap, now);
+	if (rc == DNS_R_NOTAUTH) {
+		char kn[1024];
+		dns_name_to_text(t.name, kn, sizeof kn);
+		d->stat[DNS_S_TSIG_BAD]++;
+		LOG_WARN(d->loop, "TSIG %s with key %s: refused",
+			 t.error == DNS_TSIG_BADKEY   ? "BADKEY (unknown key or algorithm)"
+			 : t.error == DNS_TSIG_BADSIG ? "BADSIG (wrong MAC)"
+						      : "BADTIME (clocks differ)",
+			 kn);
+		return dns_tsig_error_response(&t, msg, len, DNS_R_NOTAUTH, out, cap, now);
+	}
+	struct dns_tsig *tp = rc == DNS_R_NOERROR ? &t : NULL;
+	size_t n;
+	if (len >= DNS_HDR_LEN && DNS_OPCODE(load_be16(msg + 2)) == DNS_OP_UPDATE &&
+	    !(load_be16(msg + 2) & DNS_F_QR))
+		n = dns_srv_update(d, msg, len, tp, out, cap - (tp ? dns_tsig_size(tp) : 0));
+	else
+		n = dns_answer_reserve(&d->zones, msg, len, tr, out, cap,
+				       tp ? dns_tsig_size(tp) : 0);
+	if (n && tp)
+		n = dns_tsig_sign(tp, out, n, cap, now);
+	return n;
 }
 
 /* Read exactly n bytes; false at the end of the stream, an error or the
@@ -125,6 +241,63 @@ static bool read_full(struct tcp_conn *c, uint8_t *buf, size_t n, uint64_t deadl
 	return true;
 }
 
+/*
+ * A zone transfer out (RFC 5936, RFC 1995) started in s->x: the zone as a
+ * stream of messages, each signed when the request was (RFC 8945 5.3.1).
+ * The version being sent stays alive until the end; an IXFR gets the
+ * differences when the journal has every one from the client's serial.
+ * False when the connection is to be closed.
+ */
+static bool dns_tcp_transfer(struct dns_tcp_slot *s, struct dns_tsig *tp, uint64_t now,
+			     uint64_t deadline)
+{
+	struct dns_srv *d = s->d;
+	struct dns_zone *z = (struct dns_zone *)s->x.z;
+	size_t room = DNS_TCP_ANSWER_MAX - (tp ? dns_tsig_size(tp) : 0), m;
+	bool ok = true;
+	uint32_t serial = s->x.client_serial;
+	void *blk = NULL; /* the difference being sent, read from the journal */
+	if (s->x.qtype == DNS_T_IXFR && s->x.have_client_serial && !s->x.up_to_date &&
+	    dns_srv_journal_chain(d, z, serial))
+		dns_ixfr_begin(&s->x);
+	char zt[1024], peer[16];
+	uint32_t a = s->peer.addr;
+	dns_name_to_text(z->origin, zt, sizeof zt);
+	fmt_snprintf(peer, sizeof peer, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255,
+		     a & 255);
+	if (s->x.qtype == DNS_T_AXFR)
+		LOG_INFO(d->loop, "AXFR of %s serial %u to %s", zt, z->serial, peer);
+	else if (s->x.up_to_date)
+		LOG_INFO(d->loop, "IXFR of %s to %s: up to date (serial %u)", zt, peer, z->serial);
+	else
+		LOG_INFO(d->loop, "IXFR of %s to %s: serial %u -> %u %s", zt, peer, serial,
+			 z->serial,
+			 s->x.incremental ? "as differences" : "as the whole zone (no history)");
+	dns_srv_zone_hold(z);
+	while (ok) {
+		if (s->x.need_diff) {
+			const uint8_t *diff = NULL;
+			size_t dl = 0;
+			region_free(&d->zr, blk);
+			blk = NULL;
+			if (serial != z->serial &&
+			    !(blk = dns_srv_journal_next(d, z, &serial, &diff, &dl)))
+				break; /* unreadable now: the client retries */
+			dns_ixfr_feed(&s->x, diff, dl);
+		}
+		if (!(m = dns_axfr_next(&s->x, s->out + 2, room)))
+			break;
+		if (tp && !(m = dns_tsig_sign(tp, s->out + 2, m, DNS_TCP_ANSWER_MAX, now)))
+			break;
+		store_be16(s->out, (uint16_t)m);
+		ok = tcp_write(s->c, s->out, m + 2, NULL, deadline) == ATL_OK;
+	}
+	region_free(&d->zr, blk);
+	dns_srv_zone_release(d, z);
+	d->stat[DNS_S_AXFR_OUT]++;
+	return ok && s->x.done;
+}
+
 /* RFC 7766: two-byte length, then the message; several queries per
  * connection, answered in order; closed after an idle period. */
 static void dns_tcp_conn(void *arg)
@@ -139,23 +312,19 @@ static void dns_tcp_conn(void *arg)
 		size_t len = load_be16(lb);
 		if (len > sizeof s->in || !read_full(s->c, s->in, len, deadline))
 			break;
-		d->stat[5]++;
-		if (axfr_allowed(d, s->peer.addr) &&
+		d->stat[DNS_S_TCP_QUERIES]++;
+		struct dns_tsig t;
+		uint64_t now = dns_srv_now();
+		int trc = dns_tsig_verify(&d->keys, s->in, len, now, &t);
+		struct dns_tsig *tp = trc == DNS_R_NOERROR ? &t : NULL;
+		if ((trc == DNS_R_NOERROR || trc == ATL_ENOENT) &&
+		    axfr_allowed(d, s->peer.addr, tp) &&
 		    dns_axfr_start(&d->zones, s->in, len, &s->x) == DNS_R_NOERROR) {
-			/* RFC 5936: the zone as a stream of messages. */
-			size_t m;
-			bool ok = true;
-			while (ok && (m = dns_axfr_next(&s->x, s->out + 2, DNS_TCP_ANSWER_MAX))) {
-				store_be16(s->out, (uint16_t)m);
-				ok = tcp_write(s->c, s->out, m + 2, NULL, deadline) == ATL_OK;
-			}
-			d->stat[7]++;
-			if (!ok || !s->x.done)
+			if (!dns_tcp_transfer(s, tp, now, deadline))
 				break;
 			continue;
 		}
-		size_t n =
-		    dns_answer(&d->zones, s->in, len, DNS_TCP, s->out + 2, DNS_TCP_ANSWER_MAX);
+		size_t n = dns_srv_handle(d, s->in, len, DNS_TCP, s->out + 2, DNS_TCP_ANSWER_MAX);
 		if (!n)
 			break;
 		store_be16(s->out, (uint16_t)n);
@@ -182,14 +351,14 @@ static void dns_tcp(void *arg)
 			if (!d->slots[i].c)
 				s = &d->slots[i];
 		if (!s || !fiber_spawn(d->loop, "dns-tcp", dns_tcp_conn, s, 0)) {
-			d->stat[6]++;
+			d->stat[DNS_S_TCP_REFUSED]++;
 			tcp_close(c);
 			continue;
 		}
 		s->d = d;
 		s->c = c;
 		s->peer = peer;
-		d->stat[4]++;
+		d->stat[DNS_S_TCP_CONNS]++;
 	}
 }
 
@@ -204,16 +373,16 @@ static void dns_udp(void *arg)
 			return;
 		if (rc != ATL_OK)
 			continue;
-		d->stat[0]++;
-		size_t n = dns_answer(&d->zones, d->in, len, DNS_UDP, d->out, DNS_BUF);
+		d->stat[DNS_S_QUERIES]++;
+		size_t n = dns_srv_handle(d, d->in, len, DNS_UDP, d->out, DNS_BUF);
 		if (!n) {
-			d->stat[2]++;
+			d->stat[DNS_S_DROPPED]++;
 			continue;
 		}
 		if (udp_sendto(d->sock, &from, d->out, n) == ATL_OK)
-			d->stat[1]++;
+			d->stat[DNS_S_ANSWERED]++;
 		else
-			d->stat[3]++;
+			d->stat[DNS_S_SEND_FAILED]++;
 	}
 }
 
@@ -239,9 +408,8 @@ static int archive_include(void *ctx, const char *file, const char **data, size_
 	return ATL_ENOENT;
 }
 
-static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, const char *file,
-		     const char *origin_text, size_t origin_len, const char *text, size_t len,
-		     struct archive *ar)
+static void add_zone(struct dns_srv *d, const char *file, const char *origin_text,
+		     size_t origin_len, const char *text, size_t len, struct archive *ar)
 {
 	uint8_t origin[DNS_NAME_MAX];
 	char err[320];
@@ -253,13 +421,9 @@ static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, const c
 		LOG_ERROR(d->loop, "%s: more than %d zones", file, DNS_ZONES_MAX);
 		return;
 	}
-	struct dns_zone *z = heap_alloc(h, sizeof *z, 16);
-	if (!z) {
-		LOG_ERROR(d->loop, "%s: heap exhausted", file);
-		return;
-	}
-	if (dns_zone_load_text(a, origin, file, text, len, ar ? archive_include : NULL, ar, z, err,
-			       sizeof err) != ATL_OK) {
+	struct dns_zone *z;
+	if (dns_zone_load_text_region(&d->zr, origin, file, text, len, ar ? archive_include : NULL,
+				      ar, &z, err, sizeof err) != ATL_OK) {
 		LOG_ERROR(d->loop, "zone rejected: %s", err);
 		return;
 	}
@@ -267,11 +431,11 @@ static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, const c
 	dns_name_to_text(z->origin, t, sizeof t);
 	LOG_INFO(d->loop, "zone %s serial %u: %zu names, %zu bytes", t, z->serial, z->nnodes,
 		 z->bytes);
-	d->zones.z[d->zones.n++] = z;
+	dns_srv_replace_zone(d, z);
 }
 
 /* Zones from the tar archive on the "zones" block device. */
-static int load_archive(struct dns_srv *d, struct heap *h, struct arena *a)
+static int load_archive(struct dns_srv *d, struct heap *h)
 {
 	plat_handle_t bh;
 	struct plat_block_info info;
@@ -303,7 +467,11 @@ static int load_archive(struct dns_srv *d, struct heap *h, struct arena *a)
 				base = p + 1;
 		size_t bl = strlen(base);
 		if (!strcmp(base, "keys")) {
-			LOG_WARN(d->loop, "keys: TSIG is not implemented yet; ignored");
+			char err[160];
+			if (dns_tsig_keys_parse(&d->keys, (const char *)m.data, m.len, err,
+						sizeof err) != ATL_OK)
+				LOG_ERROR(d->loop, "%s: TSIG keys not all read: %s", m.name, err);
+			LOG_INFO(d->loop, "%u TSIG keys", d->keys.n);
 			continue;
 		}
 		if (bl <= 5 || strcmp(base + bl - 5, ".zone"))
@@ -317,7 +485,7 @@ static int load_archive(struct dns_srv *d, struct heap *h, struct arena *a)
 		memcpy(origin, base, ol);
 		if (ol && origin[ol - 1] != '.')
 			origin[ol++] = '.';
-		add_zone(d, h, a, m.name, origin, ol, (const char *)m.data, m.len, &ar);
+		add_zone(d, m.name, origin, ol, (const char *)m.data, m.len, &ar);
 	}
 	if (rc != ATL_ENOENT)
 		LOG_ERROR(d->loop, "the zones archive is malformed after member %s", m.name);
@@ -343,12 +511,19 @@ static int dns_main(const struct plat_start *s)
 	}
 	d->loop = &l;
 	if (parse_axfr_allow(d, args_get(s, "axfr-allow")) != ATL_OK) {
-		LOG_ERROR(&l, "axfr-allow= takes \"any\" or IPv4 addresses separated by commas");
+		LOG_ERROR(&l, "axfr-allow= takes \"any\", or IPv4 addresses and key:<name> "
+			      "separated by commas");
+		return 1;
+	}
+	if (parse_update_allow(d, args_get(s, "update-allow")) != ATL_OK) {
+		LOG_ERROR(&l, "update-allow= takes <key>[@<zone>] separated by commas (at most %u)",
+			  (unsigned)ARRAY_SIZE(d->upd));
 		return 1;
 	}
 
 	struct stack *st;
 	int rc = stack_open(&l, "service", &st);
+	d->st = st;
 	if (rc != ATL_OK) {
 		LOG_ERROR(&l, "cannot open the network stack: %s", atl_strerror(rc));
 		return 1;
@@ -360,22 +535,23 @@ static int dns_main(const struct plat_start *s)
 	size_t left = heap.size - heap.used;
 	if (args_get_u64(&l, "zone-mem", left / 2, left, &zmem) != ATL_OK)
 		return 1;
-	struct arena zones_arena;
-	if (arena_init(&zones_arena, &heap, (size_t)zmem) != ATL_OK) {
+	if (region_init(&d->zr, &heap, (size_t)zmem) != ATL_OK) {
 		LOG_ERROR(&l, "heap too small for %llu bytes of zone data",
 			  (unsigned long long)zmem);
 		return 1;
 	}
-	rc = load_archive(d, &heap, &zones_arena);
+	rc = load_archive(d, &heap);
 	if (rc == ATL_ENOENT) {
 		LOG_INFO(&l, "no zones device: serving the embedded example.test. zone");
-		add_zone(d, &heap, &zones_arena, "embedded:example.test.zone", "example.test.", 13,
-			 example_zone, sizeof example_zone - 1, NULL);
+		add_zone(d, "embedded:example.test.zone", "example.test.", 13, example_zone,
+			 sizeof example_zone - 1, NULL);
 	}
 	if (!d->zones.n) {
 		LOG_ERROR(&l, "no zone to serve");
 		return 1;
 	}
+	if (dns_srv_journal_open(d, &heap) != ATL_OK)
+		return 1;
 
 	struct ip4_ep local = {0, DNS_PORT};
 	rc = udp_open(st, &local, &d->sock);
@@ -411,7 +587,8 @@ static int dns_main(const struct plat_start *s)
 		tcp = "UDP and TCP";
 	}
 	LOG_INFO(&l, "dns: %u zones on port %d, %s (%s stack), zone data %zu bytes", d->zones.n,
-		 DNS_PORT, tcp, st->ops->name, zones_arena.used);
+		 DNS_PORT, tcp, st->ops->name, d->zr.used);
+	d->running = true;
 	rc = loop_run(&l);
 	LOG_INFO(&l, "stopping: %s", rc == ATL_ESTOPPED ? "stop requested" : "loop ended");
 	counters_print(&l);
@@ -421,7 +598,11 @@ static int dns_main(const struct plat_start *s)
 static const struct plat_device_decl dns_devices[] = {
     {"service", PLAT_DEV_NET, "the network the DNS server answers on (UDP port 53)"},
     {"zones", PLAT_DEV_BLOCK,
-     "optional: a POSIX tar archive of <origin>.zone master files (default: example.test.)"},
+     "optional: a POSIX tar archive of <origin>.zone master files and a \"keys\" member of "
+     "TSIG keys (default: example.test.)"},
+    {"journal", PLAT_DEV_BLOCK,
+     "optional: the journal of dynamic updates, written before each is acknowledged and "
+     "replayed at start (without it updates are lost on restart)"},
 };
 
 static const struct plat_arg_decl dns_args[] = {
@@ -429,8 +610,10 @@ static const struct plat_arg_decl dns_args[] = {
     {"ipv4-gateway", "default gateway address"},
     {"mac", "MAC address (default: from the platform)"},
     {"zone-mem", "bytes of heap for zone data (default: half of what is free at start)"},
-    {"axfr-allow",
-     "who may transfer zones (AXFR over TCP): any, or addresses a,b,... (default none)"},
+    {"axfr-allow", "who may transfer zones (AXFR/IXFR over TCP): any, or addresses and "
+		   "key:<TSIG key name>, a,b,... (default none)"},
+    {"update-allow", "which TSIG key may send dynamic updates (RFC 2136) to which zone: "
+		     "<key>[@<zone>],... (a key without @ may update every zone; default none)"},
     TCP_ARG_DECLS,
 };
 
