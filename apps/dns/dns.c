@@ -14,15 +14,7 @@
 #include "core/loop.h"
 #include "dns/dns.h"
 #include "dns/tar.h"
-#include "net/stack.h"
-#include "net/tcp.h"
-
-#define DNS_PORT	   53
-#define DNS_BUF		   65535
-#define DNS_TCP_SLOTS	   16			/* connections served at once */
-#define DNS_TCP_QUERY_MAX  4096			/* a longer query closes the connection */
-#define DNS_TCP_ANSWER_MAX 16384		/* a longer answer is sent truncated (TC) */
-#define DNS_TCP_IDLE_NS	   (10ull * 1000000000) /* RFC 7766 6.2.3 */
+#include "srv.h"
 
 static const char example_zone[] = "$ORIGIN example.test.\n"
 				   "$TTL 3600\n"
@@ -43,38 +35,61 @@ static const char example_zone[] = "$ORIGIN example.test.\n"
 				   "dev     NS    ns.dev\n"
 				   "ns.dev  A     192.0.2.53\n";
 
-struct dns_srv;
+static const char *const dns_stat_names[DNS_S_COUNT] = {"queries",     "answered",  "dropped",
+							"send_failed", "tcp_conns", "tcp_queries",
+							"tcp_refused", "axfr_out"};
 
-/* One TCP connection's state and buffers (from the heap, reused). */
-struct dns_tcp_slot {
-	struct dns_srv *d;
-	struct tcp_conn *c;
-	struct ip4_ep peer;
-	struct dns_axfr x;
-	uint8_t in[DNS_TCP_QUERY_MAX];
-	uint8_t out[2 + DNS_TCP_ANSWER_MAX];
-};
+struct dns_zone *dns_srv_zone(struct dns_srv *d, const uint8_t *origin)
+{
+	for (unsigned i = 0; i < d->zones.n; i++)
+		if (dns_name_equal(d->zones.z[i]->origin, origin))
+			return d->zones.z[i];
+	return NULL;
+}
 
-struct dns_srv {
-	struct loop *loop;
-	struct udp_sock *sock;
-	struct tcp_listener *ls;
-	struct dns_zones zones;
-	uint8_t *in, *out;
-	struct dns_tcp_slot *slots;
-	/* axfr-allow=: who may transfer zones (none by default) */
-	bool axfr_any;
-	unsigned naxfr;
-	uint32_t axfr_allow[16];
-	/* queries, answered, dropped, send_failed, tcp_conns, tcp_queries,
-	 * tcp_refused (no slot), axfr_out */
-	uint64_t stat[8];
-	struct counter_group group;
-};
+int dns_srv_replace_zone(struct dns_srv *d, struct dns_zone *z)
+{
+	unsigned i = 0;
+	while (i < d->zones.n && !dns_name_equal(d->zones.z[i]->origin, z->origin))
+		i++;
+	if (i == d->zones.n) {
+		if (d->zones.n >= DNS_ZONES_MAX) {
+			dns_zone_free(&d->zr, z);
+			return ATL_ENOMEM;
+		}
+		d->zones.n++;
+	} else {
+		struct dns_zone *old = d->zones.z[i];
+		old->retired = true;
+		if (!old->refs)
+			dns_zone_free(&d->zr, old);
+	}
+	z->refs = 0;
+	z->retired = false;
+	d->zones.z[i] = z;
+	if (d->running)
+		dns_srv_zone_changed(d, z);
+	return ATL_OK;
+}
 
-static const char *const dns_stat_names[] = {"queries",	    "answered",	 "dropped",
-					     "send_failed", "tcp_conns", "tcp_queries",
-					     "tcp_refused", "axfr_out"};
+void dns_srv_zone_hold(struct dns_zone *z)
+{
+	z->refs++;
+}
+
+void dns_srv_zone_release(struct dns_srv *d, struct dns_zone *z)
+{
+	ASSERT(z->refs > 0);
+	if (--z->refs == 0 && z->retired)
+		dns_zone_free(&d->zr, z);
+}
+
+void dns_srv_zone_changed(struct dns_srv *d, const struct dns_zone *z)
+{
+	/* NOTIFY (RFC 1996) to the zone's secondaries goes here. */
+	(void)d;
+	(void)z;
+}
 
 static bool axfr_allowed(const struct dns_srv *d, uint32_t addr)
 {
@@ -139,17 +154,21 @@ static void dns_tcp_conn(void *arg)
 		size_t len = load_be16(lb);
 		if (len > sizeof s->in || !read_full(s->c, s->in, len, deadline))
 			break;
-		d->stat[5]++;
+		d->stat[DNS_S_TCP_QUERIES]++;
 		if (axfr_allowed(d, s->peer.addr) &&
 		    dns_axfr_start(&d->zones, s->in, len, &s->x) == DNS_R_NOERROR) {
-			/* RFC 5936: the zone as a stream of messages. */
+			/* RFC 5936: the zone as a stream of messages; the
+			 * version being sent stays alive until the end. */
+			struct dns_zone *z = (struct dns_zone *)s->x.z;
 			size_t m;
 			bool ok = true;
+			dns_srv_zone_hold(z);
 			while (ok && (m = dns_axfr_next(&s->x, s->out + 2, DNS_TCP_ANSWER_MAX))) {
 				store_be16(s->out, (uint16_t)m);
 				ok = tcp_write(s->c, s->out, m + 2, NULL, deadline) == ATL_OK;
 			}
-			d->stat[7]++;
+			dns_srv_zone_release(d, z);
+			d->stat[DNS_S_AXFR_OUT]++;
 			if (!ok || !s->x.done)
 				break;
 			continue;
@@ -182,14 +201,14 @@ static void dns_tcp(void *arg)
 			if (!d->slots[i].c)
 				s = &d->slots[i];
 		if (!s || !fiber_spawn(d->loop, "dns-tcp", dns_tcp_conn, s, 0)) {
-			d->stat[6]++;
+			d->stat[DNS_S_TCP_REFUSED]++;
 			tcp_close(c);
 			continue;
 		}
 		s->d = d;
 		s->c = c;
 		s->peer = peer;
-		d->stat[4]++;
+		d->stat[DNS_S_TCP_CONNS]++;
 	}
 }
 
@@ -204,16 +223,16 @@ static void dns_udp(void *arg)
 			return;
 		if (rc != ATL_OK)
 			continue;
-		d->stat[0]++;
+		d->stat[DNS_S_QUERIES]++;
 		size_t n = dns_answer(&d->zones, d->in, len, DNS_UDP, d->out, DNS_BUF);
 		if (!n) {
-			d->stat[2]++;
+			d->stat[DNS_S_DROPPED]++;
 			continue;
 		}
 		if (udp_sendto(d->sock, &from, d->out, n) == ATL_OK)
-			d->stat[1]++;
+			d->stat[DNS_S_ANSWERED]++;
 		else
-			d->stat[3]++;
+			d->stat[DNS_S_SEND_FAILED]++;
 	}
 }
 
@@ -239,9 +258,8 @@ static int archive_include(void *ctx, const char *file, const char **data, size_
 	return ATL_ENOENT;
 }
 
-static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, const char *file,
-		     const char *origin_text, size_t origin_len, const char *text, size_t len,
-		     struct archive *ar)
+static void add_zone(struct dns_srv *d, const char *file, const char *origin_text,
+		     size_t origin_len, const char *text, size_t len, struct archive *ar)
 {
 	uint8_t origin[DNS_NAME_MAX];
 	char err[320];
@@ -253,13 +271,9 @@ static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, const c
 		LOG_ERROR(d->loop, "%s: more than %d zones", file, DNS_ZONES_MAX);
 		return;
 	}
-	struct dns_zone *z = heap_alloc(h, sizeof *z, 16);
-	if (!z) {
-		LOG_ERROR(d->loop, "%s: heap exhausted", file);
-		return;
-	}
-	if (dns_zone_load_text(a, origin, file, text, len, ar ? archive_include : NULL, ar, z, err,
-			       sizeof err) != ATL_OK) {
+	struct dns_zone *z;
+	if (dns_zone_load_text_region(&d->zr, origin, file, text, len, ar ? archive_include : NULL,
+				      ar, &z, err, sizeof err) != ATL_OK) {
 		LOG_ERROR(d->loop, "zone rejected: %s", err);
 		return;
 	}
@@ -267,11 +281,11 @@ static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, const c
 	dns_name_to_text(z->origin, t, sizeof t);
 	LOG_INFO(d->loop, "zone %s serial %u: %zu names, %zu bytes", t, z->serial, z->nnodes,
 		 z->bytes);
-	d->zones.z[d->zones.n++] = z;
+	dns_srv_replace_zone(d, z);
 }
 
 /* Zones from the tar archive on the "zones" block device. */
-static int load_archive(struct dns_srv *d, struct heap *h, struct arena *a)
+static int load_archive(struct dns_srv *d, struct heap *h)
 {
 	plat_handle_t bh;
 	struct plat_block_info info;
@@ -317,7 +331,7 @@ static int load_archive(struct dns_srv *d, struct heap *h, struct arena *a)
 		memcpy(origin, base, ol);
 		if (ol && origin[ol - 1] != '.')
 			origin[ol++] = '.';
-		add_zone(d, h, a, m.name, origin, ol, (const char *)m.data, m.len, &ar);
+		add_zone(d, m.name, origin, ol, (const char *)m.data, m.len, &ar);
 	}
 	if (rc != ATL_ENOENT)
 		LOG_ERROR(d->loop, "the zones archive is malformed after member %s", m.name);
@@ -349,6 +363,7 @@ static int dns_main(const struct plat_start *s)
 
 	struct stack *st;
 	int rc = stack_open(&l, "service", &st);
+	d->st = st;
 	if (rc != ATL_OK) {
 		LOG_ERROR(&l, "cannot open the network stack: %s", atl_strerror(rc));
 		return 1;
@@ -360,17 +375,16 @@ static int dns_main(const struct plat_start *s)
 	size_t left = heap.size - heap.used;
 	if (args_get_u64(&l, "zone-mem", left / 2, left, &zmem) != ATL_OK)
 		return 1;
-	struct arena zones_arena;
-	if (arena_init(&zones_arena, &heap, (size_t)zmem) != ATL_OK) {
+	if (region_init(&d->zr, &heap, (size_t)zmem) != ATL_OK) {
 		LOG_ERROR(&l, "heap too small for %llu bytes of zone data",
 			  (unsigned long long)zmem);
 		return 1;
 	}
-	rc = load_archive(d, &heap, &zones_arena);
+	rc = load_archive(d, &heap);
 	if (rc == ATL_ENOENT) {
 		LOG_INFO(&l, "no zones device: serving the embedded example.test. zone");
-		add_zone(d, &heap, &zones_arena, "embedded:example.test.zone", "example.test.", 13,
-			 example_zone, sizeof example_zone - 1, NULL);
+		add_zone(d, "embedded:example.test.zone", "example.test.", 13, example_zone,
+			 sizeof example_zone - 1, NULL);
 	}
 	if (!d->zones.n) {
 		LOG_ERROR(&l, "no zone to serve");
@@ -411,7 +425,8 @@ static int dns_main(const struct plat_start *s)
 		tcp = "UDP and TCP";
 	}
 	LOG_INFO(&l, "dns: %u zones on port %d, %s (%s stack), zone data %zu bytes", d->zones.n,
-		 DNS_PORT, tcp, st->ops->name, zones_arena.used);
+		 DNS_PORT, tcp, st->ops->name, d->zr.used);
+	d->running = true;
 	rc = loop_run(&l);
 	LOG_INFO(&l, "stopping: %s", rc == ATL_ESTOPPED ? "stop requested" : "loop ended");
 	counters_print(&l);

@@ -96,3 +96,159 @@ void pool_put(struct pool *p, void *obj)
 	p->free = obj;
 	p->in_use--;
 }
+
+/*
+ * Region blocks: a 16-byte header holding the block's total size (header
+ * included); a free block's header also links to the next free block, in
+ * address order, which is what makes merging with both neighbours a
+ * single pass.
+ */
+struct rblock {
+	size_t size;
+	struct rblock *next; /* free blocks only */
+};
+
+#define RHDR 16u
+
+_Static_assert(sizeof(struct rblock) <= RHDR, "region header fits in 16 bytes");
+
+void region_init_mem(struct region *r, void *mem, size_t size)
+{
+	memset(r, 0, sizeof *r);
+	r->base = mem;
+	r->size = size & ~(size_t)15;
+	if (r->size >= 2 * RHDR) {
+		struct rblock *b = mem;
+		b->size = r->size;
+		b->next = NULL;
+		r->free = b;
+	}
+}
+
+int region_init(struct region *r, struct heap *h, size_t size)
+{
+	size &= ~(size_t)15;
+	void *mem = heap_alloc(h, size, 16);
+	if (!mem)
+		return ATL_ENOMEM;
+	region_init_mem(r, mem, size);
+	return ATL_OK;
+}
+
+static size_t region_need(size_t size)
+{
+	if (size > SIZE_MAX - 2 * RHDR)
+		return 0;
+	return ((size + 15) & ~(size_t)15) + RHDR;
+}
+
+static void *region_take(struct region *r, struct rblock **link, size_t need)
+{
+	struct rblock *b = *link;
+	if (b->size - need >= 2 * RHDR) {
+		/* Split: the tail stays free, in the same list position. */
+		struct rblock *rest = (struct rblock *)((uint8_t *)b + need);
+		rest->size = b->size - need;
+		rest->next = b->next;
+		*link = rest;
+		b->size = need;
+	} else {
+		*link = b->next;
+	}
+	b->next = NULL;
+	r->used += b->size;
+	if (r->used > r->hwm)
+		r->hwm = r->used;
+	return (uint8_t *)b + RHDR;
+}
+
+void *region_alloc(struct region *r, size_t size)
+{
+	size_t need = region_need(size);
+	if (need) {
+		for (struct rblock **link = (struct rblock **)&r->free; *link;
+		     link = &(*link)->next)
+			if ((*link)->size >= need)
+				return region_take(r, link, need);
+	}
+	r->fails++;
+	return NULL;
+}
+
+void *region_alloc_largest(struct region *r, size_t *size)
+{
+	struct rblock **best = NULL;
+	for (struct rblock **link = (struct rblock **)&r->free; *link; link = &(*link)->next)
+		if (!best || (*link)->size > (*best)->size)
+			best = link;
+	if (!best) {
+		*size = 0;
+		r->fails++;
+		return NULL;
+	}
+	*size = (*best)->size - RHDR;
+	return region_take(r, best, (*best)->size);
+}
+
+size_t region_block_size(const void *p)
+{
+	const struct rblock *b = (const struct rblock *)((const uint8_t *)p - RHDR);
+	return b->size - RHDR;
+}
+
+size_t region_largest_free(const struct region *r)
+{
+	size_t m = 0;
+	for (const struct rblock *b = r->free; b; b = b->next)
+		if (b->size - RHDR > m)
+			m = b->size - RHDR;
+	return m;
+}
+
+/* Put block b (not linked) into the free list, merging with neighbours. */
+static void region_put(struct region *r, struct rblock *b)
+{
+	struct rblock *prev = NULL, *next = r->free;
+	while (next && next < b) {
+		prev = next;
+		next = next->next;
+	}
+	ASSERT(b != next && (!prev || (uint8_t *)prev + prev->size <= (uint8_t *)b));
+	if (next && (uint8_t *)b + b->size == (uint8_t *)next) {
+		b->size += next->size;
+		next = next->next;
+	}
+	b->next = next;
+	if (prev && (uint8_t *)prev + prev->size == (uint8_t *)b) {
+		prev->size += b->size;
+		prev->next = b->next;
+	} else if (prev) {
+		prev->next = b;
+	} else {
+		r->free = b;
+	}
+}
+
+void region_shrink(struct region *r, void *p, size_t size)
+{
+	struct rblock *b = (struct rblock *)((uint8_t *)p - RHDR);
+	size_t need = region_need(size);
+	ASSERT(need && need <= b->size);
+	if (b->size - need < 2 * RHDR)
+		return;
+	struct rblock *rest = (struct rblock *)((uint8_t *)b + need);
+	rest->size = b->size - need;
+	b->size = need;
+	r->used -= rest->size;
+	region_put(r, rest);
+}
+
+void region_free(struct region *r, void *p)
+{
+	if (!p)
+		return;
+	struct rblock *b = (struct rblock *)((uint8_t *)p - RHDR);
+	ASSERT((uint8_t *)b >= r->base && (uint8_t *)b + b->size <= r->base + r->size);
+	r->used -= b->size;
+	region_put(r, b);
+}

@@ -295,6 +295,13 @@ struct dns_zone {
 	uint32_t *hash;
 	size_t hmask;
 	size_t bytes; /* arena bytes the zone uses */
+	/* For zones built in a region (dns_zload_begin): the block holding
+	 * the zone, this struct included; NULL for arena-built zones. */
+	void *mem;
+	/* The server's: readers that may still use this version (transfers
+	 * in progress), and whether a newer version has replaced it. */
+	unsigned refs;
+	bool retired;
 };
 
 /* Loads records into a zone.  All memory comes from the arena given to
@@ -305,6 +312,10 @@ struct dns_zload {
 	size_t mark;   /* arena use before the load: rolled back on failure */
 	uint8_t *recs; /* records appended contiguously */
 	size_t nrecs, recbytes, reccap;
+	/* dns_zload_begin: the region block the zone is built in. */
+	struct region *r;
+	struct arena own;
+	struct dns_zone *z;
 	char err[256];
 };
 
@@ -320,11 +331,36 @@ int dns_zload_add(void *zl, const struct dns_zrec *rec);
  */
 int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z);
 
+/*
+ * The same in one block of region r, so that the zone can be freed and
+ * replaced while running: dns_zload_begin takes the region's largest
+ * free block, dns_zload_add adds records, dns_zload_end checks and builds
+ * the zone at the block's start (the struct dns_zone included, z->mem set)
+ * and gives the rest back; on failure (zl->err says why) or with
+ * dns_zload_abort the whole block is given back.  This is how a zone
+ * transferred in or changed by an update is built from a list of records.
+ */
+int dns_zload_begin(struct dns_zload *zl, struct region *r, const uint8_t *origin);
+int dns_zload_end(struct dns_zload *zl, struct dns_zone **z);
+void dns_zload_abort(struct dns_zload *zl);
+/* Free a region-built zone (its one block). */
+void dns_zone_free(struct region *r, struct dns_zone *z);
+
 /* Parse text and build a zone in one step; err gets the reason. */
 int dns_zone_load_text(struct arena *a, const uint8_t *origin, const char *file, const char *text,
 		       size_t len,
 		       int (*include)(void *ctx, const char *file, const char **data, size_t *len),
 		       void *ctx, struct dns_zone *z, char *err, size_t errcap);
+
+/* The same into one block of region r (*z points into it). */
+int dns_zone_load_text_region(struct region *r, const uint8_t *origin, const char *file,
+			      const char *text, size_t len,
+			      int (*include)(void *ctx, const char *file, const char **data,
+					     size_t *len),
+			      void *ctx, struct dns_zone **z, char *err, size_t errcap);
+
+/* The SOA rdata of a zone (uncompressed wire) and its length. */
+const uint8_t *dns_zone_soa(const struct dns_zone *z, size_t *len);
 
 /* Exact lookup; NULL if the name has no node (not even an empty
  * non-terminal). */

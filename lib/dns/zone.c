@@ -362,46 +362,137 @@ const struct dns_node *dns_zone_find(const struct dns_zone *z, const uint8_t *na
 	return NULL;
 }
 
+/* Parse text into a started load; the parser's scratch is the top of
+ * the arena's free space, given back before the zone is built. */
+static int zload_text(struct dns_zload *zl, const char *file, const char *text, size_t len,
+		      int (*include)(void *ctx, const char *file, const char **data, size_t *len),
+		      void *ctx, char *err, size_t errcap)
+{
+	struct arena *a = zl->a;
+	struct dns_zparse p;
+	memset(&p, 0, sizeof p);
+	p.record = dns_zload_add;
+	p.ctx = zl;
+	p.include = include;
+	p.include_ctx = ctx;
+	p.record_err = zl->err;
+	size_t scratch = (DNS_ZPARSE_SCRATCH + 15) & ~(size_t)15;
+	if (a->size - a->used < scratch) {
+		fmt_snprintf(err, errcap, "%s: out of memory (--mem)", file);
+		a->used = zl->mark;
+		return ATL_ENOMEM;
+	}
+	size_t size = a->size;
+	a->size = (a->size - scratch) & ~(size_t)15;
+	p.scratch = a->base + a->size;
+	int rc = dns_zonefile_parse(&p, file, text, len, zl->origin);
+	a->size = size;
+	if (rc != ATL_OK) {
+		fmt_snprintf(err, errcap, "%s", p.err[0] ? p.err : zl->err);
+		a->used = zl->mark;
+		return ATL_EINVAL;
+	}
+	return ATL_OK;
+}
+
 int dns_zone_load_text(struct arena *a, const uint8_t *origin, const char *file, const char *text,
 		       size_t len,
 		       int (*include)(void *ctx, const char *file, const char **data, size_t *len),
 		       void *ctx, struct dns_zone *z, char *err, size_t errcap)
 {
 	struct dns_zload zl;
-	struct dns_zparse p;
-	memset(&p, 0, sizeof p);
 	int rc = dns_zload_init(&zl, a, origin);
 	if (rc != ATL_OK) {
 		fmt_snprintf(err, errcap, "%s: out of memory (--mem)", file);
 		return rc;
 	}
-	p.record = dns_zload_add;
-	p.ctx = &zl;
-	p.include = include;
-	p.include_ctx = ctx;
-	p.record_err = zl.err;
-	/* The parser's scratch: the top of the arena's free space, given
-	 * back before the zone is built. */
-	size_t scratch = (DNS_ZPARSE_SCRATCH + 15) & ~(size_t)15;
-	if (a->size - a->used < scratch) {
-		fmt_snprintf(err, errcap, "%s: out of memory (--mem)", file);
-		a->used = zl.mark;
-		return ATL_ENOMEM;
-	}
-	size_t size = a->size;
-	a->size = (a->size - scratch) & ~(size_t)15;
-	p.scratch = a->base + a->size;
-	rc = dns_zonefile_parse(&p, file, text, len, origin);
-	a->size = size;
-	if (rc != ATL_OK) {
-		fmt_snprintf(err, errcap, "%s", p.err[0] ? p.err : zl.err);
-		a->used = zl.mark;
-		return ATL_EINVAL;
-	}
+	rc = zload_text(&zl, file, text, len, include, ctx, err, errcap);
+	if (rc != ATL_OK)
+		return rc;
 	rc = dns_zload_finish(&zl, z);
 	if (rc != ATL_OK) {
 		fmt_snprintf(err, errcap, "%s: %s", file, zl.err);
 		return rc;
 	}
 	return ATL_OK;
+}
+
+int dns_zload_begin(struct dns_zload *zl, struct region *r, const uint8_t *origin)
+{
+	size_t size;
+	void *block = region_alloc_largest(r, &size);
+	struct arena own = {.base = block, .size = size};
+	struct dns_zone *z = block ? arena_alloc(&own, sizeof *z) : NULL;
+	if (!z || dns_zload_init(zl, &own, origin) != ATL_OK) {
+		region_free(r, block);
+		memset(zl, 0, sizeof *zl);
+		fmt_snprintf(zl->err, sizeof zl->err, "out of memory for zone data (zone-mem=)");
+		return ATL_ENOMEM;
+	}
+	/* dns_zload_init cleared zl: the arena is zl's own from here on. */
+	zl->own = own;
+	zl->a = &zl->own;
+	zl->r = r;
+	zl->z = z;
+	return ATL_OK;
+}
+
+void dns_zload_abort(struct dns_zload *zl)
+{
+	if (zl->r && zl->own.base)
+		region_free(zl->r, zl->own.base);
+	zl->own.base = NULL;
+}
+
+int dns_zload_end(struct dns_zload *zl, struct dns_zone **out)
+{
+	int rc = dns_zload_finish(zl, zl->z);
+	if (rc != ATL_OK) {
+		dns_zload_abort(zl);
+		return rc;
+	}
+	region_shrink(zl->r, zl->own.base, zl->own.used);
+	zl->z->mem = zl->own.base;
+	zl->z->bytes = zl->own.used;
+	zl->own.base = NULL;
+	*out = zl->z;
+	return ATL_OK;
+}
+
+void dns_zone_free(struct region *r, struct dns_zone *z)
+{
+	if (z && z->mem)
+		region_free(r, z->mem);
+}
+
+int dns_zone_load_text_region(struct region *r, const uint8_t *origin, const char *file,
+			      const char *text, size_t len,
+			      int (*include)(void *ctx, const char *file, const char **data,
+					     size_t *len),
+			      void *ctx, struct dns_zone **z, char *err, size_t errcap)
+{
+	struct dns_zload zl;
+	int rc = dns_zload_begin(&zl, r, origin);
+	if (rc != ATL_OK) {
+		fmt_snprintf(err, errcap, "%s: %s", file, zl.err);
+		return rc;
+	}
+	rc = zload_text(&zl, file, text, len, include, ctx, err, errcap);
+	if (rc != ATL_OK) {
+		dns_zload_abort(&zl);
+		return rc;
+	}
+	rc = dns_zload_end(&zl, z);
+	if (rc != ATL_OK) {
+		fmt_snprintf(err, errcap, "%s: %s", file, zl.err);
+		return rc;
+	}
+	return ATL_OK;
+}
+
+const uint8_t *dns_zone_soa(const struct dns_zone *z, size_t *len)
+{
+	const struct dns_rrset *s = dns_node_rrset(&z->nodes[0], DNS_T_SOA);
+	*len = load_be16(s->rdata);
+	return s->rdata + 2;
 }

@@ -313,10 +313,46 @@ TEST(stop_request_ends_the_loop)
 	CHECK_EQ(fake_time(), 50000);
 }
 
+TEST(region_allocates_frees_and_coalesces)
+{
+	static uint8_t mem[4096] __attribute__((aligned(16)));
+	struct region r;
+	region_init_mem(&r, mem, sizeof mem);
+	CHECK_EQ(region_largest_free(&r), 4096 - 16);
+	uint8_t *a = region_alloc(&r, 100); /* 112 + 16 */
+	uint8_t *b = region_alloc(&r, 1000);
+	uint8_t *c = region_alloc(&r, 100);
+	CHECK(a && b && c);
+	CHECK(((uintptr_t)a & 15) == 0 && ((uintptr_t)b & 15) == 0);
+	CHECK(b >= a + 112 && c >= b + 1008);
+	CHECK_EQ(region_block_size(a), 112);
+	CHECK(region_alloc(&r, 4000) == NULL);
+	CHECK_EQ(r.fails, 1);
+	/* Freeing b then a merges them into one block that fits 1100. */
+	region_free(&r, b);
+	region_free(&r, a);
+	uint8_t *d = region_alloc(&r, 1100);
+	CHECK(d == a);
+	region_free(&r, d);
+	region_free(&r, c);
+	CHECK_EQ(r.used, 0);
+	CHECK_EQ(region_largest_free(&r), 4096 - 16);
+	/* The largest block, shrunk after use, gives its tail back. */
+	size_t n;
+	uint8_t *e = region_alloc_largest(&r, &n);
+	CHECK(e && n == 4096 - 16);
+	CHECK(region_alloc(&r, 16) == NULL);
+	region_shrink(&r, e, 500);
+	CHECK_EQ(region_block_size(e), 512);
+	CHECK(region_alloc(&r, 3000) != NULL);
+	region_free(&r, NULL);
+}
+
 TEST_MAIN(TEST_ENTRY(reader_reads_big_endian_and_stops_at_end),
 	  TEST_ENTRY(reader_sub_and_huge_lengths), TEST_ENTRY(writer_sticky_overflow_and_patch),
 	  TEST_ENTRY(fmt_formats_like_printf), TEST_ENTRY(heap_arena_pool_report_and_refuse),
-	  TEST_ENTRY(args_lookup_and_numbers), TEST_ENTRY(args_unknown_words_are_reported),
+	  TEST_ENTRY(region_allocates_frees_and_coalesces), TEST_ENTRY(args_lookup_and_numbers),
+	  TEST_ENTRY(args_unknown_words_are_reported),
 	  TEST_ENTRY(timers_fire_in_deadline_order_and_cancel),
 	  TEST_ENTRY(fibers_wait_wake_sleep_and_time_out),
 	  TEST_ENTRY(fiber_stacks_are_reused_and_exhaustion_refused),

@@ -197,7 +197,71 @@ TEST(store_of_many_names_is_compact)
 	CHECK(rrset(&z, "host5000.example.", DNS_T_A) == NULL);
 }
 
+/* Zones built in a region are one block each: replacing versions many
+ * times in a region just large enough for two never runs out. */
+TEST(region_zones_are_replaced_without_leaking)
+{
+	static uint8_t rmem[256 * 1024] __attribute__((aligned(16)));
+	struct region r;
+	region_init_mem(&r, rmem, sizeof rmem);
+	uint8_t o[DNS_NAME_MAX];
+	name("example.", o);
+	char err[256];
+	struct dns_zone *cur = NULL;
+	for (int v = 1; v <= 50; v++) {
+		char text[256];
+		snprintf(text, sizeof text,
+			 "$TTL 60\n@ SOA ns hm %d 2 3 4 5\n@ NS ns\nns A 10.0.0.%d\n", v, v);
+		struct dns_zone *z;
+		CHECK_EQ(dns_zone_load_text_region(&r, o, "t", text, strlen(text), NULL, NULL, &z,
+						   err, sizeof err),
+			 ATL_OK);
+		CHECK_EQ(z->serial, (uint32_t)v);
+		CHECK(z->mem != NULL);
+		CHECK(z->bytes < 1024);
+		/* the old version is still readable until freed */
+		if (cur)
+			CHECK(rrset(cur, "ns.example.", DNS_T_A) != NULL);
+		dns_zone_free(&r, cur);
+		cur = z;
+	}
+	CHECK(rrset(cur, "ns.example.", DNS_T_A) != NULL);
+	dns_zone_free(&r, cur);
+	CHECK_EQ(r.used, 0);
+	CHECK_EQ(region_largest_free(&r), sizeof rmem - 16);
+
+	/* A rejected zone gives its block back. */
+	struct dns_zone *z;
+	CHECK_EQ(dns_zone_load_text_region(&r, o, "t", "@ 60 NS ns\n", 11, NULL, NULL, &z, err,
+					   sizeof err),
+		 ATL_EINVAL);
+	CHECK(strstr(err, "no SOA") != NULL);
+	CHECK_EQ(r.used, 0);
+
+	/* Built from a list of records (a transfer in). */
+	struct dns_zload zl;
+	CHECK_EQ(dns_zload_begin(&zl, &r, o), ATL_OK);
+	uint8_t soa[64], ns[32];
+	const char *why;
+	struct dns_tok t[7] = {{"ns", 2, false}, {"hm", 2, false}, {"9", 1, false}, {"1", 1, false},
+			       {"1", 1, false},	 {"1", 1, false},  {"1", 1, false}};
+	int sl = dns_rdata_from_text(DNS_T_SOA, t, 7, o, soa, sizeof soa, &why);
+	int nl = dns_rdata_from_text(DNS_T_NS, t, 1, o, ns, sizeof ns, &why);
+	CHECK(sl > 0 && nl > 0);
+	struct dns_zrec rec = {o, DNS_T_SOA, DNS_C_IN, 60, (uint16_t)sl, soa};
+	CHECK_EQ(dns_zload_add(&zl, &rec), ATL_OK);
+	rec = (struct dns_zrec){o, DNS_T_NS, DNS_C_IN, 60, (uint16_t)nl, ns};
+	CHECK_EQ(dns_zload_add(&zl, &rec), ATL_OK);
+	CHECK_EQ(dns_zload_end(&zl, &z), ATL_OK);
+	CHECK_EQ(z->serial, 9);
+	size_t len;
+	CHECK(dns_zone_soa(z, &len) != NULL && len == (size_t)sl);
+	dns_zone_free(&r, z);
+	CHECK_EQ(r.used, 0);
+}
+
 TEST_MAIN(TEST_ENTRY(parser_handles_the_rfc1035_syntax),
 	  TEST_ENTRY(parser_errors_name_file_line_and_reason),
 	  TEST_ENTRY(store_merges_rrsets_and_has_empty_non_terminals),
-	  TEST_ENTRY(store_of_many_names_is_compact))
+	  TEST_ENTRY(store_of_many_names_is_compact),
+	  TEST_ENTRY(region_zones_are_replaced_without_leaking))

@@ -1,0 +1,94 @@
+/*
+ * srv.h - what the files of the DNS server app share: the server state,
+ * the zone set and how a zone is replaced while running.
+ *
+ * The app is cooperative fibers over one loop: code between two blocking
+ * calls runs alone, so the zone set needs no locks.  A zone version lives
+ * in one block of d->zr (lib/core/mem.h region).  Answering a UDP or TCP
+ * query reads the current version without blocking; a zone transfer out
+ * blocks on TCP while it reads a version, so it holds a reference
+ * (dns_srv_zone_hold/release) and a replaced version is freed only when
+ * the last reader lets go.
+ */
+#ifndef ATOLL_APPS_DNS_SRV_H
+#define ATOLL_APPS_DNS_SRV_H
+
+#include "core/loop.h"
+#include "dns/dns.h"
+#include "net/stack.h"
+#include "net/tcp.h"
+
+#define DNS_PORT	   53
+#define DNS_BUF		   65535
+#define DNS_TCP_SLOTS	   16			/* connections served at once */
+#define DNS_TCP_QUERY_MAX  4096			/* a longer query closes the connection */
+#define DNS_TCP_ANSWER_MAX 16384		/* a longer answer is sent truncated (TC) */
+#define DNS_TCP_IDLE_NS	   (10ull * 1000000000) /* RFC 7766 6.2.3 */
+
+struct dns_srv;
+
+/* One TCP connection's state and buffers (from the heap, reused). */
+struct dns_tcp_slot {
+	struct dns_srv *d;
+	struct tcp_conn *c;
+	struct ip4_ep peer;
+	struct dns_axfr x;
+	uint8_t in[DNS_TCP_QUERY_MAX];
+	uint8_t out[2 + DNS_TCP_ANSWER_MAX];
+};
+
+enum dns_stat {
+	DNS_S_QUERIES,
+	DNS_S_ANSWERED,
+	DNS_S_DROPPED,
+	DNS_S_SEND_FAILED,
+	DNS_S_TCP_CONNS,
+	DNS_S_TCP_QUERIES,
+	DNS_S_TCP_REFUSED, /* no free slot */
+	DNS_S_AXFR_OUT,
+	DNS_S_COUNT
+};
+
+struct dns_srv {
+	struct loop *loop;
+	struct stack *st;
+	struct udp_sock *sock;
+	struct tcp_listener *ls;
+	struct dns_zones zones;
+	/* Zone data: every zone version is one block of it. */
+	struct region zr;
+	bool running; /* past start-up: changes are announced */
+	uint8_t *in, *out;
+	struct dns_tcp_slot *slots;
+	/* axfr-allow=: who may transfer zones (none by default) */
+	bool axfr_any;
+	unsigned naxfr;
+	uint32_t axfr_allow[16];
+	uint64_t stat[DNS_S_COUNT];
+	struct counter_group group;
+};
+
+/*
+ * Install z (built with dns_zload_begin/end in d->zr) as the current
+ * version of its zone, or as a new zone.  The version it replaces is
+ * freed now, or when its last reader releases it.  Then, once the server
+ * runs, dns_srv_zone_changed is called.  ATL_ENOMEM (z is freed) when
+ * there are already DNS_ZONES_MAX zones.
+ */
+int dns_srv_replace_zone(struct dns_srv *d, struct dns_zone *z);
+
+/* A reader that blocks while using z (a transfer out) holds it. */
+void dns_srv_zone_hold(struct dns_zone *z);
+void dns_srv_zone_release(struct dns_srv *d, struct dns_zone *z);
+
+/* The current version of the zone with this origin, or NULL. */
+struct dns_zone *dns_srv_zone(struct dns_srv *d, const uint8_t *origin);
+
+/*
+ * Called after every change of a zone while running (an update, a
+ * transfer in, a reload): where NOTIFY (RFC 1996) to the zone's
+ * secondaries is sent from.
+ */
+void dns_srv_zone_changed(struct dns_srv *d, const struct dns_zone *z);
+
+#endif
