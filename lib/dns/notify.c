@@ -19,7 +19,7 @@ int dns_soa_parse(const uint8_t *rd, size_t len, struct dns_soa *soa)
 	return ATL_OK;
 }
 
-void dns_zone_soa(const struct dns_zone *z, struct dns_soa *soa)
+void dns_zone_soa_fields(const struct dns_zone *z, struct dns_soa *soa)
 {
 	const struct dns_rrset *s = dns_node_rrset(&z->nodes[0], DNS_T_SOA);
 	/* A built zone always has its SOA (dns_zload_finish checks it). */

@@ -26,8 +26,8 @@ struct dns_soa {
 /* The five numbers at the end of SOA rdata (uncompressed); ATL_EINVAL if
  * the rdata is not a well-formed SOA. */
 int dns_soa_parse(const uint8_t *rd, size_t len, struct dns_soa *soa);
-/* The apex SOA of a built zone. */
-void dns_zone_soa(const struct dns_zone *z, struct dns_soa *soa);
+/* The numbers of a built zone's apex SOA. */
+void dns_zone_soa_fields(const struct dns_zone *z, struct dns_soa *soa);
 
 /* RFC 1982 3.2: <0 if a precedes b, 0 if equal, >0 if a follows b; the
  * undefined case (exactly half the space apart) counts as "follows", so
@@ -114,15 +114,18 @@ enum dns_xfrin_state {
 
 /*
  * One transfer in progress.  For AXFR (and an IXFR answered in AXFR form,
- * RFC 1995 4) the records go straight into a dns_zload on zone_arena; for
- * an incremental IXFR the differences are kept in scratch and applied to
- * the version we hold when the transfer ends.  Nothing is installed: the
- * caller gets a checked zone from dns_xfrin_finish, or an error and both
- * arenas as they were.
+ * RFC 1995 4) the records go straight into a dns_zload in one block of the
+ * zone region (dns_zload_begin: it takes the largest free block, so run
+ * one transfer at a time); for an incremental IXFR the differences are
+ * kept in scratch and applied to the version we hold when the transfer
+ * ends.  Nothing is installed: the caller gets a checked zone from
+ * dns_xfrin_finish, or an error with the region and scratch as they
+ * were.
  */
 struct dns_xfrin {
 	const struct dns_zone *have; /* the version we hold (IXFR), or NULL */
-	struct arena *zone_arena, *scratch;
+	struct region *zr;
+	struct arena *scratch;
 	size_t scratch_mark;
 	struct dns_xfrin_limits lim;
 	uint8_t origin[DNS_NAME_MAX];
@@ -148,10 +151,10 @@ struct dns_xfrin {
  * Start receiving the answer to a transfer request (origin, qtype AXFR or
  * IXFR, id).  have is the version we hold (required for IXFR: the
  * differences apply to it; it must stay unchanged until the transfer ends).
- * The new zone is built in zone_arena; scratch holds IXFR differences.
+ * The new zone is built in a block of zr; scratch holds IXFR differences.
  */
 void dns_xfrin_init(struct dns_xfrin *x, const uint8_t *origin, uint16_t qtype, uint16_t id,
-		    const struct dns_zone *have, struct arena *zone_arena, struct arena *scratch,
+		    const struct dns_zone *have, struct region *zr, struct arena *scratch,
 		    const struct dns_xfrin_limits *lim);
 
 /*
@@ -167,13 +170,14 @@ int dns_xfrin_msg(struct dns_xfrin *x, const uint8_t *msg, size_t len);
 
 /*
  * Build and check the new zone (the zone checks of dns_zload_finish).
- * ATL_OK with *z filled (in zone_arena; scratch is given back);
- * ATL_ENOENT when the server said we are up to date (nothing to install);
- * or an error with x->err set and both arenas rolled back.
+ * ATL_OK with *z pointing to it (one block of zr, freed with
+ * dns_zone_free; scratch is given back); ATL_ENOENT when the server said
+ * we are up to date (nothing to install); or an error with x->err set and
+ * zr and scratch as they were.
  */
-int dns_xfrin_finish(struct dns_xfrin *x, struct dns_zone *z);
+int dns_xfrin_finish(struct dns_xfrin *x, struct dns_zone **z);
 
-/* Give back what an unfinished transfer holds in both arenas. */
+/* Give back what an unfinished transfer holds in zr and scratch. */
 void dns_xfrin_abort(struct dns_xfrin *x);
 
 #endif

@@ -41,7 +41,7 @@ static int xfail(struct dns_xfrin *x, int rc, const char *why)
 }
 
 void dns_xfrin_init(struct dns_xfrin *x, const uint8_t *origin, uint16_t qtype, uint16_t id,
-		    const struct dns_zone *have, struct arena *zone_arena, struct arena *scratch,
+		    const struct dns_zone *have, struct region *zr, struct arena *scratch,
 		    const struct dns_xfrin_limits *lim)
 {
 	memset(x, 0, sizeof *x);
@@ -49,7 +49,7 @@ void dns_xfrin_init(struct dns_xfrin *x, const uint8_t *origin, uint16_t qtype, 
 	x->qtype = qtype == DNS_T_IXFR && have ? DNS_T_IXFR : DNS_T_AXFR;
 	x->id = id;
 	x->have = have;
-	x->zone_arena = zone_arena;
+	x->zr = zr;
 	x->scratch = scratch;
 	x->scratch_mark = scratch ? scratch->used : 0;
 	x->lim = *lim;
@@ -59,7 +59,7 @@ void dns_xfrin_init(struct dns_xfrin *x, const uint8_t *origin, uint16_t qtype, 
 void dns_xfrin_abort(struct dns_xfrin *x)
 {
 	if (x->loading)
-		x->zone_arena->used = x->zl.mark;
+		dns_zload_abort(&x->zl);
 	x->loading = false;
 	if (x->scratch)
 		x->scratch->used = x->scratch_mark;
@@ -70,8 +70,8 @@ void dns_xfrin_abort(struct dns_xfrin *x)
 /* Start the new zone with the opening SOA (AXFR form). */
 static int load_start(struct dns_xfrin *x)
 {
-	if (dns_zload_init(&x->zl, x->zone_arena, x->origin) != ATL_OK)
-		return xfail(x, ATL_ENOMEM, "out of memory for the transferred zone");
+	if (dns_zload_begin(&x->zl, x->zr, x->origin) != ATL_OK)
+		return xfail(x, ATL_ENOMEM, "out of memory for the transferred zone (zone-mem=)");
 	x->loading = true;
 	struct dns_zrec rec = {x->origin, DNS_T_SOA, DNS_C_IN, x->soa_ttl, x->soa_len, x->soa_rd};
 	int rc = dns_zload_add(&x->zl, &rec);
@@ -385,7 +385,7 @@ static int apply_diffs(struct dns_xfrin *x)
 	return ATL_OK;
 }
 
-int dns_xfrin_finish(struct dns_xfrin *x, struct dns_zone *z)
+int dns_xfrin_finish(struct dns_xfrin *x, struct dns_zone **z)
 {
 	if (x->state != DNS_XFRIN_DONE) {
 		dns_xfrin_abort(x);
@@ -407,8 +407,8 @@ int dns_xfrin_finish(struct dns_xfrin *x, struct dns_zone *z)
 	if (x->scratch)
 		x->scratch->used = x->scratch_mark;
 	x->diffs = NULL;
-	int rc = dns_zload_finish(&x->zl, z);
-	x->loading = false; /* finish rolled back itself on failure */
+	int rc = dns_zload_end(&x->zl, z);
+	x->loading = false; /* end gave the block back itself on failure */
 	if (rc != ATL_OK)
 		return xfail(x, rc, x->zl.err[0] ? x->zl.err : "the zone fails its checks");
 	return ATL_OK;

@@ -13,8 +13,9 @@
 #include "dns/xfr.h"
 #include "test.h"
 
-static uint8_t zone_mem[1 << 20], scratch_mem[1 << 18];
+static _Alignas(16) uint8_t zone_mem[1 << 20], region_mem[1 << 20], scratch_mem[1 << 18];
 static struct arena za, sa;
+static struct region zr; /* transferred zones */
 
 static const char base_zone[] = "$TTL 300\n"
 				"@ SOA ns hm 10 3600 600 86400 60\n"
@@ -30,6 +31,7 @@ static void arenas_reset(void)
 {
 	za = (struct arena){zone_mem, sizeof zone_mem, 0, 0, 0};
 	sa = (struct arena){scratch_mem, sizeof scratch_mem, 0, 0, 0};
+	region_init_mem(&zr, region_mem, sizeof region_mem);
 }
 
 static const uint8_t *origin(void)
@@ -123,7 +125,7 @@ TEST(soa_fields_and_rfc1982_serials)
 	struct dns_zone z;
 	CHECK(load(base_zone, &z));
 	struct dns_soa soa;
-	dns_zone_soa(&z, &soa);
+	dns_zone_soa_fields(&z, &soa);
 	CHECK_EQ(soa.serial, 10);
 	CHECK_EQ(soa.refresh, 3600);
 	CHECK_EQ(soa.retry, 600);
@@ -255,24 +257,24 @@ static int serve_into(const struct dns_zone *src, const uint8_t *q, size_t qlen,
 TEST(axfr_in_from_our_own_axfr_out)
 {
 	arenas_reset();
-	struct dns_zone src, got;
+	struct dns_zone src, *got;
 	CHECK(load(base_zone, &src));
-	size_t used = za.used;
+	size_t used = zr.used;
 	uint8_t q[512];
 	size_t n = dns_xfr_query_build(origin(), DNS_T_AXFR, NULL, 42, q, sizeof q);
 	static struct dns_xfrin x;
-	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 42, NULL, &za, &sa, &lim);
+	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 42, NULL, &zr, &sa, &lim);
 	/* Small messages: the transfer spans several. */
 	CHECK_EQ(serve_into(&src, q, n, 120, &x), ATL_OK);
 	if (x.msgs <= 2)
 		printf("#   %zu messages\n", x.msgs);
 	CHECK(x.msgs > 2);
 	CHECK_EQ(dns_xfrin_finish(&x, &got), ATL_OK);
-	CHECK(za.used > used);
-	CHECK_EQ(got.serial, 10);
+	CHECK(zr.used > used);
+	CHECK_EQ(got->serial, 10);
 	static char a[8192], b[8192];
 	zone_dump(&src, a, sizeof a);
-	zone_dump(&got, b, sizeof b);
+	zone_dump(got, b, sizeof b);
 	CHECK(!strcmp(a, b));
 	CHECK_EQ(sa.used, 0);
 }
@@ -280,7 +282,7 @@ TEST(axfr_in_from_our_own_axfr_out)
 TEST(ixfr_answered_in_axfr_form_and_up_to_date)
 {
 	arenas_reset();
-	struct dns_zone have, src, got;
+	struct dns_zone have, src, *got;
 	CHECK(load(base_zone, &have));
 	char newer[sizeof base_zone + 64];
 	snprintf(newer, sizeof newer, "%s", base_zone);
@@ -291,37 +293,37 @@ TEST(ixfr_answered_in_axfr_form_and_up_to_date)
 	size_t n = dns_xfr_query_build(origin(), DNS_T_IXFR, &have, 7, q, sizeof q);
 	CHECK_EQ(load_be16(q + 8), 1); /* RFC 1995 3: our SOA in authority */
 	static struct dns_xfrin x;
-	dns_xfrin_init(&x, origin(), DNS_T_IXFR, 7, &have, &za, &sa, &lim);
+	dns_xfrin_init(&x, origin(), DNS_T_IXFR, 7, &have, &zr, &sa, &lim);
 	/* Our server side answers IXFR with the whole zone (AXFR form). */
 	CHECK_EQ(serve_into(&src, q, n, 65535, &x), ATL_OK);
 	CHECK_EQ(dns_xfrin_finish(&x, &got), ATL_OK);
-	CHECK_EQ(got.serial, 11);
-	CHECK(dns_zone_find(&got, (const uint8_t *)"\3new\7example"));
+	CHECK_EQ(got->serial, 11);
+	CHECK(dns_zone_find(got, (const uint8_t *)"\3new\7example"));
 
 	/* Asking with serial 11 of a server at 11: the SOA alone. */
-	n = dns_xfr_query_build(origin(), DNS_T_IXFR, &got, 8, q, sizeof q);
-	size_t used = za.used;
-	dns_xfrin_init(&x, origin(), DNS_T_IXFR, 8, &got, &za, &sa, &lim);
+	n = dns_xfr_query_build(origin(), DNS_T_IXFR, got, 8, q, sizeof q);
+	size_t used = zr.used;
+	dns_xfrin_init(&x, origin(), DNS_T_IXFR, 8, got, &zr, &sa, &lim);
 	CHECK_EQ(serve_into(&src, q, n, 65535, &x), ATL_OK);
 	CHECK(x.up_to_date);
-	struct dns_zone none;
+	struct dns_zone *none;
 	CHECK_EQ(dns_xfrin_finish(&x, &none), ATL_ENOENT);
-	CHECK_EQ(za.used, used);
+	CHECK_EQ(zr.used, used);
 	/* A newer SOA alone (no changes with it) is refused, not taken as
 	 * "up to date". */
 	uint8_t m[512];
 	size_t ml =
 	    response(m, sizeof m, 9, 0, true, DNS_T_IXFR, "@ SOA ns hm 12 3600 600 86400 60\n");
-	dns_xfrin_init(&x, origin(), DNS_T_IXFR, 9, &got, &za, &sa, &lim);
+	dns_xfrin_init(&x, origin(), DNS_T_IXFR, 9, got, &zr, &sa, &lim);
 	CHECK_EQ(dns_xfrin_msg(&x, m, ml), ATL_EINVAL);
 	dns_xfrin_abort(&x);
-	CHECK_EQ(za.used, used);
+	CHECK_EQ(zr.used, used);
 }
 
 TEST(ixfr_differences_over_several_steps)
 {
 	arenas_reset();
-	struct dns_zone have, got;
+	struct dns_zone have, *got;
 	CHECK(load(base_zone, &have));
 	/* 10 -> 11: old goes, www loses .81, new arrives;
 	 * 11 -> 12: .81 comes back, ns changes TTL, new goes again, a
@@ -347,14 +349,14 @@ TEST(ixfr_differences_over_several_steps)
 	static uint8_t m[8192];
 	size_t n = response(m, sizeof m, 3, 0, true, DNS_T_IXFR, rrs);
 	static struct dns_xfrin x;
-	dns_xfrin_init(&x, origin(), DNS_T_IXFR, 3, &have, &za, &sa, &lim);
+	dns_xfrin_init(&x, origin(), DNS_T_IXFR, 3, &have, &zr, &sa, &lim);
 	CHECK_EQ(dns_xfrin_msg(&x, m, n), ATL_OK);
 	CHECK(!x.loading); /* differences, not AXFR form */
 	CHECK_EQ(x.ndiffs, 10);
 	CHECK_EQ(dns_xfrin_finish(&x, &got), ATL_OK);
 	CHECK_EQ(sa.used, 0);
 	static char d[8192];
-	zone_dump(&got, d, sizeof d);
+	zone_dump(got, d, sizeof d);
 	const char *want = "example. 300 NS ns.example.\n"
 			   "example. 300 SOA ns.example. hm.example. 12 3600 600 86400 60\n"
 			   "example. 300 MX 10 mail.example.\n"
@@ -366,7 +368,7 @@ TEST(ixfr_differences_over_several_steps)
 	if (strcmp(d, want))
 		printf("#   got:\n%s", d);
 	CHECK(!strcmp(d, want));
-	CHECK_EQ(got.serial, 12);
+	CHECK_EQ(got->serial, 12);
 	/* The held version is untouched. */
 	CHECK_EQ(have.serial, 10);
 	CHECK(dns_zone_find(&have, (const uint8_t *)"\3old\7example"));
@@ -375,11 +377,11 @@ TEST(ixfr_differences_over_several_steps)
 TEST(ixfr_differences_split_across_messages)
 {
 	arenas_reset();
-	struct dns_zone have, got;
+	struct dns_zone have, *got;
 	CHECK(load(base_zone, &have));
 	static uint8_t m[2048];
 	static struct dns_xfrin x;
-	dns_xfrin_init(&x, origin(), DNS_T_IXFR, 4, &have, &za, &sa, &lim);
+	dns_xfrin_init(&x, origin(), DNS_T_IXFR, 4, &have, &zr, &sa, &lim);
 	size_t n = response(m, sizeof m, 4, 0, true, DNS_T_IXFR,
 			    "@ SOA ns hm 11 3600 600 86400 60\n"
 			    "@ SOA ns hm 10 3600 600 86400 60\n");
@@ -390,8 +392,8 @@ TEST(ixfr_differences_split_across_messages)
 	n = response(m, sizeof m, 4, 0, false, 0, "@ SOA ns hm 11 3600 600 86400 60\n");
 	CHECK_EQ(dns_xfrin_msg(&x, m, n), ATL_OK);
 	CHECK_EQ(dns_xfrin_finish(&x, &got), ATL_OK);
-	CHECK_EQ(got.serial, 11);
-	CHECK(!dns_zone_find(&got, (const uint8_t *)"\3old\7example"));
+	CHECK_EQ(got->serial, 11);
+	CHECK(!dns_zone_find(got, (const uint8_t *)"\3old\7example"));
 }
 
 /* Feed rrs as one message; expect rc from msg (and from finish when the
@@ -401,12 +403,12 @@ static void refused(uint16_t qtype, const struct dns_zone *have, uint16_t flags,
 {
 	static uint8_t m[8192];
 	static struct dns_xfrin x;
-	size_t zu = za.used;
+	size_t zu = zr.used;
 	size_t n = response(m, sizeof m, 1, flags, true, qtype, rrs);
-	dns_xfrin_init(&x, origin(), qtype, 1, have, &za, &sa, &lim);
+	dns_xfrin_init(&x, origin(), qtype, 1, have, &zr, &sa, &lim);
 	int rc = dns_xfrin_msg(&x, m, n);
 	if (rc == ATL_OK) {
-		struct dns_zone z;
+		struct dns_zone *z;
 		rc = dns_xfrin_finish(&x, &z);
 	} else {
 		dns_xfrin_abort(&x);
@@ -415,7 +417,7 @@ static void refused(uint16_t qtype, const struct dns_zone *have, uint16_t flags,
 		printf("#   %s: rc %d, err \"%s\"\n", why ? why : "", rc, x.err);
 	CHECK_EQ(rc, want);
 	CHECK(!why || strstr(x.err, why));
-	CHECK_EQ(za.used, zu);
+	CHECK_EQ(zr.used, zu);
 	CHECK_EQ(sa.used, 0);
 }
 
@@ -472,24 +474,24 @@ TEST(hostile_or_broken_transfers_are_refused_whole)
 	static struct dns_xfrin x;
 	size_t n = response(m, sizeof m, 1, 0, true, DNS_T_AXFR,
 			    "@ SOA ns hm 12 3600 600 86400 60\n@ NS ns\n");
-	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &za, &sa, &lim);
-	size_t zu = za.used;
+	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &zr, &sa, &lim);
+	size_t zu = zr.used;
 	CHECK_EQ(dns_xfrin_msg(&x, m, n), ATL_EAGAIN);
-	struct dns_zone z;
+	struct dns_zone *z;
 	CHECK_EQ(dns_xfrin_finish(&x, &z), ATL_EINVAL);
 	CHECK(strstr(x.err, "before its closing SOA"));
-	CHECK_EQ(za.used, zu);
+	CHECK_EQ(zr.used, zu);
 	/* Not our ID, not our question, no question at first. */
-	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 2, NULL, &za, &sa, &lim);
+	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 2, NULL, &zr, &sa, &lim);
 	CHECK_EQ(dns_xfrin_msg(&x, m, n), ATL_EINVAL);
 	n = response(m, sizeof m, 1, 0, true, DNS_T_IXFR, "@ SOA ns hm 12 3600 600 86400 60\n");
-	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &za, &sa, &lim);
+	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &zr, &sa, &lim);
 	CHECK_EQ(dns_xfrin_msg(&x, m, n), ATL_EINVAL);
 	n = response(m, sizeof m, 1, 0, false, 0, "@ SOA ns hm 12 3600 600 86400 60\n");
-	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &za, &sa, &lim);
+	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &zr, &sa, &lim);
 	CHECK_EQ(dns_xfrin_msg(&x, m, n), ATL_EINVAL);
 	dns_xfrin_abort(&x);
-	CHECK_EQ(za.used, zu);
+	CHECK_EQ(zr.used, zu);
 }
 
 TEST(transfer_limits_bound_a_hostile_primary)
@@ -501,26 +503,28 @@ TEST(transfer_limits_bound_a_hostile_primary)
 	size_t n = response(m, sizeof m, 1, 0, true, DNS_T_AXFR,
 			    "@ SOA ns hm 12 3600 600 86400 60\n@ NS ns\nns A 192.0.2.1\n"
 			    "a A 192.0.2.2\n@ SOA ns hm 12 3600 600 86400 60\n");
-	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &za, &sa, &small);
+	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &zr, &sa, &small);
 	CHECK_EQ(dns_xfrin_msg(&x, m, n), ATL_EMSGSIZE);
 	dns_xfrin_abort(&x);
-	CHECK_EQ(za.used, 0);
+	CHECK_EQ(zr.used, 0);
 	small = (struct dns_xfrin_limits){1000, 100};
-	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &za, &sa, &small);
+	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &zr, &sa, &small);
 	CHECK_EQ(dns_xfrin_msg(&x, m, n), ATL_EMSGSIZE);
 	dns_xfrin_abort(&x);
-	/* An arena too small for the zone: ENOMEM, rolled back. */
-	struct arena tiny = {zone_mem, 256, 0, 0, 0};
+	/* A region too small for the zone: ENOMEM, rolled back. */
+	struct region tiny;
+	region_init_mem(&tiny, region_mem, 512);
 	dns_xfrin_init(&x, origin(), DNS_T_AXFR, 1, NULL, &tiny, &sa, &lim);
 	int rc = dns_xfrin_msg(&x, m, n);
 	if (rc == ATL_OK) {
-		struct dns_zone z;
+		struct dns_zone *z;
 		rc = dns_xfrin_finish(&x, &z);
 	} else {
 		dns_xfrin_abort(&x);
 	}
 	CHECK(rc == ATL_ENOMEM || rc == ATL_EINVAL);
 	CHECK_EQ(tiny.used, 0);
+	CHECK_EQ(region_largest_free(&tiny), 512 - 16);
 }
 
 TEST_MAIN(TEST_ENTRY(soa_fields_and_rfc1982_serials), TEST_ENTRY(notify_round_trip_and_answer),
