@@ -14,6 +14,7 @@
 #include "core/loop.h"
 #include "dns/dns.h"
 #include "dns/tar.h"
+#include "secondary.h"
 #include "srv.h"
 
 static const char example_zone[] = "$ORIGIN example.test.\n"
@@ -86,9 +87,7 @@ void dns_srv_zone_release(struct dns_srv *d, struct dns_zone *z)
 
 void dns_srv_zone_changed(struct dns_srv *d, const struct dns_zone *z)
 {
-	/* NOTIFY (RFC 1996) to the zone's secondaries goes here. */
-	(void)d;
-	(void)z;
+	dns_sec_zone_changed(d, z); /* NOTIFY (RFC 1996) to its secondaries */
 }
 
 static bool axfr_allowed(const struct dns_srv *d, uint32_t addr)
@@ -173,8 +172,10 @@ static void dns_tcp_conn(void *arg)
 				break;
 			continue;
 		}
-		size_t n =
-		    dns_answer(&d->zones, s->in, len, DNS_TCP, s->out + 2, DNS_TCP_ANSWER_MAX);
+		size_t n;
+		if (!dns_sec_intercept(d, &s->peer, s->in, len, s->out + 2, DNS_TCP_ANSWER_MAX, &n))
+			n = dns_answer(&d->zones, s->in, len, DNS_TCP, s->out + 2,
+				       DNS_TCP_ANSWER_MAX);
 		if (!n)
 			break;
 		store_be16(s->out, (uint16_t)n);
@@ -224,7 +225,9 @@ static void dns_udp(void *arg)
 		if (rc != ATL_OK)
 			continue;
 		d->stat[DNS_S_QUERIES]++;
-		size_t n = dns_answer(&d->zones, d->in, len, DNS_UDP, d->out, DNS_BUF);
+		size_t n;
+		if (!dns_sec_intercept(d, &from, d->in, len, d->out, DNS_BUF, &n))
+			n = dns_answer(&d->zones, d->in, len, DNS_UDP, d->out, DNS_BUF);
 		if (!n) {
 			d->stat[DNS_S_DROPPED]++;
 			continue;
@@ -265,6 +268,11 @@ static void add_zone(struct dns_srv *d, const char *file, const char *origin_tex
 	char err[320];
 	if (dns_name_from_text(origin_text, origin_len, NULL, origin) != ATL_OK) {
 		LOG_ERROR(d->loop, "%s: the member name is not a zone origin", file);
+		return;
+	}
+	if (dns_sec_is_secondary(d, origin)) {
+		LOG_WARN(d->loop, "%s: a secondary zone (primary=): transferred in, not loaded",
+			 file);
 		return;
 	}
 	if (d->zones.n >= DNS_ZONES_MAX) {
@@ -338,7 +346,7 @@ static int load_archive(struct dns_srv *d, struct heap *h)
 	return ATL_OK;
 }
 
-static int dns_main(const struct plat_start *s)
+int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, void *arg), void *arg)
 {
 	struct heap heap;
 	heap_init(&heap, s->heap, s->heap_size);
@@ -360,6 +368,8 @@ static int dns_main(const struct plat_start *s)
 		LOG_ERROR(&l, "axfr-allow= takes \"any\" or IPv4 addresses separated by commas");
 		return 1;
 	}
+	if (dns_sec_init(d, &heap) != ATL_OK)
+		return 1;
 
 	struct stack *st;
 	int rc = stack_open(&l, "service", &st);
@@ -381,12 +391,12 @@ static int dns_main(const struct plat_start *s)
 		return 1;
 	}
 	rc = load_archive(d, &heap);
-	if (rc == ATL_ENOENT) {
+	if (rc == ATL_ENOENT && !dns_sec_nzones(d)) {
 		LOG_INFO(&l, "no zones device: serving the embedded example.test. zone");
 		add_zone(d, "embedded:example.test.zone", "example.test.", 13, example_zone,
 			 sizeof example_zone - 1, NULL);
 	}
-	if (!d->zones.n) {
+	if (!d->zones.n && !dns_sec_nzones(d)) {
 		LOG_ERROR(&l, "no zone to serve");
 		return 1;
 	}
@@ -426,11 +436,21 @@ static int dns_main(const struct plat_start *s)
 	}
 	LOG_INFO(&l, "dns: %u zones on port %d, %s (%s stack), zone data %zu bytes", d->zones.n,
 		 DNS_PORT, tcp, st->ops->name, d->zr.used);
+	if (dns_sec_start(d) != ATL_OK)
+		return 1;
 	d->running = true;
+	if (started)
+		started(d, arg);
 	rc = loop_run(&l);
 	LOG_INFO(&l, "stopping: %s", rc == ATL_ESTOPPED ? "stop requested" : "loop ended");
+	dns_sec_report(d);
 	counters_print(&l);
 	return 0;
+}
+
+static int dns_main(const struct plat_start *s)
+{
+	return dns_serve(s, NULL, NULL);
 }
 
 static const struct plat_device_decl dns_devices[] = {
@@ -446,6 +466,8 @@ static const struct plat_arg_decl dns_args[] = {
     {"zone-mem", "bytes of heap for zone data (default: half of what is free at start)"},
     {"axfr-allow",
      "who may transfer zones (AXFR over TCP): any, or addresses a,b,... (default none)"},
+    {"primary", "be a secondary: <zone>@<address>[:port],... zones transferred in from there"},
+    {"notify", "secondaries to NOTIFY of every zone at start and on changes: <address>[:port],..."},
     TCP_ARG_DECLS,
 };
 

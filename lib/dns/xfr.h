@@ -133,6 +133,7 @@ struct dns_xfrin {
 	enum dns_xfrin_state state;
 	bool loading; /* zl is initialised */
 	bool up_to_date;
+	bool incremental; /* the answer was differences (not AXFR form) */
 	uint32_t new_serial, step_serial;
 	size_t msgs, rrs, bytes;
 	/* The opening SOA, kept until we know where it goes. */

@@ -151,6 +151,7 @@ static int rr_in(struct dns_xfrin *x, const struct dns_zrec *rec)
 			/* RFC 1995 4: differences, starting from our version. */
 			x->state = DNS_XFRIN_IXFR_DEL;
 			x->step_serial = serial;
+			x->incremental = true;
 			return ATL_OK;
 		}
 		x->state = DNS_XFRIN_AXFR;

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# test_dns_secondary.sh - atoll as a secondary of Knot, and Knot as a
+# secondary of atoll, with NOTIFY both ways (RFC 1996).
+#
+# Knot (10.77.0.3 port 5302) is the primary for example. and short.test.
+# and a secondary for fromatoll.test.; atoll (10.77.0.2) is a secondary for
+# the first two (primary=) and the primary of the third (from its zones
+# archive), and announces its zones to Knot (notify=).
+#
+#   - atoll transfers example. in at start (AXFR) and serves what Knot does;
+#   - a change on Knot (knotc zone-begin/zone-set/zone-commit) makes Knot
+#     send NOTIFY; atoll answers it and transfers the difference (IXFR from
+#     Knot's journal) long before the SOA refresh (1 h) would; twice, the
+#     second change deleting a record;
+#   - NOTIFY from an address that is not the zone's primary is REFUSED, for
+#     a zone atoll is not a secondary for NOTAUTH;
+#   - Knot, told by atoll's NOTIFY, serves atoll's fromatoll.test. with the
+#     same serial;
+#   - with Knot stopped, short.test. (SOA expire 4 s) stops being answered:
+#     SERVFAIL, as Knot and NSD do.
+source "$(dirname "$0")/lib.sh"
+DNS=$ROOT/build/hosted/dns
+
+for tool in knotd knotc dig kdig; do
+	if ! command -v "$tool" >/dev/null; then
+		not_ok "$tool is installed (sh tools/deps.sh)"
+		finish
+	fi
+done
+if [ -d /run/systemd/system ] && systemctl is-active --quiet knot 2>/dev/null; then
+	systemctl stop knot
+fi
+
+net_up
+mkdir -p "$WORK/knot" "$WORK/zones"
+cat >"$WORK/knot/example.zone" <<'EOF'
+$ORIGIN example.
+$TTL 300
+@       SOA   ns hostmaster 1 3600 600 86400 60
+        NS    ns
+        MX    10 mail
+ns      A     10.77.0.3
+mail    A     192.0.2.25
+www     A     192.0.2.80
+www     A     192.0.2.81
+old     TXT   "to be deleted"
+alias   CNAME www
+EOF
+cat >"$WORK/knot/short.test.zone" <<'EOF'
+$ORIGIN short.test.
+$TTL 60
+@       SOA   ns hostmaster 5 1 1 4 60
+        NS    ns
+ns      A     10.77.0.3
+EOF
+cat >"$WORK/zones/fromatoll.test.zone" <<'EOF'
+$ORIGIN fromatoll.test.
+$TTL 300
+@       SOA   ns hostmaster 2026112610 3600 600 86400 60
+        NS    ns
+ns      A     10.77.0.2
+host    A     198.51.100.7
+EOF
+(cd "$WORK/zones" && tar --format=ustar -cf "$WORK/zones.tar" fromatoll.test.zone)
+chmod -R a+rX "$WORK"
+
+cat >"$WORK/knot.conf" <<EOF
+server:
+    listen: 10.77.0.3@5302
+    rundir: "$WORK/knot"
+control:
+    listen: "$WORK/knot/knot.sock"
+database:
+    storage: "$WORK/knot"
+log:
+  - target: stderr
+    any: info
+remote:
+  - id: atoll
+    address: 10.77.0.2@53
+acl:
+  - id: to_atoll
+    address: 10.77.0.2
+    action: transfer
+  - id: from_atoll
+    address: 10.77.0.2
+    action: notify
+  - id: to_client
+    address: 10.77.0.1
+    action: transfer
+template:
+  - id: default
+    storage: "$WORK/knot"
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: changes
+zone:
+  - domain: example.
+    file: example.zone
+    notify: atoll
+    acl: [to_atoll, to_client]
+  - domain: short.test.
+    file: short.test.zone
+    acl: to_atoll
+  - domain: fromatoll.test.
+    master: atoll
+    acl: from_atoll
+    journal-content: none
+EOF
+ip netns exec "$NS_S" knotd -c "$WORK/knot.conf" >"$WORK/knot.out" 2>&1 &
+KNOT_PID=$!
+PIDS+=($KNOT_PID)
+kc() { ip netns exec "$NS_S" knotc -s "$WORK/knot/knot.sock" "$@"; }
+for i in $(seq 50); do
+	in_c dig +short +time=1 +tries=1 -p 5302 @10.77.0.3 example. SOA 2>/dev/null | grep -q hostmaster && break
+	sleep 0.2
+done
+
+start_uk "$WORK/dns.log" "$DNS" --mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" \
+	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02 axfr-allow=10.77.0.1,10.77.0.3 \
+	primary=example.@10.77.0.3:5302,short.test.@10.77.0.3:5302 notify=10.77.0.3:5302
+if wait_for_log "$WORK/dns.log" "zone example. serial 1: transferred in (AXFR)" 15; then
+	ok "atoll transfers example. in from Knot at start (AXFR)"
+else
+	not_ok "atoll transfers example. in from Knot at start" "$(tail -8 "$WORK/dns.log")"
+fi
+
+# axfr SERVER PORT: the zone as sorted presentation lines.
+axfr() { in_c kdig +time=3 -p "$2" @"$1" example. AXFR | grep -v '^;' | grep -v '^$' | awk '{ $1 = tolower($1); print }' | sort; }
+same_as_knot() {
+	local a b
+	a=$(axfr 10.77.0.2 53)
+	b=$(axfr 10.77.0.3 5302)
+	if [ -n "$a" ] && [ "$a" = "$b" ]; then
+		ok "$1 ($(echo "$a" | wc -l) RRs)"
+	else
+		not_ok "$1" "$(diff <(echo "$a") <(echo "$b") | head -10)"
+	fi
+}
+same_as_knot "atoll's copy of example. equals Knot's, RR for RR"
+out=$(in_c dig +norec +time=2 @10.77.0.2 alias.example. A)
+echo "$out" | grep -q "flags: qr aa" && echo "$out" | grep -q "192.0.2.81" &&
+	ok "atoll answers for the transferred zone authoritatively" ||
+	not_ok "atoll answers for the transferred zone authoritatively" "$out"
+
+# ---- NOTIFY from Knot: a change arrives without waiting for refresh ----------
+kc zone-begin example. >/dev/null &&
+	kc zone-set example. new 300 A 192.0.2.99 >/dev/null &&
+	kc zone-commit example. >"$WORK/commit.out" 2>&1
+if wait_for_log "$WORK/dns.log" "zone example. serial 2: transferred in (IXFR)" 10; then
+	ok "NOTIFY from Knot: atoll takes serial 2 as an IXFR at once (refresh is 1 h)"
+else
+	not_ok "NOTIFY from Knot: atoll takes serial 2 as an IXFR" "$(cat "$WORK/commit.out")" \
+		"$(grep -i "example" "$WORK/dns.log" | tail -5)" "$(grep -i notify "$WORK/knot.out" | tail -3)"
+fi
+out=$(in_c dig +short +time=2 @10.77.0.2 new.example. A)
+[ "$out" = 192.0.2.99 ] && ok "the added record is answered" || not_ok "the added record is answered" "$out"
+kc zone-begin example. >/dev/null &&
+	kc zone-unset example. old TXT >/dev/null &&
+	kc zone-set example. www 300 A 192.0.2.82 >/dev/null &&
+	kc zone-commit example. >/dev/null 2>&1
+if wait_for_log "$WORK/dns.log" "zone example. serial 3: transferred in (IXFR)" 10; then
+	ok "a second change (a deletion and an addition): serial 3 as an IXFR"
+else
+	not_ok "a second change: serial 3 as an IXFR" "$(grep -i "example" "$WORK/dns.log" | tail -5)"
+fi
+out=$(in_c dig +norec +time=2 @10.77.0.2 old.example. TXT)
+echo "$out" | grep -q "status: NXDOMAIN" && ok "the deleted record is gone (NXDOMAIN)" ||
+	not_ok "the deleted record is gone" "$out"
+same_as_knot "after two IXFRs atoll's copy still equals Knot's"
+n=$(grep -c "notify, outgoing.*10.77.0.2@53.*serial [23]" "$WORK/knot.out")
+[ "$n" -ge 2 ] && ok "Knot logged its NOTIFYs to atoll as answered ($n)" ||
+	not_ok "Knot logged its NOTIFYs to atoll as answered" "$(grep -i notify "$WORK/knot.out" | tail -5)"
+
+# ---- NOTIFY refused from others -------------------------------------------------
+notify() {
+	in_c python3 - "$1" <<'EOF'
+import socket, struct, sys
+m = struct.pack(">HHHHHH", 0x4242, 4 << 11 | 0x0400, 1, 0, 0, 0)
+for l in sys.argv[1].split("."):
+    if l:
+        m += bytes([len(l)]) + l.encode()
+m += b"\0" + struct.pack(">HH", 6, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(m, ("10.77.0.2", 53))
+r, _ = s.recvfrom(512)
+print("id=%x qr=%d opcode=%d aa=%d rcode=%d qd=%d" % (struct.unpack(">H", r[:2])[0], r[2] >> 7,
+      (r[2] >> 3) & 15, (r[2] >> 2) & 1, r[3] & 15, struct.unpack(">H", r[4:6])[0]))
+EOF
+}
+out=$(notify example.)
+[ "$out" = "id=4242 qr=1 opcode=4 aa=1 rcode=5 qd=1" ] &&
+	ok "NOTIFY from an address that is not the primary: REFUSED" ||
+	not_ok "NOTIFY from an address that is not the primary: REFUSED" "$out"
+out=$(notify nowhere.test.)
+[ "$out" = "id=4242 qr=1 opcode=4 aa=1 rcode=9 qd=1" ] &&
+	ok "NOTIFY for a zone atoll is not a secondary for: NOTAUTH" ||
+	not_ok "NOTIFY for a zone atoll is not a secondary for: NOTAUTH" "$out"
+
+# ---- NOTIFY out: Knot as a secondary of atoll ----------------------------------------
+for i in $(seq 50); do
+	in_c dig +short +time=1 +tries=1 -p 5302 @10.77.0.3 fromatoll.test. SOA 2>/dev/null | grep -q 2026112610 && break
+	sleep 0.2
+done
+a=$(in_c dig +short +time=2 @10.77.0.2 fromatoll.test. SOA | awk '{ print $3 }')
+k=$(in_c dig +short +time=2 -p 5302 @10.77.0.3 fromatoll.test. SOA | awk '{ print $3 }')
+[ -n "$a" ] && [ "$a" = "$k" ] && ok "Knot as a secondary of atoll serves fromatoll.test. at atoll's serial ($k)" ||
+	not_ok "Knot as a secondary of atoll serves atoll's serial" "atoll '$a' knot '$k'" "$(grep fromatoll "$WORK/knot.out" | tail -3)"
+grep -q "\[fromatoll.test.\] notify, incoming, remote 10.77.0.2" "$WORK/knot.out" &&
+	ok "Knot received atoll's NOTIFY for fromatoll.test." ||
+	not_ok "Knot received atoll's NOTIFY" "$(grep -i notify "$WORK/knot.out" | tail -5)"
+
+# ---- expire: the primary goes away ----------------------------------------------
+out=$(in_c dig +norec +time=2 @10.77.0.2 ns.short.test. A)
+echo "$out" | grep -q "flags: qr aa" && ok "short.test. is answered while its primary is up" ||
+	not_ok "short.test. is answered while its primary is up" "$out"
+kill "$KNOT_PID"
+wait "$KNOT_PID" 2>/dev/null
+if wait_for_log "$WORK/dns.log" "short.test.: expired" 15; then
+	out=$(in_c dig +norec +time=2 @10.77.0.2 ns.short.test. A)
+	echo "$out" | grep -q "status: SERVFAIL" && ok "after expire (4 s) without its primary, short.test. gets SERVFAIL" ||
+		not_ok "after expire, short.test. gets SERVFAIL" "$out"
+else
+	not_ok "short.test. expires without its primary" "$(grep short "$WORK/dns.log" | tail -5)"
+fi
+out=$(in_c dig +short +norec +time=2 @10.77.0.2 www.example. A | sort | tr '\n' ' ')
+[ "$out" = "192.0.2.80 192.0.2.81 192.0.2.82 " ] && ok "example. (expire 1 day) is still answered" ||
+	not_ok "example. is still answered" "$out"
+
+stop_uk "$UK_PID"
+[ "$UK_STATUS" = 0 ] && ok "SIGTERM stops it with status 0" ||
+	not_ok "SIGTERM stops it with status 0" "status $UK_STATUS" "$(tail -5 "$WORK/dns.log")"
+grep -q "secondary example.: loaded, serial 3" "$WORK/dns.log" &&
+	grep -q "secondary short.test.: expired, serial 5" "$WORK/dns.log" &&
+	ok "the exit report names each secondary zone's state and serial" ||
+	not_ok "the exit report names each secondary zone's state" "$(grep secondary "$WORK/dns.log")"
+c() { awk -v k="$1" '$1 == "counter" && $2 == k { print $3 }' "$WORK/dns.log"; }
+[ "$(c xfr.ixfr_in)" -ge 2 ] && [ "$(c xfr.notify_in)" -ge 2 ] && [ "$(c xfr.notify_refused)" -ge 2 ] &&
+	[ "$(c xfr.notify_answered)" -ge 1 ] &&
+	ok "counters: ixfr_in=$(c xfr.ixfr_in) notify_in=$(c xfr.notify_in) notify_refused=$(c xfr.notify_refused) notify_answered=$(c xfr.notify_answered)" ||
+	not_ok "xfr counters" "$(grep 'counter xfr' "$WORK/dns.log")"
+finish
