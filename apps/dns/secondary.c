@@ -599,7 +599,7 @@ static void zone_fiber(void *arg)
 				z->next_check = now + soa_ns(z->soa.retry);
 			} else {
 				z->next_check = now + z->first_retry;
-				if (z->first_retry < 64 * NS_PER_SEC)
+				if (z->first_retry < 16 * NS_PER_SEC)
 					z->first_retry *= 2;
 			}
 		}
