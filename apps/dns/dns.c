@@ -36,9 +36,14 @@ static const char example_zone[] = "$ORIGIN example.test.\n"
 				   "dev     NS    ns.dev\n"
 				   "ns.dev  A     192.0.2.53\n";
 
-static const char *const dns_stat_names[DNS_S_COUNT] = {"queries",     "answered",  "dropped",
-							"send_failed", "tcp_conns", "tcp_queries",
-							"tcp_refused", "axfr_out"};
+static const char *const dns_stat_names[DNS_S_COUNT] = {
+    "queries",	   "answered", "dropped",  "send_failed", "tcp_conns",	    "tcp_queries",
+    "tcp_refused", "axfr_out", "tsig_bad", "updates",	  "update_refused", "update_failed"};
+
+uint64_t dns_srv_now(void)
+{
+	return plat_clock_wall() / 1000000000u;
+}
 
 struct dns_zone *dns_srv_zone(struct dns_srv *d, const uint8_t *origin)
 {
@@ -90,17 +95,32 @@ void dns_srv_zone_changed(struct dns_srv *d, const struct dns_zone *z)
 	dns_sec_zone_changed(d, z); /* NOTIFY (RFC 1996) to its secondaries */
 }
 
-static bool axfr_allowed(const struct dns_srv *d, uint32_t addr)
+static bool axfr_allowed(const struct dns_srv *d, uint32_t addr, const struct dns_tsig *t)
 {
 	if (d->axfr_any)
 		return true;
 	for (unsigned i = 0; i < d->naxfr; i++)
 		if (d->axfr_allow[i] == addr)
 			return true;
+	for (unsigned i = 0; t && i < d->naxfr_keys; i++)
+		if (dns_name_equal(d->axfr_keys[i], t->key->name))
+			return true;
 	return false;
 }
 
-/* axfr-allow=any or a comma-separated list of IPv4 addresses. */
+/* A name from a boot argument: text up to n bytes, made absolute. */
+static int arg_name(const char *v, size_t n, uint8_t *out)
+{
+	if (!n)
+		return ATL_EINVAL;
+	int rc = dns_name_from_text(v, n, (const uint8_t *)"", out);
+	if (rc == ATL_OK)
+		dns_name_lower(out);
+	return rc;
+}
+
+/* axfr-allow=any, or a comma-separated list of IPv4 addresses and
+ * key:<name> for requests signed with that TSIG key. */
 static int parse_axfr_allow(struct dns_srv *d, const char *v)
 {
 	if (!v)
@@ -114,15 +134,96 @@ static int parse_axfr_allow(struct dns_srv *d, const char *v)
 		size_t n = 0;
 		while (v[n] && v[n] != ',')
 			n++;
-		if (n >= sizeof one || d->naxfr >= ARRAY_SIZE(d->axfr_allow))
-			return ATL_EINVAL;
-		memcpy(one, v, n);
-		one[n] = 0;
-		if (ip4_parse(one, &d->axfr_allow[d->naxfr++]) != ATL_OK)
-			return ATL_EINVAL;
+		if (n > 4 && !memcmp(v, "key:", 4)) {
+			if (d->naxfr_keys >= ARRAY_SIZE(d->axfr_keys) ||
+			    arg_name(v + 4, n - 4, d->axfr_keys[d->naxfr_keys++]) != ATL_OK)
+				return ATL_EINVAL;
+		} else {
+			if (n >= sizeof one || d->naxfr >= ARRAY_SIZE(d->axfr_allow))
+				return ATL_EINVAL;
+			memcpy(one, v, n);
+			one[n] = 0;
+			if (ip4_parse(one, &d->axfr_allow[d->naxfr++]) != ATL_OK)
+				return ATL_EINVAL;
+		}
 		v += n + (v[n] == ',');
 	}
 	return ATL_OK;
+}
+
+/* update-allow=<key>[@<zone>],...: the key may update that zone (every
+ * zone without @). */
+static int parse_update_allow(struct dns_srv *d, const char *v)
+{
+	while (v && *v) {
+		size_t n = 0, at = 0;
+		while (v[n] && v[n] != ',') {
+			if (v[n] == '@' && !at)
+				at = n;
+			n++;
+		}
+		if (d->nupd >= ARRAY_SIZE(d->upd))
+			return ATL_EINVAL;
+		if (arg_name(v, at ? at : n, d->upd[d->nupd].key) != ATL_OK)
+			return ATL_EINVAL;
+		if (at) {
+			if (arg_name(v + at + 1, n - at - 1, d->upd[d->nupd].zone) != ATL_OK)
+				return ATL_EINVAL;
+		} else {
+			d->upd[d->nupd].zone[0] = 0;
+		}
+		d->nupd++;
+		v += n + (v[n] == ',');
+	}
+	return ATL_OK;
+}
+
+bool dns_srv_update_allowed(const struct dns_srv *d, const struct dns_tsig_key *k,
+			    const uint8_t *zone)
+{
+	for (unsigned i = 0; k && i < d->nupd; i++)
+		if (dns_name_equal(d->upd[i].key, k->name) &&
+		    (!d->upd[i].zone[0] || dns_name_equal(d->upd[i].zone, zone)))
+			return true;
+	return false;
+}
+
+/*
+ * One request that is not a transfer, to its response (0: none).  A
+ * TSIG is checked first (RFC 8945 5.2): a failure is answered NOTAUTH
+ * and the request is not looked at; a signed request gets a signed
+ * response.
+ */
+static size_t dns_srv_handle(struct dns_srv *d, const uint8_t *msg, size_t len,
+			     enum dns_transport tr, uint8_t *out, size_t cap)
+{
+	struct dns_tsig t;
+	uint64_t now = dns_srv_now();
+	int rc = dns_tsig_verify(&d->keys, msg, len, now, &t);
+	if (rc == DNS_R_FORMERR)
+		return dns_tsig_error_response(NULL, msg, len, DNS_R_FORMERR, out, cap, now);
+	if (rc == DNS_R_NOTAUTH) {
+		char kn[1024];
+		dns_name_to_text(t.name, kn, sizeof kn);
+		d->stat[DNS_S_TSIG_BAD]++;
+		LOG_WARN(d->loop, "TSIG %s with key %s: refused",
+			 t.error == DNS_TSIG_BADKEY   ? "BADKEY (unknown key or algorithm)"
+			 : t.error == DNS_TSIG_BADSIG ? "BADSIG (wrong MAC)"
+						      : "BADTIME (clocks differ)",
+			 kn);
+		return dns_tsig_error_response(&t, msg, len, DNS_R_NOTAUTH, out, cap, now);
+	}
+	struct dns_tsig *tp = rc == DNS_R_NOERROR ? &t : NULL;
+	size_t n;
+	if (len >= DNS_HDR_LEN && DNS_OPCODE(load_be16(msg + 2)) == DNS_OP_UPDATE &&
+	    !(load_be16(msg + 2) & DNS_F_QR))
+		n = dns_srv_update(d, msg, len, tp, out, cap - (tp ? dns_tsig_size(tp) : 0));
+	else
+		n = dns_answer_reserve(&d->zones, msg, len, tr, out, cap,
+				       tp ? dns_tsig_size(tp) : 0);
+	if (n && tp)
+		n = dns_tsig_sign(tp, out, n, cap, now);
+	return n;
 }
 
 /* Read exactly n bytes; false at the end of the stream, an error or the
@@ -154,18 +255,50 @@ static void dns_tcp_conn(void *arg)
 		if (len > sizeof s->in || !read_full(s->c, s->in, len, deadline))
 			break;
 		d->stat[DNS_S_TCP_QUERIES]++;
-		if (axfr_allowed(d, s->peer.addr) &&
+		struct dns_tsig t;
+		uint64_t now = dns_srv_now();
+		int trc = dns_tsig_verify(&d->keys, s->in, len, now, &t);
+		struct dns_tsig *tp = trc == DNS_R_NOERROR ? &t : NULL;
+		size_t room = DNS_TCP_ANSWER_MAX - (tp ? dns_tsig_size(tp) : 0);
+		if ((trc == DNS_R_NOERROR || trc == ATL_ENOENT) &&
+		    axfr_allowed(d, s->peer.addr, tp) &&
 		    dns_axfr_start(&d->zones, s->in, len, &s->x) == DNS_R_NOERROR) {
 			/* RFC 5936: the zone as a stream of messages; the
 			 * version being sent stays alive until the end. */
 			struct dns_zone *z = (struct dns_zone *)s->x.z;
 			size_t m;
 			bool ok = true;
+			/* RFC 1995 4: differences when the journal has them all. */
+			uint32_t serial = s->x.client_serial;
+			void *blk = NULL;
+			if (s->x.qtype == DNS_T_IXFR && s->x.have_client_serial &&
+			    !s->x.up_to_date && dns_srv_journal_chain(d, z, serial))
+				dns_ixfr_begin(&s->x);
 			dns_srv_zone_hold(z);
-			while (ok && (m = dns_axfr_next(&s->x, s->out + 2, DNS_TCP_ANSWER_MAX))) {
+			for (;;) {
+				if (s->x.need_diff) {
+					const uint8_t *diff = NULL;
+					size_t dl = 0;
+					region_free(&d->zr, blk);
+					blk = NULL;
+					if (serial != z->serial &&
+					    !(blk = dns_srv_journal_next(d, z, &serial, &diff,
+									 &dl))) {
+						ok = false;
+						break;
+					}
+					dns_ixfr_feed(&s->x, diff, dl);
+				}
+				if (!ok || !(m = dns_axfr_next(&s->x, s->out + 2, room)))
+					break;
+				/* RFC 8945 5.3.1: every message signed. */
+				if (tp)
+					m = dns_tsig_sign(tp, s->out + 2, m, DNS_TCP_ANSWER_MAX,
+							  now);
 				store_be16(s->out, (uint16_t)m);
 				ok = tcp_write(s->c, s->out, m + 2, NULL, deadline) == ATL_OK;
 			}
+			region_free(&d->zr, blk);
 			dns_srv_zone_release(d, z);
 			d->stat[DNS_S_AXFR_OUT]++;
 			if (!ok || !s->x.done)
@@ -174,8 +307,7 @@ static void dns_tcp_conn(void *arg)
 		}
 		size_t n;
 		if (!dns_sec_intercept(d, &s->peer, s->in, len, s->out + 2, DNS_TCP_ANSWER_MAX, &n))
-			n = dns_answer(&d->zones, s->in, len, DNS_TCP, s->out + 2,
-				       DNS_TCP_ANSWER_MAX);
+			n = dns_srv_handle(d, s->in, len, DNS_TCP, s->out + 2, DNS_TCP_ANSWER_MAX);
 		if (!n)
 			break;
 		store_be16(s->out, (uint16_t)n);
@@ -227,7 +359,7 @@ static void dns_udp(void *arg)
 		d->stat[DNS_S_QUERIES]++;
 		size_t n;
 		if (!dns_sec_intercept(d, &from, d->in, len, d->out, DNS_BUF, &n))
-			n = dns_answer(&d->zones, d->in, len, DNS_UDP, d->out, DNS_BUF);
+			n = dns_srv_handle(d, d->in, len, DNS_UDP, d->out, DNS_BUF);
 		if (!n) {
 			d->stat[DNS_S_DROPPED]++;
 			continue;
@@ -325,7 +457,11 @@ static int load_archive(struct dns_srv *d, struct heap *h)
 				base = p + 1;
 		size_t bl = strlen(base);
 		if (!strcmp(base, "keys")) {
-			LOG_WARN(d->loop, "keys: TSIG is not implemented yet; ignored");
+			char err[160];
+			if (dns_tsig_keys_parse(&d->keys, (const char *)m.data, m.len, err,
+						sizeof err) != ATL_OK)
+				LOG_ERROR(d->loop, "%s: TSIG keys not all read: %s", m.name, err);
+			LOG_INFO(d->loop, "%u TSIG keys", d->keys.n);
 			continue;
 		}
 		if (bl <= 5 || strcmp(base + bl - 5, ".zone"))
@@ -365,7 +501,13 @@ int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, voi
 	}
 	d->loop = &l;
 	if (parse_axfr_allow(d, args_get(s, "axfr-allow")) != ATL_OK) {
-		LOG_ERROR(&l, "axfr-allow= takes \"any\" or IPv4 addresses separated by commas");
+		LOG_ERROR(&l, "axfr-allow= takes \"any\", or IPv4 addresses and key:<name> "
+			      "separated by commas");
+		return 1;
+	}
+	if (parse_update_allow(d, args_get(s, "update-allow")) != ATL_OK) {
+		LOG_ERROR(&l, "update-allow= takes <key>[@<zone>] separated by commas (at most %u)",
+			  (unsigned)ARRAY_SIZE(d->upd));
 		return 1;
 	}
 	if (dns_sec_init(d, &heap) != ATL_OK)
@@ -400,6 +542,8 @@ int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, voi
 		LOG_ERROR(&l, "no zone to serve");
 		return 1;
 	}
+	if (dns_srv_journal_open(d, &heap) != ATL_OK)
+		return 1;
 
 	struct ip4_ep local = {0, DNS_PORT};
 	rc = udp_open(st, &local, &d->sock);
@@ -456,7 +600,11 @@ static int dns_main(const struct plat_start *s)
 static const struct plat_device_decl dns_devices[] = {
     {"service", PLAT_DEV_NET, "the network the DNS server answers on (UDP port 53)"},
     {"zones", PLAT_DEV_BLOCK,
-     "optional: a POSIX tar archive of <origin>.zone master files (default: example.test.)"},
+     "optional: a POSIX tar archive of <origin>.zone master files and a \"keys\" member of "
+     "TSIG keys (default: example.test.)"},
+    {"journal", PLAT_DEV_BLOCK,
+     "optional: the journal of dynamic updates, written before each is acknowledged and "
+     "replayed at start (without it updates are lost on restart)"},
 };
 
 static const struct plat_arg_decl dns_args[] = {
@@ -464,8 +612,10 @@ static const struct plat_arg_decl dns_args[] = {
     {"ipv4-gateway", "default gateway address"},
     {"mac", "MAC address (default: from the platform)"},
     {"zone-mem", "bytes of heap for zone data (default: half of what is free at start)"},
-    {"axfr-allow",
-     "who may transfer zones (AXFR over TCP): any, or addresses a,b,... (default none)"},
+    {"axfr-allow", "who may transfer zones (AXFR/IXFR over TCP): any, or addresses and "
+		   "key:<TSIG key name>, a,b,... (default none)"},
+    {"update-allow", "which TSIG key may send dynamic updates (RFC 2136) to which zone: "
+		     "<key>[@<zone>],... (a key without @ may update every zone; default none)"},
     {"primary", "be a secondary: <zone>@<address>[:port],... zones transferred in from there"},
     {"notify", "secondaries to NOTIFY of every zone at start and on changes: <address>[:port],..."},
     TCP_ARG_DECLS,

@@ -46,7 +46,32 @@ enum dns_stat {
 	DNS_S_TCP_QUERIES,
 	DNS_S_TCP_REFUSED, /* no free slot */
 	DNS_S_AXFR_OUT,
+	DNS_S_TSIG_BAD,	      /* requests whose TSIG failed (BADKEY, BADSIG, BADTIME) */
+	DNS_S_UPDATES,	      /* updates applied */
+	DNS_S_UPDATE_REFUSED, /* updates refused: no key, key not allowed */
+	DNS_S_UPDATE_FAILED,  /* prerequisites or checks failed, or no room */
 	DNS_S_COUNT
+};
+
+/* One journal record that the current versions descend through. */
+struct dns_jentry {
+	uint64_t off;	   /* of the record on the device */
+	uint32_t len;	   /* of its difference */
+	uint32_t zhash;	   /* of the zone's origin */
+	uint32_t old, new; /* serials */
+};
+
+#define DNS_JOURNAL_INDEX 1024 /* records remembered for IXFR */
+
+struct dns_journal {
+	bool on;
+	plat_handle_t h;
+	uint32_t bs;
+	uint64_t cap, end; /* device bytes; where the next record goes */
+	uint64_t gen;
+	uint32_t seq;
+	struct dns_jentry *idx;
+	unsigned nidx;
 };
 
 struct dns_srv {
@@ -61,10 +86,21 @@ struct dns_srv {
 	struct dns_sec *sec; /* secondary.c: NULL without primary= or notify= */
 	uint8_t *in, *out;
 	struct dns_tcp_slot *slots;
-	/* axfr-allow=: who may transfer zones (none by default) */
+	/* axfr-allow=: who may transfer zones (none by default): addresses,
+	 * and TSIG keys (key:<name>) */
 	bool axfr_any;
-	unsigned naxfr;
+	unsigned naxfr, naxfr_keys;
 	uint32_t axfr_allow[16];
+	uint8_t axfr_keys[8][DNS_NAME_MAX];
+	/* update-allow=: which key may update which zone */
+	unsigned nupd;
+	struct {
+		uint8_t key[DNS_NAME_MAX];
+		uint8_t zone[DNS_NAME_MAX]; /* the root: every zone */
+	} upd[16];
+	struct dns_journal j;
+	/* TSIG keys, from the zones archive's "keys" member */
+	struct dns_tsig_keys keys;
 	uint64_t stat[DNS_S_COUNT];
 	struct counter_group group;
 };
@@ -77,6 +113,35 @@ struct dns_srv {
  * there are already DNS_ZONES_MAX zones.
  */
 int dns_srv_replace_zone(struct dns_srv *d, struct dns_zone *z);
+
+/* Whether TSIG key k (NULL: unsigned) may update zone (update-allow=). */
+bool dns_srv_update_allowed(const struct dns_srv *d, const struct dns_tsig_key *k,
+			    const uint8_t *zone);
+
+/* Answer an UPDATE request (update.c); t is its verified TSIG or NULL.
+ * Returns the response length (unsigned: the caller signs it). */
+size_t dns_srv_update(struct dns_srv *d, const uint8_t *msg, size_t len, struct dns_tsig *t,
+		      uint8_t *out, size_t cap);
+
+/*
+ * The journal (journal.c) on the block device "journal": open it, or
+ * start a new one, and replay it over the zones loaded (journal-less
+ * when there is no such device).  ATL_EIO when it cannot be read.
+ */
+int dns_srv_journal_open(struct dns_srv *d, struct heap *h);
+/* Write a difference and flush it to the device: only then may the
+ * update be acknowledged.  ATL_ENOMEM when the journal is full, ATL_EIO.
+ * ATL_OK without doing anything when there is no journal. */
+int dns_srv_journal_append(struct dns_srv *d, const uint8_t *diff, size_t len);
+/* For an IXFR: whether the journal holds every difference of z from
+ * serial from to z's; then the next one after *serial (read into a
+ * block of d->zr that the caller frees; NULL on a read error). */
+bool dns_srv_journal_chain(struct dns_srv *d, const struct dns_zone *z, uint32_t from);
+void *dns_srv_journal_next(struct dns_srv *d, const struct dns_zone *z, uint32_t *serial,
+			   const uint8_t **diff, size_t *len);
+
+/* Wall-clock seconds, for TSIG. */
+uint64_t dns_srv_now(void);
 
 /* A reader that blocks while using z (a transfer out) holds it. */
 void dns_srv_zone_hold(struct dns_zone *z);

@@ -325,6 +325,12 @@ static size_t reply_error(const uint8_t *msg, size_t len, const struct dns_query
 size_t dns_answer(const struct dns_zones *zs, const uint8_t *msg, size_t len, enum dns_transport tr,
 		  uint8_t *out, size_t cap)
 {
+	return dns_answer_reserve(zs, msg, len, tr, out, cap, 0);
+}
+
+size_t dns_answer_reserve(const struct dns_zones *zs, const uint8_t *msg, size_t len,
+			  enum dns_transport tr, uint8_t *out, size_t cap, size_t reserve)
+{
 	struct dns_query q;
 	int rc = dns_query_parse(msg, len, &q);
 	if (rc == ATL_EINVAL || cap < DNS_UDP_MIN)
@@ -347,6 +353,9 @@ size_t dns_answer(const struct dns_zones *zs, const uint8_t *msg, size_t len, en
 		limit = q.udp_size < DNS_EDNS_SIZE ? q.udp_size : DNS_EDNS_SIZE;
 	if (limit > cap)
 		limit = cap;
+	if (reserve >= limit - DNS_HDR_LEN)
+		return 0;
+	limit -= reserve; /* room for a TSIG RR after us */
 	struct resp r;
 	r.w = wr_make(out, limit - (q.edns ? OPT_LEN : 0));
 	r.cmp.n = 0;

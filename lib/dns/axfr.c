@@ -51,9 +51,31 @@ int dns_axfr_start(const struct dns_zones *zs, const uint8_t *msg, size_t len, s
 		 * anyone else the whole zone in AXFR form (RFC 1995 4: we
 		 * keep no history of differences yet). */
 		uint32_t d = z->serial - x->client_serial;
+		x->have_client_serial = true;
 		x->up_to_date = d == 0 || d >= 0x80000000u; /* RFC 1982 */
 	}
 	return DNS_R_NOERROR;
+}
+
+void dns_ixfr_begin(struct dns_axfr *x)
+{
+	x->incremental = true;
+	x->need_diff = true;
+}
+
+void dns_ixfr_feed(struct dns_axfr *x, const uint8_t *diff, size_t len)
+{
+	x->diff = diff;
+	x->difflen = len;
+	x->dpos = 0;
+	if (diff) {
+		struct dns_diff d;
+		if (dns_diff_parse(diff, len, &d) == ATL_OK)
+			x->dpos = d.rrs;
+		else
+			x->dpos = len; /* nothing usable: skipped */
+	}
+	x->need_diff = false;
 }
 
 /* One RR, all or nothing; false if it did not fit. */
@@ -119,6 +141,32 @@ size_t dns_axfr_next(struct dns_axfr *x, uint8_t *out, size_t cap)
 			x->done = true;
 			goto send;
 		}
+	}
+	if (x->incremental) {
+		/* RFC 1995 4: the differences one after the other (each the
+		 * old SOA, what went, the new SOA, what came), then our SOA. */
+		if (x->need_diff)
+			return an ? w.pos : 0; /* only after dns_ixfr_feed */
+		while (x->diff && x->dpos < x->difflen) {
+			struct dns_diff_rr rr;
+			size_t pos = x->dpos;
+			if (dns_diff_rr_next(x->diff, x->difflen, &pos, &rr) != ATL_OK)
+				return 0;
+			if (!put(&w, &c, rr.owner, rr.type, rr.ttl, rr.rdata, rr.rdlen)) {
+				if (!an)
+					return 0;
+				goto send;
+			}
+			an++;
+			x->dpos = pos;
+		}
+		if (x->diff) {
+			x->need_diff = true;
+			if (an)
+				goto send;
+			return 0;
+		}
+		x->node = z->nnodes; /* the end: our SOA */
 	}
 	/* Every RRset of every node, the apex SOA aside, then the SOA again
 	 * (RFC 5936 2.2). */

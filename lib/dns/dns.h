@@ -74,9 +74,17 @@ enum dns_rcode {
 	DNS_R_NOTIMP = 4,
 	DNS_R_REFUSED = 5,
 	DNS_R_YXDOMAIN = 6,
+	DNS_R_YXRRSET = 7, /* RFC 2136 2.2 */
+	DNS_R_NXRRSET = 8,
 	DNS_R_NOTAUTH = 9,
+	DNS_R_NOTZONE = 10,
 	DNS_R_BADVERS = 16, /* extended: RFC 6891 6.1.3 */
 };
+
+/* TSIG errors (RFC 8945 3): in the TSIG RR, the header says NOTAUTH. */
+#define DNS_TSIG_BADSIG	 16
+#define DNS_TSIG_BADKEY	 17
+#define DNS_TSIG_BADTIME 18
 
 /* Header flag bits (RFC 1035 4.1.1, RFC 4035 3.2). */
 #define DNS_F_QR      0x8000
@@ -391,6 +399,11 @@ enum dns_transport { DNS_UDP, DNS_TCP };
 size_t dns_answer(const struct dns_zones *zs, const uint8_t *msg, size_t len, enum dns_transport tr,
 		  uint8_t *out, size_t cap);
 
+/* The same, keeping reserve bytes free below the size limit (for a TSIG
+ * RR the caller appends). */
+size_t dns_answer_reserve(const struct dns_zones *zs, const uint8_t *msg, size_t len,
+			  enum dns_transport tr, uint8_t *out, size_t cap, size_t reserve);
+
 /* ---- zone transfers out (axfr.c) ------------------------------------------------ */
 
 struct dns_axfr {
@@ -399,10 +412,15 @@ struct dns_axfr {
 	uint16_t qtype; /* AXFR, or IXFR (answered in full or as the SOA) */
 	uint32_t client_serial;
 	bool edns, started, done, up_to_date;
+	bool have_client_serial; /* an IXFR that carried the client's SOA */
 	uint8_t qname[DNS_NAME_MAX];
 	size_t node; /* position: node, RRset, RR and its rdata offset */
 	unsigned rrset, rr;
 	size_t off;
+	/* An incremental IXFR (dns_ixfr_begin): the difference being sent. */
+	bool incremental, need_diff;
+	const uint8_t *diff;
+	size_t difflen, dpos;
 };
 
 /*
@@ -416,5 +434,217 @@ int dns_axfr_start(const struct dns_zones *zs, const uint8_t *msg, size_t len, s
 /* The next message of the transfer into out (as many RRs as fit in cap),
  * or 0 when the transfer is complete (or an RR cannot fit at all). */
 size_t dns_axfr_next(struct dns_axfr *x, uint8_t *out, size_t cap);
+
+/*
+ * An IXFR as differences (RFC 1995 4) instead of the whole zone, for a
+ * caller that holds every difference from x->client_serial to x->z's
+ * serial: after dns_axfr_start (not up_to_date), dns_ixfr_begin; then,
+ * whenever x->need_diff is set, dns_ixfr_feed with the next difference
+ * (a dns_diff blob that must stay until the next feed) or with NULL after
+ * the last; and dns_axfr_next as for an AXFR.
+ */
+void dns_ixfr_begin(struct dns_axfr *x);
+void dns_ixfr_feed(struct dns_axfr *x, const uint8_t *diff, size_t len);
+
+/* ---- dynamic update and zone differences (update.c) --------------------------- */
+
+/*
+ * A difference between two versions of a zone, as journaled and sent in
+ * an incremental transfer: one blob,
+ *
+ *   origin (wire)  old-serial:32  new-serial:32  ndel:32  nadd:32
+ *   ndel RRs, the old SOA first; nadd RRs, the new SOA first
+ *
+ * each RR as owner (wire, uncompressed) type:16 TTL:32 rdlength:16 rdata
+ * (uncompressed, class IN implied); integers big-endian.  That is the
+ * order of one step of an RFC 1995 IXFR response.
+ */
+struct dns_diff {
+	uint8_t origin[DNS_NAME_MAX];
+	uint32_t old_serial, new_serial;
+	uint32_t ndel, nadd;
+	size_t rrs; /* offset of the first RR */
+};
+
+struct dns_diff_rr {
+	const uint8_t *owner;
+	uint16_t type, rdlen;
+	uint32_t ttl;
+	const uint8_t *rdata;
+};
+
+/* Check a whole blob (every RR well formed, SOAs in place and matching
+ * the serials); ATL_EINVAL if it is not. */
+int dns_diff_parse(const uint8_t *diff, size_t len, struct dns_diff *d);
+/* The RR at *pos, moving *pos past it. */
+int dns_diff_rr_next(const uint8_t *diff, size_t len, size_t *pos, struct dns_diff_rr *rr);
+/*
+ * Apply a difference to version z, giving the next version *nz in region
+ * rg.  ATL_ENOENT when it does not start at z's serial (or is another
+ * zone's); ATL_EINVAL when it does not fit z or the result fails the zone
+ * checks; ATL_ENOMEM.  err says why.
+ */
+int dns_diff_apply(const struct dns_zone *z, const uint8_t *diff, size_t len, struct region *rg,
+		   struct dns_zone **nz, char *err, size_t errcap);
+
+/*
+ * The zone an UPDATE message names (RFC 2136 3.1.1): DNS_R_NOERROR and
+ * *z; DNS_R_FORMERR (not one zone of type SOA); DNS_R_NOTAUTH (not a zone
+ * we serve; zname says which); ATL_EINVAL (no header).
+ */
+int dns_update_zone(const struct dns_zones *zs, const uint8_t *msg, size_t len,
+		    const struct dns_zone **z, uint8_t *zname);
+
+struct dns_update {
+	const struct dns_zone *z; /* in: the current version */
+	struct region *r;	  /* in: where the new version is built */
+	struct dns_zone *nz;	  /* out: the new version, NULL if nothing changed */
+	uint8_t *diff;		  /* out: the difference (a block of r) */
+	size_t difflen;
+	char err[160]; /* out: why, for a refusal the log should explain */
+};
+
+/*
+ * Check the prerequisites (RFC 2136 3.2) and apply the update section
+ * (3.4) of msg to u->z, an update whose zone dns_update_zone found and
+ * whose sender the caller has authorised.  Returns the rcode: NOERROR
+ * (u->nz and u->diff set when something changed; the serial is raised by
+ * one unless the update set a newer SOA, 3.6), FORMERR, NOTZONE, NXDOMAIN,
+ * YXDOMAIN, NXRRSET, YXRRSET, REFUSED (the result fails the zone checks)
+ * or SERVFAIL (no memory).  On any error nothing is left allocated.
+ */
+int dns_update_apply(struct dns_update *u, const uint8_t *msg, size_t len);
+/* The response: header and zone section (RFC 2136 3.8), unsigned. */
+size_t dns_update_response(const uint8_t *msg, size_t len, int rcode, uint8_t *out, size_t cap);
+
+/* ---- the journal's records (journal.c) ------------------------------------------ */
+
+/*
+ * The journal is a block device written front to back.  Block 0 holds a
+ * header; records follow, each starting on a block boundary:
+ *
+ *   header:  "atoll-journal-1\0" (16)  generation:64  SHA-256 of the 24 bytes before (32)
+ *   record:  "ATJR" (4)  generation:64  sequence:32  length:32
+ *            difference (length bytes, dns_diff)  SHA-256 of all before it (32)
+ *            zeros to the next block boundary
+ *
+ * The generation is random per journal, so blocks left over from an
+ * earlier journal on the same device never look like records; sequence
+ * numbers count from 0 without gaps.  A record whose checksum fails (torn
+ * by a crash mid-write) ends the journal: the next record overwrites it.
+ */
+#define DNS_JOURNAL_HDR	  56
+#define DNS_JOURNAL_RHEAD 20 /* magic, generation, sequence, length */
+#define DNS_JOURNAL_RTAIL 32
+
+/* Bytes a record of a difference of len bytes takes, before padding. */
+static inline size_t dns_journal_record_len(size_t len)
+{
+	return DNS_JOURNAL_RHEAD + len + DNS_JOURNAL_RTAIL;
+}
+void dns_journal_header_encode(uint8_t out[DNS_JOURNAL_HDR], uint64_t gen);
+/* ATL_OK and *gen, or ATL_ENOENT when buf holds no valid header. */
+int dns_journal_header_decode(const uint8_t *buf, size_t len, uint64_t *gen);
+/* Write a record into out (cap at least dns_journal_record_len(len)). */
+void dns_journal_record_encode(uint8_t *out, uint64_t gen, uint32_t seq, const uint8_t *diff,
+			       size_t len);
+/* The record's difference length from its first DNS_JOURNAL_RHEAD bytes;
+ * ATL_ENOENT when they are not the head of record seq of journal gen. */
+int dns_journal_record_peek(const uint8_t *head, uint64_t gen, uint32_t seq, size_t *len);
+/* Check a whole record (dns_journal_record_len bytes): ATL_OK, or
+ * ATL_EINVAL when the checksum fails (a torn write). */
+int dns_journal_record_check(const uint8_t *rec, size_t reclen);
+
+/* ---- TSIG (tsig.c) ------------------------------------------------------------ */
+
+/* HMAC algorithms (RFC 8945 6), all from BearSSL. */
+enum dns_tsig_alg {
+	DNS_TSIG_HMAC_SHA1 = 1,
+	DNS_TSIG_HMAC_SHA224,
+	DNS_TSIG_HMAC_SHA256,
+	DNS_TSIG_HMAC_SHA384,
+	DNS_TSIG_HMAC_SHA512,
+};
+
+#define DNS_TSIG_SECRET_MAX 128
+#define DNS_TSIG_MAC_MAX    64
+#define DNS_TSIG_KEYS_MAX   32
+#define DNS_TSIG_FUDGE	    300 /* seconds; RFC 8945 10 recommends 300 */
+/* Room a response keeps free for its TSIG RR (names of up to 255 bytes
+ * echoed from a request with an unknown key). */
+#define DNS_TSIG_RESERVE 640
+
+struct dns_tsig_key {
+	uint8_t name[DNS_NAME_MAX]; /* wire, lowercase */
+	uint8_t alg;		    /* enum dns_tsig_alg */
+	uint8_t secret_len;
+	uint8_t secret[DNS_TSIG_SECRET_MAX];
+};
+
+struct dns_tsig_keys {
+	unsigned n;
+	struct dns_tsig_key k[DNS_TSIG_KEYS_MAX];
+};
+
+/*
+ * Keys in the syntax of BIND's key files, which nsupdate -k reads and
+ * tsig-keygen writes:
+ *
+ *   key "name" { algorithm hmac-sha256; secret "base64"; };
+ *
+ * any number of them; comments with #, // or slash-star.  Appends to ks;
+ * ATL_EINVAL with err saying where and why.
+ */
+int dns_tsig_keys_parse(struct dns_tsig_keys *ks, const char *text, size_t len, char *err,
+			size_t errcap);
+const struct dns_tsig_key *dns_tsig_key_find(const struct dns_tsig_keys *ks, const uint8_t *name);
+
+/* One request's TSIG and, for its responses, the signing state. */
+struct dns_tsig {
+	const struct dns_tsig_key *key; /* the key that verified, or NULL */
+	uint16_t error;			/* 0 or DNS_TSIG_BAD* for the response */
+	uint16_t orig_id;
+	uint16_t fudge;
+	uint64_t time;				       /* the request's time signed */
+	uint8_t name[DNS_NAME_MAX], alg[DNS_NAME_MAX]; /* as the request had them */
+	uint8_t mac[DNS_TSIG_MAC_MAX];		       /* the request's MAC, then the last sent */
+	size_t maclen;
+	size_t off;	  /* where the request's TSIG RR starts */
+	unsigned nsigned; /* responses signed so far */
+};
+
+/*
+ * Find and check the TSIG of a request (RFC 8945 5.2) at time now
+ * (seconds since 1970).  ATL_ENOENT: the message has none.
+ * DNS_R_NOERROR: valid, t->key set.  DNS_R_FORMERR: malformed, or not
+ * the last record.  DNS_R_NOTAUTH: t->error says BADKEY, BADSIG or
+ * BADTIME (the MAC is checked before the time, so BADTIME means the key
+ * was right).  Until it returns NOERROR the message must not be acted on.
+ */
+int dns_tsig_verify(const struct dns_tsig_keys *ks, const uint8_t *msg, size_t len, uint64_t now,
+		    struct dns_tsig *t);
+
+/*
+ * Append a TSIG RR to the response msg[0..len) and count it in ARCOUNT.
+ * RFC 8945 5.3: the first response is signed over the request's MAC and
+ * all TSIG variables; each later message of the same transfer over the
+ * previous MAC and the timers only (5.3.1: we sign every message).  With
+ * t->error BADKEY or BADSIG the RR carries no MAC (5.3.2).  Returns the new
+ * length, or 0 if the RR does not fit in cap.  With a zeroed t and only
+ * t->key set it signs a request (no previous MAC), as a client does; then
+ * t->mac holds the request's MAC for checking the response.
+ */
+size_t dns_tsig_sign(struct dns_tsig *t, uint8_t *msg, size_t len, size_t cap, uint64_t now);
+/* The bytes dns_tsig_sign will add for t. */
+size_t dns_tsig_size(const struct dns_tsig *t);
+
+/*
+ * The error response to a request whose TSIG failed (or that is otherwise
+ * refused before being read): the request's header and question with QR
+ * and rcode set, and, when t is given, the TSIG RR (dns_tsig_sign).
+ * Returns its length, or 0 when the request has no usable header.
+ */
+size_t dns_tsig_error_response(struct dns_tsig *t, const uint8_t *msg, size_t len, uint16_t rcode,
+			       uint8_t *out, size_t cap, uint64_t now);
 
 #endif

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# test_dns_update.sh - dynamic updates (RFC 2136) signed with TSIG
+# (RFC 8945) sent by nsupdate to the atoll DNS unikernel; prerequisites and
+# refusals answered as RFC 2136 and RFC 8945 say; the journal on a second
+# block device keeps an acknowledged update across kill -9 and a restart;
+# Knot as a TSIG-signed secondary transfers the zone (AXFR) and then the
+# updates (IXFR, as differences).  kdig checks the IXFR's form directly.
+source "$(dirname "$0")/lib.sh"
+DNS=$ROOT/build/hosted/dns
+
+for tool in nsupdate knotd knotc dig kdig; do
+	if ! command -v "$tool" >/dev/null; then
+		not_ok "$tool is installed (sh tools/deps.sh)"
+		finish
+	fi
+done
+
+net_up
+# Two keys: one for updates, one for transfers (each allowed one thing).
+UPD=dXBkYXRlLWtleS1mb3ItYXRvbGwtdGVzdHMtMDAwMDA=
+XFR=eGZyLWtleS1mb3ItYXRvbGwtdGVzdHMtMDAwMDAwMDA=
+cat >"$WORK/keys" <<EOF
+# BIND key syntax: what tsig-keygen writes and nsupdate -k reads
+key "upd" {
+	algorithm hmac-sha256;
+	secret "$UPD";
+};
+key "xfr" { algorithm hmac-sha256; secret "$XFR"; };
+EOF
+cat >"$WORK/example.test.zone" <<'EOF'
+$ORIGIN example.test.
+$TTL 300
+@     SOA  ns1 hostmaster 1 3600 600 86400 300
+      NS   ns1
+ns1   A    10.77.0.2
+www   A    192.0.2.80
+old   TXT  "to be deleted"
+EOF
+(cd "$WORK" && tar --format=ustar -cf zones.tar example.test.zone keys)
+truncate -s 1M "$WORK/journal"
+chmod a+rw "$WORK/zones.tar" "$WORK/journal"
+ARGS=(--mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" --block:journal="$WORK/journal"
+	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02 update-allow=upd@example.test axfr-allow=key:xfr)
+start_uk "$WORK/dns.log" "$DNS" "${ARGS[@]}"
+if wait_for_log "$WORK/dns.log" "zones on port 53" && grep -q "2 TSIG keys" "$WORK/dns.log"; then
+	ok "atoll starts with the zone, two TSIG keys and a new journal"
+else
+	not_ok "atoll starts with the zone, two TSIG keys and a new journal" "$(tail -5 "$WORK/dns.log")"
+fi
+
+# nsupdate from the client namespace; prints its own errors on stderr.
+upd() { # upd KEYSPEC COMMANDS...
+	local key=$1
+	shift
+	{
+		echo "server 10.77.0.2 53"
+		echo "zone example.test."
+		printf '%s\n' "$@"
+		echo send
+	} | in_c nsupdate -t 3 ${key:+-y "$key"} 2>&1
+}
+q() { in_c dig +short +time=2 +tries=1 @10.77.0.2 "$@"; }
+serial() { q example.test. SOA | awk '{print $3}'; }
+
+out=$(upd hmac-sha256:upd:$UPD "update add new.example.test. 300 A 192.0.2.99")
+[ $? -eq 0 ] && [ "$(q new.example.test. A)" = 192.0.2.99 ] && [ "$(serial)" = 2 ] &&
+	ok "nsupdate -y: an added A record is served at once, serial 1 -> 2" ||
+	not_ok "nsupdate -y: an added A record is served at once, serial 1 -> 2" "$out" "$(q new.example.test. A) $(serial)"
+
+out=$(upd hmac-sha256:upd:$UPD "prereq nxdomain www.example.test." "update add x.example.test. 60 A 192.0.2.1")
+echo "$out" | grep -q "YXDOMAIN" && ok "prerequisite 'name not in use' fails: YXDOMAIN" ||
+	not_ok "prerequisite 'name not in use' fails: YXDOMAIN" "$out"
+out=$(upd hmac-sha256:upd:$UPD "prereq yxrrset www.example.test. A 192.0.2.81" "update add x.example.test. 60 A 192.0.2.1")
+echo "$out" | grep -q "NXRRSET" && ok "prerequisite 'RRset exists (value dependent)' fails: NXRRSET" ||
+	not_ok "prerequisite 'RRset exists (value dependent)' fails: NXRRSET" "$out"
+out=$(upd hmac-sha256:upd:$UPD "prereq nxrrset www.example.test. A" "update add x.example.test. 60 A 192.0.2.1")
+echo "$out" | grep -q "YXRRSET" && ok "prerequisite 'RRset does not exist' fails: YXRRSET" ||
+	not_ok "prerequisite 'RRset does not exist' fails: YXRRSET" "$out"
+out=$(upd hmac-sha256:upd:$UPD "update add x.elsewhere.test. 60 A 192.0.2.1")
+echo "$out" | grep -q "NOTZONE" && ok "a record outside the zone: NOTZONE" ||
+	not_ok "a record outside the zone: NOTZONE" "$out"
+[ -z "$(q x.example.test. A)" ] && [ "$(serial)" = 2 ] &&
+	ok "failed updates change nothing (serial still 2)" ||
+	not_ok "failed updates change nothing (serial still 2)" "$(serial)"
+
+out=$(upd "" "update add x.example.test. 60 A 192.0.2.1")
+echo "$out" | grep -q "REFUSED" && ok "an unsigned update is REFUSED" ||
+	not_ok "an unsigned update is REFUSED" "$out"
+out=$(upd hmac-sha256:xfr:$XFR "update add x.example.test. 60 A 192.0.2.1")
+echo "$out" | grep -q "REFUSED" && ok "an update signed with a key not in update-allow= is REFUSED" ||
+	not_ok "an update signed with a key not in update-allow= is REFUSED" "$out"
+out=$(upd hmac-sha256:upd:$XFR "update add x.example.test. 60 A 192.0.2.1")
+echo "$out" | grep -q "NOTAUTH(BADSIG)" && ok "a wrong secret: NOTAUTH (BADSIG), as NSD and Knot answer" ||
+	not_ok "a wrong secret: NOTAUTH (BADSIG), as NSD and Knot answer" "$out"
+out=$(upd hmac-sha256:nobody:$UPD "update add x.example.test. 60 A 192.0.2.1")
+echo "$out" | grep -q "NOTAUTH(BADKEY)" && ok "an unknown key: NOTAUTH (BADKEY)" ||
+	not_ok "an unknown key: NOTAUTH (BADKEY)" "$out"
+[ -z "$(q x.example.test. A)" ] && grep -q "TSIG BADSIG" "$WORK/dns.log" &&
+	ok "refused updates change nothing and are logged" ||
+	not_ok "refused updates change nothing and are logged" "$(tail -3 "$WORK/dns.log")"
+
+# nsupdate over TCP (-v), the key given by its "key" command.
+out=$({
+	echo "server 10.77.0.2 53"
+	echo "zone example.test."
+	echo "key hmac-sha256:upd $UPD"
+	echo "update delete old.example.test. TXT"
+	echo "update delete www.example.test. A 192.0.2.80"
+	echo "update add www.example.test. 300 A 192.0.2.81"
+	echo send
+} | in_c nsupdate -v -t 3 2>&1)
+[ $? -eq 0 ] && [ -z "$(q old.example.test. TXT)" ] && [ "$(q www.example.test. A)" = 192.0.2.81 ] &&
+	[ "$(serial)" = 3 ] &&
+	ok "nsupdate over TCP: an RRset deleted, an RR replaced, serial 3" ||
+	not_ok "nsupdate over TCP: an RRset deleted, an RR replaced, serial 3" "$out" "$(serial)"
+
+# ---- Knot as a secondary with the transfer key ----
+mkdir -p "$WORK/ksec"
+chmod a+rwx "$WORK/ksec"
+cat >"$WORK/knot.conf" <<EOF
+server:
+    listen: 10.77.0.3@5304
+    rundir: "$WORK/ksec"
+database:
+    storage: "$WORK/ksec"
+control:
+    listen: "$WORK/ksec/knot.sock"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: xfr
+    algorithm: hmac-sha256
+    secret: $XFR
+remote:
+  - id: atoll
+    address: 10.77.0.2@53
+    key: xfr
+zone:
+  - domain: example.test.
+    master: atoll
+    storage: "$WORK/ksec"
+    zonefile-sync: -1
+    journal-content: changes
+EOF
+ip netns exec "$NS_S" knotd -c "$WORK/knot.conf" >"$WORK/knot.out" 2>&1 &
+PIDS+=($!)
+kq() { in_c dig +short +norec +time=1 +tries=1 -p 5304 @10.77.0.3 "$@" 2>/dev/null; }
+for i in $(seq 100); do
+	[ "$(kq example.test. SOA | awk '{print $3}')" = 3 ] && break
+	sleep 0.2
+done
+[ "$(kq www.example.test. A)" = 192.0.2.81 ] && grep -q "AXFR, incoming.*finished" "$WORK/knot.out" &&
+	ok "Knot transfers the updated zone (AXFR, TSIG key xfr) and serves serial 3" ||
+	not_ok "Knot transfers the updated zone (AXFR, TSIG key xfr) and serves serial 3" "$(tail -5 "$WORK/knot.out")"
+
+upd hmac-sha256:upd:$UPD "update add ixfr1.example.test. 300 A 192.0.2.101" >/dev/null
+upd hmac-sha256:upd:$UPD "update add ixfr2.example.test. 300 AAAA 2001:db8::102" \
+	"update delete new.example.test. A" >/dev/null
+knotc -s "$WORK/ksec/knot.sock" zone-refresh example.test. >/dev/null 2>&1
+for i in $(seq 100); do
+	[ "$(kq example.test. SOA | awk '{print $3}')" = 5 ] && break
+	sleep 0.2
+done
+[ "$(kq ixfr2.example.test. AAAA)" = 2001:db8::102 ] && [ -z "$(kq new.example.test. A)" ] &&
+	grep -q "IXFR, incoming.*finished" "$WORK/knot.out" && ! grep -q "fallback to AXFR" "$WORK/knot.out" &&
+	ok "after two updates Knot refreshes by IXFR (differences, not the whole zone): serial 5" ||
+	not_ok "after two updates Knot refreshes by IXFR (differences, not the whole zone): serial 5" \
+		"$(grep -E 'XFR|refresh' "$WORK/knot.out" | tail -6)"
+
+out=$(in_c kdig +time=2 @10.77.0.2 -y hmac-sha256:xfr:$XFR example.test. IXFR=3 2>&1)
+soas=$(echo "$out" | grep -c "SOA")
+echo "$out" | grep -q "ixfr1.example.test." && [ "$soas" -eq 6 ] &&
+	ok "kdig IXFR=3 with the key: two differences (6 SOAs), signed, verified by kdig" ||
+	not_ok "kdig IXFR=3 with the key: two differences (6 SOAs), signed, verified by kdig" "$out"
+out=$(in_c kdig +time=2 @10.77.0.2 example.test. AXFR 2>&1)
+echo "$out" | grep -q "REFUSED" && ok "an unsigned AXFR is refused (axfr-allow=key:xfr)" ||
+	not_ok "an unsigned AXFR is refused (axfr-allow=key:xfr)" "$out"
+
+# ---- kill -9 right after an acknowledged update, restart ----
+out=$(upd hmac-sha256:upd:$UPD "update add durable.example.test. 300 TXT \"survives\"")
+kill -9 "$UK_PID"
+wait "$UK_PID" 2>/dev/null
+start_uk "$WORK/dns2.log" "$DNS" "${ARGS[@]}"
+wait_for_log "$WORK/dns2.log" "zones on port 53"
+[ "$(q durable.example.test. TXT)" = '"survives"' ] && [ "$(serial)" = 6 ] &&
+	[ "$(q ixfr1.example.test. A)" = 192.0.2.101 ] && grep -q "journal: 5 records" "$WORK/dns2.log" &&
+	ok "kill -9 after the answer, restart: the journal replays all 5 updates (serial 6)" ||
+	not_ok "kill -9 after the answer, restart: the journal replays all 5 updates (serial 6)" "$out" \
+		"$(grep journal "$WORK/dns2.log")"
+# IXFR across the restart: the journal still has the differences.
+knotc -s "$WORK/ksec/knot.sock" zone-refresh example.test. >/dev/null 2>&1
+for i in $(seq 100); do
+	[ "$(kq example.test. SOA | awk '{print $3}')" = 6 ] && break
+	sleep 0.2
+done
+[ "$(kq durable.example.test. TXT)" = '"survives"' ] &&
+	[ "$(grep -c "IXFR, incoming.*finished" "$WORK/knot.out")" -ge 2 ] &&
+	ok "after the restart Knot catches up to serial 6, by IXFR from the replayed journal" ||
+	not_ok "after the restart Knot catches up to serial 6, by IXFR from the replayed journal" \
+		"$(grep -E 'XFR|refresh' "$WORK/knot.out" | tail -4)"
+
+stop_uk "$UK_PID"
+[ "$UK_STATUS" -eq 0 ] && grep -q "dns.axfr_out" "$WORK/dns2.log" &&
+	ok "stops cleanly; counters printed" ||
+	not_ok "stops cleanly; counters printed" "status $UK_STATUS" "$(tail -12 "$WORK/dns2.log")"
+finish
