@@ -15,13 +15,13 @@
 #   - NOTIFY from an address that is not the zone's primary is REFUSED, for
 #     a zone atoll is not a secondary for NOTAUTH;
 #   - Knot, told by atoll's NOTIFY, serves atoll's fromatoll.test. with the
-#     same serial;
+#     same serial, at start and after an update (nsupdate) changed it;
 #   - with Knot stopped, short.test. (SOA expire 4 s) stops being answered:
 #     SERVFAIL, as Knot and NSD do.
 source "$(dirname "$0")/lib.sh"
 DNS=$ROOT/build/hosted/dns
 
-for tool in knotd knotc dig kdig; do
+for tool in knotd knotc dig kdig nsupdate; do
 	if ! command -v "$tool" >/dev/null; then
 		not_ok "$tool is installed (sh tools/deps.sh)"
 		finish
@@ -61,7 +61,9 @@ $TTL 300
 ns      A     10.77.0.2
 host    A     198.51.100.7
 EOF
-(cd "$WORK/zones" && tar --format=ustar -cf "$WORK/zones.tar" fromatoll.test.zone)
+UPD=dXBkYXRlLWtleS1mb3ItYXRvbGwtdGVzdHMtMDAwMDA=
+printf 'key "upd" { algorithm hmac-sha256; secret "%s"; };\n' "$UPD" >"$WORK/zones/keys"
+(cd "$WORK/zones" && tar --format=ustar -cf "$WORK/zones.tar" fromatoll.test.zone keys)
 chmod -R a+rX "$WORK"
 
 cat >"$WORK/knot.conf" <<EOF
@@ -117,7 +119,7 @@ for i in $(seq 50); do
 done
 
 start_uk "$WORK/dns.log" "$DNS" --mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" \
-	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02 axfr-allow=10.77.0.1,10.77.0.3 \
+	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02 axfr-allow=10.77.0.1,10.77.0.3 update-allow=upd@fromatoll.test \
 	primary=example.@10.77.0.3:5302,short.test.@10.77.0.3:5302 notify=10.77.0.3:5302
 if wait_for_log "$WORK/dns.log" "zone example. serial 1: transferred in (AXFR)" 15; then
 	ok "atoll transfers example. in from Knot at start (AXFR)"
@@ -210,6 +212,22 @@ k=$(in_c dig +short +time=2 -p 5302 @10.77.0.3 fromatoll.test. SOA | awk '{ prin
 grep -q "\[fromatoll.test.\] notify, incoming, remote 10.77.0.2" "$WORK/knot.out" &&
 	ok "Knot received atoll's NOTIFY for fromatoll.test." ||
 	not_ok "Knot received atoll's NOTIFY" "$(grep -i notify "$WORK/knot.out" | tail -5)"
+upd() {
+	printf 'server 10.77.0.2 53\nzone fromatoll.test.\n%s\nsend\n' "$1" |
+		in_c nsupdate -t 3 -y "hmac-sha256:upd:$UPD" 2>&1
+}
+out=$(upd "update add new.fromatoll.test. 300 A 198.51.100.8")
+a=$(in_c dig +short +time=2 @10.77.0.2 fromatoll.test. SOA | awk '{ print $3 }')
+for i in $(seq 50); do
+	k=$(in_c dig +short +time=1 +tries=1 -p 5302 @10.77.0.3 fromatoll.test. SOA | awk '{ print $3 }')
+	[ "$k" = "$a" ] && break
+	sleep 0.1
+done
+h=$(in_c dig +short +time=2 -p 5302 @10.77.0.3 new.fromatoll.test. A)
+[ "$a" = 2026112611 ] && [ "$k" = "$a" ] && [ "$h" = 198.51.100.8 ] &&
+	ok "after an update on atoll, its NOTIFY brings Knot to the new serial at once ($k; refresh is 1 h)" ||
+	not_ok "after an update on atoll, Knot follows by NOTIFY" "$out" "atoll '$a' knot '$k' new '$h'" \
+		"$(grep fromatoll "$WORK/knot.out" | tail -3)"
 
 # ---- expire: the primary goes away ----------------------------------------------
 out=$(in_c dig +norec +time=2 @10.77.0.2 ns.short.test. A)
