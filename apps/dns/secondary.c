@@ -21,7 +21,8 @@
  * A NOTIFY for a secondary zone from its primary's address is answered
  * (NOERROR, AA, the question echoed: RFC 1996 4.7) and starts a check at
  * once; from any other address it is REFUSED, and a NOTIFY for a zone we
- * are not a secondary for gets NOTAUTH (Knot does the same).
+ * are not a secondary for gets NOTAUTH (Knot does the same).  An UPDATE
+ * for a secondary zone is REFUSED: only the primary changes it.
  *
  * NOTIFY out goes from our own UDP socket (an ephemeral port) and is
  * retransmitted until answered: 5 tries, 1, 2, 4, 8, 16 s apart (RFC 1996
@@ -689,6 +690,19 @@ bool dns_sec_intercept(struct dns_srv *d, const struct ip4_ep *from, const uint8
 			waitq_wake_all(d->loop, &z->wq);
 		}
 		*n = dns_notify_answer(msg, len, (uint8_t)rc, out, cap);
+		return true;
+	}
+	if (op == DNS_OP_UPDATE && sec->nzones) {
+		/* RFC 2136 6: a secondary's copy changes only by transfer from
+		 * its primary; without forwarding, an update sent to us is
+		 * refused (as BIND does) rather than applied to a copy the
+		 * next transfer would undo. */
+		const struct dns_zone *uz;
+		uint8_t zname[DNS_NAME_MAX];
+		if (dns_update_zone(&d->zones, msg, len, &uz, zname) != DNS_R_NOERROR ||
+		    !sec_zone_find(sec, uz->origin))
+			return false;
+		*n = dns_update_response(msg, len, DNS_R_REFUSED, out, cap);
 		return true;
 	}
 	if (op != DNS_OP_QUERY || !sec->nzones)

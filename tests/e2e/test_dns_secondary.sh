@@ -199,6 +199,11 @@ out=$(notify nowhere.test.)
 [ "$out" = "id=4242 qr=1 opcode=4 aa=1 rcode=9 qd=1" ] &&
 	ok "NOTIFY for a zone atoll is not a secondary for: NOTAUTH" ||
 	not_ok "NOTIFY for a zone atoll is not a secondary for: NOTAUTH" "$out"
+printf 'server 10.77.0.2 53\nzone example.\nupdate add x.example. 60 A 192.0.2.1\nsend\n' |
+	in_c nsupdate -t 3 >"$WORK/upd-sec.out" 2>&1
+grep -q REFUSED "$WORK/upd-sec.out" && [ -z "$(in_c dig +short +time=2 @10.77.0.2 x.example. A)" ] &&
+	ok "an UPDATE for a zone atoll is a secondary for is REFUSED" ||
+	not_ok "an UPDATE for a secondary zone is REFUSED" "$(cat "$WORK/upd-sec.out")"
 
 # ---- NOTIFY out: Knot as a secondary of atoll ----------------------------------------
 for i in $(seq 50); do
