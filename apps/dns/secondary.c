@@ -36,6 +36,7 @@
  */
 #include "secondary.h"
 
+#include "bearssl/bearssl_hash.h"
 #include "core/args.h"
 #include "core/err.h"
 #include "core/fmt.h"
@@ -73,6 +74,7 @@ struct sec_zone {
 	uint64_t first_retry; /* backoff before the first version */
 	struct waitq wq;
 	struct timer expire; /* armed while a version is served */
+	uint32_t kept_left;  /* seconds to expire of a version kept on the device */
 };
 
 /* A NOTIFY in flight to one target. */
@@ -97,12 +99,15 @@ enum sec_stat {
 	S_NOTIFY_ANSWERED,
 	S_NOTIFY_GAVE_UP,
 	S_EXPIRED,
+	S_STORED,
+	S_STORE_FAILED,
 	S_COUNT
 };
 
 static const char *const sec_stat_names[S_COUNT] = {
-    "soa_queries",    "axfr_in",    "ixfr_in",	       "up_to_date",	 "xfr_failed", "notify_in",
-    "notify_refused", "notify_out", "notify_answered", "notify_gave_up", "expired"};
+    "soa_queries", "axfr_in",	     "ixfr_in",	    "up_to_date",      "xfr_failed",
+    "notify_in",   "notify_refused", "notify_out",  "notify_answered", "notify_gave_up",
+    "expired",	   "stored",	     "store_failed"};
 
 struct dns_sec {
 	struct dns_srv *d;
@@ -120,9 +125,16 @@ struct dns_sec {
 	uint8_t tcpbuf[2 + DNS_MSG_MAX];
 	uint8_t rbuf[DNS_SEC_RBUF];
 	uint8_t sbuf[DNS_SEC_RBUF];
+	/* The block device "secondary": the transferred zones, kept. */
+	bool store;
+	plat_handle_t sh;
+	uint32_t sbs;
+	uint64_t scap, sgen;
 	uint64_t stat[S_COUNT];
 	struct counter_group group;
 };
+
+static void store_save(struct dns_sec *sec);
 
 static uint16_t random_id(void)
 {
@@ -518,6 +530,8 @@ static int refresh(struct sec_zone *z)
 		rc = dns_srv_replace_zone(d, nz);
 		if (rc != ATL_OK)
 			LOG_ERROR(l, "%s: cannot install the zone: %s", z->name, atl_strerror(rc));
+		else
+			store_save(sec);
 	} else if (rc == ATL_ENOENT) {
 		sec->stat[S_XFR_UPTODATE]++;
 		rc = ATL_OK;
@@ -530,6 +544,236 @@ static int refresh(struct sec_zone *z)
 	sec->xfr_busy = false;
 	waitq_wake_one(l, &sec->xfr_wq);
 	return rc;
+}
+
+/* ---- keeping transferred zones on the block device "secondary" --------------------
+ *
+ * The device holds two copies, A in its first half and B in its second,
+ * written in turn, so that a power cut while one is written leaves the
+ * other.  A copy is a header block, then the payload:
+ *
+ *   header:  "atoll-secondary1" (16)  generation:64  payload length:64
+ *            SHA-256 of generation, length and payload (32)
+ *   payload: per zone: origin (wire)  saved-at:64 (wall seconds)
+ *            length:32  the zone as our own AXFR stream (two-byte framed
+ *            messages, as over TCP)
+ *
+ * At start the valid copy with the highest generation is read back
+ * through the same transfer-in code (dns_xfrin) that a primary's answer
+ * goes through, so a damaged copy can at worst fail the zone checks.
+ */
+
+#define SEC_MAGIC   "atoll-secondary1"
+#define SEC_HDR_LEN 64
+
+static void store_digest(uint64_t gen, uint64_t len, const uint8_t *payload, uint8_t out[32])
+{
+	uint8_t b[16];
+	br_sha256_context h;
+	for (int i = 0; i < 8; i++) {
+		b[i] = (uint8_t)(gen >> (56 - 8 * i));
+		b[8 + i] = (uint8_t)(len >> (56 - 8 * i));
+	}
+	br_sha256_init(&h);
+	br_sha256_update(&h, b, sizeof b);
+	br_sha256_update(&h, payload, (size_t)len);
+	br_sha256_out(&h, out);
+}
+
+/* One zone's AXFR stream into w (or only counted when w is NULL). */
+static size_t store_stream(const struct dns_zone *z, uint8_t *msg, size_t cap, struct wr *w)
+{
+	struct dns_zones zs = {1, {(struct dns_zone *)z}};
+	uint8_t q[DNS_HDR_LEN + DNS_NAME_MAX + 4];
+	struct dns_axfr ax;
+	size_t qn = dns_xfr_query_build(z->origin, DNS_T_AXFR, NULL, 0, q, sizeof q), n, total = 0;
+	if (!qn || dns_axfr_start(&zs, q, qn, &ax) != DNS_R_NOERROR)
+		return 0;
+	while ((n = dns_axfr_next(&ax, msg, cap)) != 0) {
+		total += 2 + n;
+		if (w) {
+			wr_be16(w, (uint16_t)n);
+			wr_bytes(w, msg, n);
+		}
+	}
+	return ax.done ? total : 0;
+}
+
+/* Write every loaded secondary zone to the next copy. */
+static void store_save(struct dns_sec *sec)
+{
+	struct dns_srv *d = sec->d;
+	struct loop *l = d->loop;
+	if (!sec->store)
+		return;
+	uint8_t *msg = sec->tcpbuf; /* free between transfers */
+	size_t len = 0;
+	for (unsigned i = 0; i < sec->nzones; i++) {
+		const struct dns_zone *z = dns_srv_zone(d, sec->zones[i].origin);
+		if (sec->zones[i].loaded && z)
+			len += dns_name_len(z->origin) + 12 +
+			       store_stream(z, msg, DNS_TCP_ANSWER_MAX, NULL);
+	}
+	uint64_t half = sec->scap / 2 / sec->sbs * sec->sbs;
+	size_t total = (SEC_HDR_LEN + len + sec->sbs - 1) / sec->sbs * sec->sbs + sec->sbs;
+	uint8_t *b = total <= half ? region_alloc(&d->zr, total) : NULL;
+	if (!b) {
+		sec->stat[S_STORE_FAILED]++;
+		LOG_WARN(l, "secondary device: %zu bytes of zones do not fit (%s)", len,
+			 total > half ? "device too small" : "zone-mem");
+		return;
+	}
+	memset(b, 0, total);
+	struct wr w = wr_make(b + sec->sbs, total - sec->sbs);
+	uint64_t now = dns_srv_now();
+	for (unsigned i = 0; i < sec->nzones; i++) {
+		const struct dns_zone *z = dns_srv_zone(d, sec->zones[i].origin);
+		if (!sec->zones[i].loaded || !z)
+			continue;
+		wr_bytes(&w, z->origin, dns_name_len(z->origin));
+		wr_be32(&w, (uint32_t)(now >> 32));
+		wr_be32(&w, (uint32_t)now);
+		size_t at = w.pos;
+		wr_be32(&w, 0);
+		size_t n = store_stream(z, msg, DNS_TCP_ANSWER_MAX, &w);
+		if (wr_ok(&w))
+			store_be32(w.data + at, (uint32_t)n);
+	}
+	uint64_t gen = sec->sgen + 1;
+	struct wr h = wr_make(b, SEC_HDR_LEN);
+	wr_bytes(&h, SEC_MAGIC, 16);
+	wr_be32(&h, (uint32_t)(gen >> 32));
+	wr_be32(&h, (uint32_t)gen);
+	wr_be32(&h, 0);
+	wr_be32(&h, (uint32_t)w.pos);
+	uint8_t dg[32];
+	store_digest(gen, w.pos, b + sec->sbs, dg);
+	wr_bytes(&h, dg, 32);
+	uint64_t off = (gen & 1) ? half : 0;
+	bool ok =
+	    wr_ok(&w) && w.pos == len &&
+	    plat_block_write(sec->sh, off + sec->sbs, b + sec->sbs, total - sec->sbs) == PLAT_OK &&
+	    plat_block_flush(sec->sh) == PLAT_OK &&
+	    plat_block_write(sec->sh, off, b, sec->sbs) == PLAT_OK &&
+	    plat_block_flush(sec->sh) == PLAT_OK;
+	region_free(&d->zr, b);
+	if (!ok) {
+		sec->stat[S_STORE_FAILED]++;
+		LOG_WARN(l, "secondary device: cannot write the zones");
+		return;
+	}
+	sec->sgen = gen;
+	sec->stat[S_STORED]++;
+}
+
+/* Read one copy; a region block holding its payload, or NULL. */
+static uint8_t *store_read_copy(struct dns_sec *sec, uint64_t off, uint64_t half, uint64_t *gen,
+				size_t *len)
+{
+	struct dns_srv *d = sec->d;
+	uint8_t *h = region_alloc(&d->zr, sec->sbs);
+	if (!h)
+		return NULL;
+	uint8_t *p = NULL;
+	if (plat_block_read(sec->sh, off, h, sec->sbs) == PLAT_OK && !memcmp(h, SEC_MAGIC, 16)) {
+		*gen = (uint64_t)load_be32(h + 16) << 32 | load_be32(h + 20);
+		uint64_t n = (uint64_t)load_be32(h + 24) << 32 | load_be32(h + 28);
+		size_t bytes = (size_t)((n + sec->sbs - 1) / sec->sbs * sec->sbs);
+		if (n <= half - sec->sbs && (p = region_alloc(&d->zr, bytes ? bytes : 1))) {
+			uint8_t dg[32];
+			if (bytes && plat_block_read(sec->sh, off + sec->sbs, p, bytes) != PLAT_OK)
+				n = UINT64_MAX;
+			else
+				store_digest(*gen, n, p, dg);
+			if (n == UINT64_MAX || memcmp(dg, h + 32, 32)) {
+				region_free(&d->zr, p);
+				p = NULL;
+			}
+			*len = (size_t)n;
+		}
+	}
+	region_free(&d->zr, h);
+	return p;
+}
+
+/* At start: the zones kept by the last run, through the transfer-in code. */
+static void store_load(struct dns_sec *sec)
+{
+	struct dns_srv *d = sec->d;
+	struct loop *l = d->loop;
+	struct plat_block_info info;
+	if (!sec->nzones || plat_block_acquire("secondary", &sec->sh, &info) != PLAT_OK)
+		return;
+	sec->sbs = info.block_size;
+	sec->scap = info.capacity;
+	uint64_t half = sec->scap / 2 / sec->sbs * sec->sbs;
+	if (sec->sbs < SEC_HDR_LEN || half < 2 * (uint64_t)sec->sbs) {
+		LOG_ERROR(l, "secondary device: too small (four blocks at least); not used");
+		return;
+	}
+	sec->store = true;
+	uint64_t ga = 0, gb = 0;
+	size_t la = 0, lb = 0;
+	uint8_t *a = store_read_copy(sec, 0, half, &ga, &la);
+	uint8_t *b = store_read_copy(sec, half, half, &gb, &lb);
+	if (a && b && gb > ga) {
+		region_free(&d->zr, a);
+		a = NULL;
+	} else if (a && b) {
+		region_free(&d->zr, b);
+		b = NULL;
+	}
+	uint8_t *p = a ? a : b;
+	size_t len = a ? la : lb;
+	sec->sgen = a ? ga : b ? gb : 0;
+	if (!p) {
+		LOG_INFO(l, "secondary device: no zones kept yet");
+		return;
+	}
+	struct rd r = rd_make(p, len);
+	uint64_t now = dns_srv_now();
+	while (rd_left(&r)) {
+		uint8_t origin[DNS_NAME_MAX];
+		if (dns_name_read(&r, origin) != ATL_OK)
+			break;
+		uint64_t at = (uint64_t)rd_be32(&r) << 32;
+		at |= rd_be32(&r);
+		struct rd st = rd_sub(&r, rd_be32(&r));
+		struct sec_zone *z = sec_zone_find(sec, origin);
+		if (!rd_ok(&r))
+			break;
+		if (!z)
+			continue; /* no longer a secondary zone of ours */
+		struct dns_xfrin_limits lim = {1u << 22, d->zr.size};
+		dns_xfrin_init(&sec->x, origin, DNS_T_AXFR, 0, NULL, &d->zr, NULL, &lim);
+		int rc = ATL_EAGAIN;
+		while (rc == ATL_EAGAIN && rd_left(&st) >= 2) {
+			size_t n = rd_be16(&st);
+			const uint8_t *m = rd_take(&st, n);
+			rc = m ? dns_xfrin_msg(&sec->x, m, n) : ATL_EINVAL;
+		}
+		struct dns_zone *nz;
+		if (rc != ATL_OK || dns_xfrin_finish(&sec->x, &nz) != ATL_OK) {
+			if (rc != ATL_OK)
+				dns_xfrin_abort(&sec->x);
+			LOG_WARN(l, "secondary device: %s unusable (%s); transferred again",
+				 z->name, sec->x.err);
+			continue;
+		}
+		dns_zone_soa_fields(nz, &z->soa);
+		if (dns_srv_replace_zone(d, nz) != ATL_OK)
+			continue;
+		z->loaded = true;
+		/* RFC 1034 4.3.5: expire counts from the last successful check,
+		 * which was before the restart. */
+		uint64_t age = now > at ? now - at : 0;
+		z->expired = age >= z->soa.expire;
+		z->kept_left = z->expired ? 0 : z->soa.expire - age;
+		LOG_INFO(l, "zone %s serial %u: kept on the secondary device, %llu s old%s",
+			 z->name, nz->serial, (unsigned long long)age,
+			 z->expired ? ", expired" : "");
+	}
+	region_free(&d->zr, p);
 }
 
 /* Seconds from an SOA field, kept sane (at least 1 s, at most 4 weeks). */
@@ -563,6 +807,8 @@ static void zone_fiber(void *arg)
 	struct loop *l = sec->d->loop;
 	z->first_retry = DNS_SEC_FIRST_RETRY;
 	timer_init(&z->expire, expire_fired);
+	if (z->loaded && !z->expired) /* kept on the device: its expire runs on */
+		timer_arm(l, &z->expire, loop_now(l) + z->kept_left * NS_PER_SEC);
 	for (;;) {
 		uint64_t now = loop_now(l);
 		if (z->notified || now >= z->next_check) {
@@ -638,6 +884,7 @@ int dns_sec_start(struct dns_srv *d)
 		if (!fiber_spawn(l, "dns-refresh", zone_fiber, &sec->zones[i], DNS_SEC_STACK))
 			return ATL_ENOMEM;
 	}
+	store_load(sec);
 	/* Like NSD and Knot: announce every zone at start. */
 	for (unsigned i = 0; i < d->zones.n; i++)
 		dns_sec_zone_changed(d, d->zones.z[i]);

@@ -17,7 +17,9 @@
 #   - Knot, told by atoll's NOTIFY, serves atoll's fromatoll.test. with the
 #     same serial, at start and after an update (nsupdate) changed it;
 #   - with Knot stopped, short.test. (SOA expire 4 s) stops being answered:
-#     SERVFAIL, as Knot and NSD do.
+#     SERVFAIL, as Knot and NSD do;
+#   - restarted with Knot still stopped, atoll serves example. as it last
+#     transferred it, from its "secondary" block device.
 source "$(dirname "$0")/lib.sh"
 DNS=$ROOT/build/hosted/dns
 
@@ -118,9 +120,12 @@ for i in $(seq 50); do
 	sleep 0.2
 done
 
-start_uk "$WORK/dns.log" "$DNS" --mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" \
+truncate -s 1M "$WORK/secondary.img"
+chmod a+rw "$WORK/secondary.img"
+ARGS=(--mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" --block:secondary="$WORK/secondary.img"
 	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02 axfr-allow=10.77.0.1,10.77.0.3 update-allow=upd@fromatoll.test \
-	primary=example.@10.77.0.3:5302,short.test.@10.77.0.3:5302 notify=10.77.0.3:5302
+	primary=example.@10.77.0.3:5302,short.test.@10.77.0.3:5302 notify=10.77.0.3:5302)
+start_uk "$WORK/dns.log" "$DNS" "${ARGS[@]}"
 if wait_for_log "$WORK/dns.log" "zone example. serial 1: transferred in (AXFR)" 15; then
 	ok "atoll transfers example. in from Knot at start (AXFR)"
 else
@@ -259,8 +264,26 @@ grep -q "secondary example.: loaded, serial 3" "$WORK/dns.log" &&
 	ok "the exit report names each secondary zone's state and serial" ||
 	not_ok "the exit report names each secondary zone's state" "$(grep secondary "$WORK/dns.log")"
 c() { awk -v k="$1" '$1 == "counter" && $2 == k { print $3 }' "$WORK/dns.log"; }
+[ "$(c xfr.stored)" -ge 3 ] && ok "every transfer in was written to the secondary device ($(c xfr.stored))" ||
+	not_ok "transfers written to the secondary device" "$(grep -i 'secondary device\|counter xfr' "$WORK/dns.log")"
 [ "$(c xfr.ixfr_in)" -ge 2 ] && [ "$(c xfr.notify_in)" -ge 2 ] && [ "$(c xfr.notify_refused)" -ge 2 ] &&
 	[ "$(c xfr.notify_answered)" -ge 1 ] &&
 	ok "counters: ixfr_in=$(c xfr.ixfr_in) notify_in=$(c xfr.notify_in) notify_refused=$(c xfr.notify_refused) notify_answered=$(c xfr.notify_answered)" ||
 	not_ok "xfr counters" "$(grep 'counter xfr' "$WORK/dns.log")"
+
+# ---- a restart without the primary: the zones kept on the device ---------------
+start_uk "$WORK/dns2.log" "$DNS" "${ARGS[@]}"
+wait_for_log "$WORK/dns2.log" "zones on port 53" >/dev/null
+if grep -q "zone example. serial 3: kept on the secondary device" "$WORK/dns2.log"; then
+	ok "restarted with its primary down, atoll reads example. serial 3 back from the secondary device"
+else
+	not_ok "atoll reads example. back from the secondary device" "$(head -12 "$WORK/dns2.log")"
+fi
+out=$(in_c dig +short +norec +time=2 @10.77.0.2 www.example. A | sort | tr '\n' ' ')
+[ "$out" = "192.0.2.80 192.0.2.81 192.0.2.82 " ] && ok "and answers from it" ||
+	not_ok "and answers from the kept copy" "$out"
+out=$(in_c dig +norec +time=2 @10.77.0.2 ns.short.test. A)
+echo "$out" | grep -q "status: SERVFAIL" && ok "short.test., older than its expire, stays SERVFAIL after the restart" ||
+	not_ok "short.test. stays expired after the restart" "$out" "$(grep short "$WORK/dns2.log")"
+stop_uk "$UK_PID"
 finish

@@ -2,7 +2,9 @@
 # test_dns_secondary_sim.sh - DNS secondaries in the simulation target:
 # tests/sim/dns_secondary runs a primary whose zone changes 10 to 20 times
 # and two secondaries, over links that lose, duplicate and reorder frames,
-# with one secondary cut off for a while; every secondary must end on the
+# with one secondary cut off for a while and one rebooted (it starts again
+# from the zone kept on its block device, or transfers it again if the
+# power cut spoiled it); every secondary must end on the
 # primary's last serial (NOTIFY, SOA refresh, AXFR/IXFR over TCP), across
 # hundreds of seeds.  Also: a seed replays exactly, and the check does
 # fail when the secondaries are given no time to catch up.
@@ -22,11 +24,12 @@ sweep() {
 		not_ok "$name" "$(grep -E 'FAILED|replay' <<<"$out" | head -6)" "$(tail -1 <<<"$out")"
 	fi
 }
-sweep "a primary and two secondaries converge: 10 changes, 10% loss, 5% dup and reorder, a partition, 200 seeds" \
+sweep "a primary and two secondaries converge: 10 changes, 10% loss, 5% dup and reorder, a partition, a reboot with a power cut, 200 seeds" \
 	$SIM --seeds=1..200
 sweep "20 changes, 15% loss, 10% dup and reorder, 300 seeds" \
 	$SIM --seeds=1001..1300 updates=20 loss=15 dup=10 reorder=10
-sweep "40 changes 1 to 5 s apart, no partition, 100 seeds" $SIM --seeds=2001..2100 updates=40 chaos=0
+sweep "40 changes 1 to 5 s apart, no partition or reboot: each secondary accepted NOTIFYs, 100 seeds" \
+	$SIM --seeds=2001..2100 updates=40 chaos=0 reboot=0
 
 a=$($SIM --seed=42 -q 2>&1 | tail -1)
 b=$($SIM --seed=42 -q 2>&1 | tail -1)
