@@ -244,6 +244,12 @@ void *dns_srv_journal_next(struct dns_srv *d, const struct dns_zone *z, uint32_t
 	const struct dns_jentry *e = chain_next(&d->j, origin_hash(z->origin), *serial);
 	int why;
 	uint8_t *rec = e ? record_read(d, e->off, e->len, &why) : NULL;
+	struct dns_diff df;
+	if (rec && (dns_diff_parse(rec + DNS_JOURNAL_RHEAD, e->len, &df) != ATL_OK ||
+		    !dns_name_equal(df.origin, z->origin))) {
+		region_free(&d->zr, rec); /* another zone's, by a hash collision */
+		rec = NULL;
+	}
 	if (!rec)
 		return NULL;
 	*diff = rec + DNS_JOURNAL_RHEAD;

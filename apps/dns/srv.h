@@ -20,9 +20,9 @@
 
 #define DNS_PORT	   53
 #define DNS_BUF		   65535
-#define DNS_TCP_SLOTS	   16			/* connections served at once */
-#define DNS_TCP_QUERY_MAX  4096			/* a longer query closes the connection */
-#define DNS_TCP_ANSWER_MAX 16384		/* a longer answer is sent truncated (TC) */
+#define DNS_TCP_SLOTS	   16	 /* connections served at once */
+#define DNS_TCP_QUERY_MAX  16384 /* a longer message (an update) closes the connection */
+#define DNS_TCP_ANSWER_MAX 16384 /* a longer answer is sent truncated (TC) */
 #define DNS_TCP_IDLE_NS	   (10ull * 1000000000) /* RFC 7766 6.2.3 */
 
 struct dns_srv;

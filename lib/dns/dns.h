@@ -335,7 +335,8 @@ int dns_zload_add(void *zl, const struct dns_zrec *rec);
  * Check and build: SOA at the apex, NS at the apex, no CNAME beside other
  * data, no data outside the zone (RFC 1034 3.6.2, RFC 2181 10.1, RFC 1035
  * 5.2).  On success *z is filled and the arena keeps just the zone; on
- * failure zl->err says why and the arena is rolled back to before init.
+ * failure zl->err says why and the arena is rolled back to before init
+ * (ATL_ENOMEM when it ran out of room, ATL_EINVAL when a check failed).
  */
 int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z);
 

@@ -194,18 +194,65 @@ static void rrset_delete(struct work *w, const uint8_t *name, uint16_t type, boo
 	}
 }
 
+/* One more entry; the list grows (a new region block) when full. */
+static struct wrr *work_push(struct work *w)
+{
+	if (w->n >= w->cap) {
+		size_t cap = w->cap * 2 + 16;
+		struct wrr *v = region_alloc(w->r, cap * sizeof *v);
+		if (!v)
+			return NULL;
+		memcpy(v, w->v, w->n * sizeof *v);
+		region_free(w->r, w->v);
+		w->v = v;
+		w->cap = cap;
+	}
+	return &w->v[w->n++];
+}
+
 static int work_add(struct work *w, const uint8_t *owner, uint16_t type, uint32_t ttl,
 		    const uint8_t *rd, uint16_t rdlen)
 {
 	size_t ol = dns_name_len(owner);
-	if (w->n >= w->cap || w->dcap - w->dlen < ol + rdlen)
+	if (w->dcap - w->dlen < ol + rdlen)
+		return ATL_ENOMEM;
+	struct wrr *e = work_push(w);
+	if (!e)
 		return ATL_ENOMEM;
 	uint8_t *p = w->data + w->dlen;
 	memcpy(p, owner, ol);
 	memcpy(p + ol, rd, rdlen);
 	w->dlen += ol + rdlen;
-	w->v[w->n++] = (struct wrr){p, p + ol, ttl, type, rdlen, false};
+	*e = (struct wrr){p, p + ol, ttl, type, rdlen, false};
 	w->changed = true;
+	return ATL_OK;
+}
+
+/*
+ * An RRset has one TTL (RFC 2181 5.2).  RFC 2136 does not say which when
+ * an update adds an RR with another; like BIND and Knot, the one just
+ * added: the RRset's other RRs go and come back with it (so the
+ * difference carries the change).  The current version outlives the
+ * update, so its RRs are referred to, not copied.
+ */
+static int rrset_set_ttl(struct work *w, const uint8_t *owner, uint16_t type, uint32_t ttl)
+{
+	struct wit it;
+	wit_begin(w, owner, &it);
+	for (struct wrr *e; (e = wit_next(w, owner, &it));) {
+		if (e->type != type || e->ttl == ttl)
+			continue;
+		if (e >= w->v + w->nold) {
+			e->ttl = ttl; /* added by this update: changed in place */
+			continue;
+		}
+		struct wrr old = *e;
+		e->dead = true;
+		struct wrr *n = work_push(w); /* may move w->v: e is stale */
+		if (!n)
+			return ATL_ENOMEM;
+		*n = (struct wrr){old.owner, old.rd, ttl, type, old.rdlen, false};
+	}
 	return ATL_OK;
 }
 
@@ -261,11 +308,12 @@ static int update_add(struct work *w, const uint8_t *owner, uint16_t type, uint3
 			return ATL_OK;
 	}
 	struct wrr *same = rr_find(w, owner, type, rd, rdlen);
-	if (same) {
-		if (same->ttl == ttl)
-			return ATL_OK; /* a duplicate is ignored */
-		same->dead = true;     /* a new TTL replaces the RR */
-	}
+	if (same && same->ttl == ttl)
+		return ATL_OK; /* a duplicate is ignored */
+	if (same)
+		same->dead = true; /* a new TTL replaces the RR */
+	if (rrset_set_ttl(w, owner, type, ttl) != ATL_OK)
+		return ATL_ENOMEM;
 	return work_add(w, owner, type, ttl, rd, rdlen);
 }
 

@@ -179,7 +179,7 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 	struct lrec **v = arena_alloc(a, n * sizeof *v);
 	struct lrec **tmp = arena_alloc(a, n * sizeof *tmp);
 	if (!v || !tmp)
-		return zfail(zl, "out of memory loading the zone (--mem)", NULL);
+		return zfail(zl, "out of memory loading the zone (--mem)", NULL) ? ATL_ENOMEM : 0;
 	uint8_t *p = zl->recs;
 	for (size_t i = 0; i < n; i++) {
 		v[i] = (struct lrec *)p;
@@ -250,7 +250,7 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 	size_t zsize = align16(nnodes * sizeof(struct dns_node)) + hbytes +
 		       align16(nrrsets * sizeof(struct dns_rrset)) + align16(namebytes) + rdbytes;
 	if (a->size - a->used < align16(zsize))
-		return zfail(zl, "out of memory building the zone (--mem)", NULL);
+		return zfail(zl, "out of memory building the zone (--mem)", NULL) ? ATL_ENOMEM : 0;
 	uint8_t *top = a->base + a->used;
 	if (a->used + align16(zsize) > a->hwm)
 		a->hwm = a->used + align16(zsize);

@@ -262,6 +262,22 @@ TEST(update_adds_and_deletes_and_raises_the_serial)
 	struct dns_zone *n5;
 	CHECK_EQ(apply(n4, upd_end(), &n5, NULL, NULL), DNS_R_NOERROR);
 	CHECK(n5 == NULL);
+	/* An RR added with another TTL gives the whole RRset that TTL. */
+	upd_begin("example.");
+	upd_rr(1, "www.example.", DNS_C_IN, DNS_T_A, 77, "192.0.2.77");
+	uint8_t *d2;
+	size_t d2len;
+	CHECK_EQ(apply(n4, upd_end(), &n5, &d2, &d2len), DNS_R_NOERROR);
+	CHECK(n5 && count(n5, "www.example.", DNS_T_A) == 2);
+	uint8_t wn[DNS_NAME_MAX];
+	name("www.example.", wn);
+	CHECK(n5 && dns_node_rrset(dns_zone_find(n5, wn), DNS_T_A)->ttl == 77);
+	struct dns_diff df2;
+	CHECK_EQ(dns_diff_parse(d2, d2len, &df2), ATL_OK);
+	CHECK_EQ(df2.ndel, 2); /* the SOA, the A at its old TTL */
+	CHECK_EQ(df2.nadd, 3); /* the SOA, both A at 77 */
+	region_free(&rg, d2);
+	dns_zone_free(&rg, n5);
 	/* An update whose result fails the zone checks is refused and
 	 * leaves nothing behind. */
 	size_t used = rg.used;
@@ -270,6 +286,29 @@ TEST(update_adds_and_deletes_and_raises_the_serial)
 	upd_rr(1, "d.example.", DNS_C_IN, DNS_T_DNAME, 60, "b.example.");
 	CHECK_EQ(apply(n4, upd_end(), &n5, NULL, NULL), DNS_R_REFUSED);
 	CHECK_EQ(rg.used, used);
+	/* No room for the new version: SERVFAIL, nothing left behind, the
+	 * current version still whole. */
+	{
+		static uint8_t small[128 * 1024] __attribute__((aligned(16)));
+		struct region save = rg;
+		region_init_mem(&rg, small, sizeof small);
+		struct dns_zone *sz = load();
+		CHECK(sz != NULL);
+		size_t su = rg.used;
+		upd_begin("example.");
+		for (int i = 0; i < 40; i++) {
+			char o[32];
+			snprintf(o, sizeof o, "host%d.example.", i);
+			upd_rr(1, o, DNS_C_IN, DNS_T_TXT, 60,
+			       "0123456789012345678901234567890123456789012345678901234567890");
+		}
+		struct dns_zone *sn;
+		if (sz)
+			CHECK_EQ(apply(sz, upd_end(), &sn, NULL, NULL), DNS_R_SERVFAIL);
+		CHECK_EQ(rg.used, su);
+		CHECK(sz && count(sz, "www.example.", DNS_T_A) == 2);
+		rg = save;
+	}
 	/* Meta types and a class-ANY RR with data are malformed. */
 	upd_begin("example.");
 	upd_rr(1, "x.example.", DNS_C_IN, DNS_T_AXFR, 0, NULL);
