@@ -602,11 +602,12 @@ static const struct plat_device_decl dns_devices[] = {
     {"zones", PLAT_DEV_BLOCK,
      "optional: a POSIX tar archive of <origin>.zone master files and a \"keys\" member of "
      "TSIG keys (default: example.test.)"},
-    {"secondary", PLAT_DEV_BLOCK,
-     "optional: where zones transferred in (primary=) are kept across restarts"},
     {"journal", PLAT_DEV_BLOCK,
      "optional: the journal of dynamic updates, written before each is acknowledged and "
      "replayed at start (without it updates are lost on restart)"},
+    {"secondary", PLAT_DEV_BLOCK,
+     "optional (third on pvh, after zones and journal): where zones transferred in (primary=) are "
+     "kept across restarts"},
 };
 
 static const struct plat_arg_decl dns_args[] = {

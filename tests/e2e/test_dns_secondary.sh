@@ -286,4 +286,27 @@ out=$(in_c dig +norec +time=2 @10.77.0.2 ns.short.test. A)
 echo "$out" | grep -q "status: SERVFAIL" && ok "short.test., older than its expire, stays SERVFAIL after the restart" ||
 	not_ok "short.test. stays expired after the restart" "$out" "$(grep short "$WORK/dns2.log")"
 stop_uk "$UK_PID"
+
+# ---- a damaged device is not trusted -------------------------------------------------
+# One byte of zone data changed in each copy (the zone's text is in the
+# payload, a block after each half's header): SHA-256 rejects both.
+python3 - "$WORK/secondary.img" <<'EOF'
+import sys
+f = open(sys.argv[1], "r+b")
+data = bytearray(f.read())
+half = len(data) // 2
+for base in (0, half):
+    i = data.find(b"hostmaster", base + 512, base + half)
+    if i > 0:
+        data[i] ^= 0x20
+f.seek(0)
+f.write(data)
+EOF
+start_uk "$WORK/dns3.log" "$DNS" "${ARGS[@]}"
+wait_for_log "$WORK/dns3.log" "zones on port 53" >/dev/null
+out=$(in_c dig +norec +time=2 @10.77.0.2 www.example. A)
+grep -q "secondary device: no zones kept yet" "$WORK/dns3.log" && echo "$out" | grep -q "status: SERVFAIL" &&
+	ok "a device whose copies fail their SHA-256 is ignored: SERVFAIL until a transfer" ||
+	not_ok "a damaged device is ignored" "$out" "$(grep -i secondary "$WORK/dns3.log")"
+stop_uk "$UK_PID"
 finish
