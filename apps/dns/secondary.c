@@ -74,7 +74,11 @@ struct sec_zone {
 	uint64_t first_retry; /* backoff before the first version */
 	struct waitq wq;
 	struct timer expire; /* armed while a version is served */
-	uint32_t kept_left;  /* seconds to expire of a version kept on the device */
+	/* /<key>: TSIG (RFC 8945) on everything exchanged with the primary */
+	char keyname[64];
+	const struct dns_tsig_key *key;
+	struct dns_tsig soa_t; /* the SOA query's, to check its answer */
+	uint32_t kept_left;    /* seconds to expire of a version kept on the device */
 };
 
 /* A NOTIFY in flight to one target. */
@@ -101,13 +105,14 @@ enum sec_stat {
 	S_EXPIRED,
 	S_STORED,
 	S_STORE_FAILED,
+	S_TSIG_BAD,
 	S_COUNT
 };
 
 static const char *const sec_stat_names[S_COUNT] = {
-    "soa_queries", "axfr_in",	     "ixfr_in",	    "up_to_date",      "xfr_failed",
-    "notify_in",   "notify_refused", "notify_out",  "notify_answered", "notify_gave_up",
-    "expired",	   "stored",	     "store_failed"};
+    "soa_queries", "axfr_in",	     "ixfr_in",	     "up_to_date",	"xfr_failed",
+    "notify_in",   "notify_refused", "notify_out",   "notify_answered", "notify_gave_up",
+    "expired",	   "stored",	     "store_failed", "tsig_bad"};
 
 struct dns_sec {
 	struct dns_srv *d;
@@ -155,11 +160,20 @@ static int parse_primary(struct dns_sec *sec, const char *v, size_t n)
 	if (dns_name_from_text(v, at, NULL, z->origin) != ATL_OK)
 		return ATL_EINVAL;
 	char ep[32];
-	size_t el = n - at - 1;
-	if (el == 0 || el >= sizeof ep)
+	size_t el = n - at - 1, kl = 0;
+	for (size_t i = at + 1; i < n; i++)
+		if (v[i] == '/') {
+			kl = n - i - 1;
+			el = i - at - 1;
+			break;
+		}
+	if (el == 0 || el >= sizeof ep || (kl && kl >= sizeof z->keyname) ||
+	    (el + 1 < n - at - 1 && !kl))
 		return ATL_EINVAL;
 	memcpy(ep, v + at + 1, el);
 	ep[el] = 0;
+	memcpy(z->keyname, v + at + 2 + el, kl);
+	z->keyname[kl] = 0;
 	z->primary.port = 53;
 	bool port = false;
 	for (size_t i = 0; i < el; i++)
@@ -224,7 +238,7 @@ int dns_sec_init(struct dns_srv *d, struct heap *h)
 	sec->d = d;
 	if (parse_list(sec, prim, parse_primary) != ATL_OK) {
 		LOG_ERROR(d->loop,
-			  "primary= takes <zone>@<address>[:port] separated by commas "
+			  "primary= takes <zone>@<address>[:port][/<TSIG key>] separated by commas "
 			  "(at most %d zones, each once)",
 			  DNS_SEC_ZONES);
 		return ATL_EINVAL;
@@ -362,6 +376,12 @@ static void answer_in(struct dns_sec *sec, const struct ip4_ep *from, const uint
 		struct sec_zone *z = &sec->zones[i];
 		if (!z->soa_waiting || z->soa_id != id || z->primary.addr != from->addr)
 			continue;
+		/* RFC 8945 5.3: with a key, only a correctly signed answer. */
+		if (z->key &&
+		    dns_tsig_verify_response(&z->soa_t, m, n, dns_srv_now()) != DNS_R_NOERROR) {
+			sec->stat[S_TSIG_BAD]++;
+			continue;
+		}
 		int rc = dns_soa_response_parse(m, n, id, z->origin, &z->soa_got);
 		if (rc == ATL_EINVAL)
 			continue; /* not the answer: keep waiting for it */
@@ -394,12 +414,17 @@ static int soa_check(struct sec_zone *z)
 {
 	struct dns_sec *sec = z->sec;
 	struct loop *l = sec->d->loop;
-	uint8_t q[DNS_HDR_LEN + DNS_NAME_MAX + 4];
+	uint8_t q[DNS_HDR_LEN + DNS_NAME_MAX + 4 + DNS_TSIG_RESERVE];
 	for (unsigned t = 0; t < DNS_SEC_SOA_TRIES; t++) {
 		z->soa_id = random_id();
 		z->soa_done = false;
 		z->soa_waiting = true;
 		size_t n = dns_soa_query_build(z->origin, z->soa_id, q, sizeof q);
+		if (z->key) {
+			memset(&z->soa_t, 0, sizeof z->soa_t);
+			z->soa_t.key = z->key;
+			n = dns_tsig_sign(&z->soa_t, q, n, sizeof q, dns_srv_now());
+		}
 		if (udp_sendto(sec->sock, &z->primary, q, n) == ATL_OK)
 			sec->stat[S_SOA_QUERIES]++;
 		uint64_t deadline = loop_now(l) + (DNS_SEC_SOA_WAIT << t);
@@ -446,6 +471,9 @@ static int transfer(struct sec_zone *z, uint16_t qtype, struct dns_zone *have,
 	uint16_t id = random_id();
 	size_t n = dns_xfr_query_build(z->origin, qtype, have, id, sec->tcpbuf + 2,
 				       sizeof sec->tcpbuf - 2);
+	struct dns_tsig t = {.key = z->key};
+	if (n && z->key)
+		n = dns_tsig_sign(&t, sec->tcpbuf + 2, n, sizeof sec->tcpbuf - 2, dns_srv_now());
 	if (!n)
 		return ATL_EMSGSIZE;
 	store_be16(sec->tcpbuf, (uint16_t)n);
@@ -466,6 +494,14 @@ static int transfer(struct sec_zone *z, uint16_t qtype, struct dns_zone *have,
 			rc = read_full(c, sec->tcpbuf + 2, len, deadline);
 		if (rc != ATL_OK)
 			break;
+		if (z->key && dns_tsig_verify_response(&t, sec->tcpbuf + 2, len, dns_srv_now()) !=
+				  DNS_R_NOERROR) {
+			sec->stat[S_TSIG_BAD]++;
+			fmt_snprintf(sec->x.err, sizeof sec->x.err,
+				     "a message without a valid TSIG of key %s", z->keyname);
+			rc = ATL_EINVAL;
+			break;
+		}
 		rc = dns_xfrin_msg(&sec->x, sec->tcpbuf + 2, len);
 		if (rc == ATL_EAGAIN)
 			rc = ATL_OK;
@@ -878,9 +914,23 @@ int dns_sec_start(struct dns_srv *d)
 	    !fiber_spawn(l, "dns-notify", notify_fiber, sec, 0))
 		return ATL_ENOMEM;
 	for (unsigned i = 0; i < sec->nzones; i++) {
+		struct sec_zone *z = &sec->zones[i];
+		static const uint8_t root[1] = {0};
+		uint8_t kn[DNS_NAME_MAX];
+		if (z->keyname[0] &&
+		    (dns_name_from_text(z->keyname, strlen(z->keyname), root, kn) != ATL_OK ||
+		     !(z->key = dns_tsig_key_find(&d->keys, kn)))) {
+			LOG_ERROR(l,
+				  "primary=%s@.../%s: no such TSIG key in the zones archive's keys",
+				  z->name, z->keyname);
+			return ATL_EINVAL;
+		}
+	}
+	for (unsigned i = 0; i < sec->nzones; i++) {
 		char a[16];
-		LOG_INFO(l, "secondary for %s from %s:%u", sec->zones[i].name,
-			 ip4_fmt(sec->zones[i].primary.addr, a), sec->zones[i].primary.port);
+		LOG_INFO(l, "secondary for %s from %s:%u%s%s", sec->zones[i].name,
+			 ip4_fmt(sec->zones[i].primary.addr, a), sec->zones[i].primary.port,
+			 sec->zones[i].key ? ", TSIG key " : "", sec->zones[i].keyname);
 		if (!fiber_spawn(l, "dns-refresh", zone_fiber, &sec->zones[i], DNS_SEC_STACK))
 			return ATL_ENOMEM;
 	}
@@ -922,6 +972,11 @@ bool dns_sec_intercept(struct dns_srv *d, const struct ip4_ep *from, const uint8
 			return true; /* nothing to answer */
 		struct sec_zone *z = rc == DNS_R_NOERROR ? sec_zone_find(sec, nt.zone) : NULL;
 		char a[16];
+		struct dns_tsig t;
+		uint64_t now = dns_srv_now();
+		bool signed_ok = z && z->key &&
+				 dns_tsig_verify(&d->keys, msg, len, now, &t) == DNS_R_NOERROR &&
+				 t.key == z->key;
 		if (rc == DNS_R_NOERROR && !z) {
 			rc = DNS_R_NOTAUTH;
 			sec->stat[S_NOTIFY_REFUSED]++;
@@ -931,12 +986,21 @@ bool dns_sec_intercept(struct dns_srv *d, const struct ip4_ep *from, const uint8
 				 z->name, ip4_fmt(from->addr, a));
 			rc = DNS_R_REFUSED;
 			sec->stat[S_NOTIFY_REFUSED]++;
+		} else if (z && z->key && !signed_ok) {
+			/* RFC 8945 5.2: with a key, only a NOTIFY signed by it. */
+			LOG_WARN(d->loop, "NOTIFY for %s without a valid TSIG of key %s: refused",
+				 z->name, z->keyname);
+			rc = DNS_R_NOTAUTH;
+			sec->stat[S_TSIG_BAD]++;
+			sec->stat[S_NOTIFY_REFUSED]++;
 		} else if (z) {
 			sec->stat[S_NOTIFY_IN]++;
 			z->notified = true;
 			waitq_wake_all(d->loop, &z->wq);
 		}
 		*n = dns_notify_answer(msg, len, (uint8_t)rc, out, cap);
+		if (*n && signed_ok && rc == DNS_R_NOERROR) /* RFC 8945 5.3 */
+			*n = dns_tsig_sign(&t, out, *n, cap, now);
 		return true;
 	}
 	if (op == DNS_OP_UPDATE && sec->nzones) {

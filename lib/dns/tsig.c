@@ -491,3 +491,84 @@ size_t dns_tsig_error_response(struct dns_tsig *t, const uint8_t *msg, size_t le
 		return w.pos;
 	return dns_tsig_sign(t, out, w.pos, cap, now);
 }
+
+/* ---- responses to our own signed requests (a secondary's side) -------------------- */
+
+int dns_tsig_verify_response(struct dns_tsig *t, const uint8_t *msg, size_t len, uint64_t now)
+{
+	struct rd r = rd_make(msg, len);
+	struct dns_hdr h;
+	dns_hdr_read(&r, &h);
+	if (!rd_ok(&r) || !t->key || !t->nsigned)
+		return DNS_R_FORMERR;
+	uint8_t name[DNS_NAME_MAX];
+	for (unsigned i = 0; i < h.qd; i++) {
+		if (dns_name_read(&r, name) != ATL_OK)
+			return DNS_R_FORMERR;
+		rd_skip(&r, 4);
+	}
+	unsigned total = (unsigned)h.an + h.ns + h.ar;
+	struct dns_rr rr;
+	size_t off = 0;
+	for (unsigned i = 0; i < total; i++) {
+		size_t start = r.pos;
+		if (dns_rr_read(&r, &rr) != ATL_OK)
+			return DNS_R_FORMERR;
+		if (rr.type == DNS_T_TSIG) {
+			if (i != total - 1 || i < (unsigned)h.an + h.ns || rr.class != DNS_C_ANY)
+				return DNS_R_FORMERR;
+			off = start;
+		}
+	}
+	if (!rd_ok(&r) || r.pos != len)
+		return DNS_R_FORMERR;
+	/* RFC 8945 5.3.1 lets up to 99 messages of a transfer go unsigned;
+	 * we ask every one to be signed, as Knot and NSD sign them. */
+	if (!off)
+		return DNS_R_NOTAUTH;
+	uint8_t alg[DNS_NAME_MAX];
+	struct rd d = rd_make(msg, rr.rdoff + rr.rdlen);
+	d.pos = rr.rdoff;
+	if (dns_name_read(&d, alg) != ATL_OK)
+		return DNS_R_FORMERR;
+	uint64_t time = (uint64_t)rd_be16(&d) << 32;
+	time |= rd_be32(&d);
+	uint16_t fudge = rd_be16(&d);
+	uint16_t maclen = rd_be16(&d);
+	const uint8_t *mac = rd_take(&d, maclen);
+	uint16_t orig_id = rd_be16(&d);
+	uint16_t error = rd_be16(&d);
+	uint16_t olen = rd_be16(&d);
+	const uint8_t *other = rd_take(&d, olen);
+	if (!rd_ok(&d) || d.pos != d.len)
+		return DNS_R_FORMERR;
+	/* RFC 8945 5.3.2: an error in the TSIG, or another key, is a failure. */
+	size_t want = mac_size(t->key->alg);
+	if (error || !dns_name_equal(rr.owner, t->key->name) || alg_from_wire(alg) != t->key->alg ||
+	    maclen != want)
+		return DNS_R_NOTAUTH;
+	struct mac m;
+	uint8_t got[DNS_TSIG_MAC_MAX];
+	mac_begin(&m, t->key);
+	/* 4.3.1 / 5.3.1: the previous MAC (the request's for the first
+	 * response), the message as it was unsigned, then all the variables
+	 * for the first response and the timers only after it. */
+	mac_add16(&m, (uint16_t)t->maclen);
+	mac_add(&m, t->mac, t->maclen);
+	mac_add_msg(&m, msg, off, orig_id);
+	if (t->nsigned == 1) {
+		mac_add_vars(&m, rr.owner, alg, time, fudge, error, other, olen);
+	} else {
+		mac_add48(&m, time);
+		mac_add16(&m, fudge);
+	}
+	br_hmac_out(&m.c, got);
+	if (!ct_equal(got, mac, want))
+		return DNS_R_NOTAUTH;
+	if ((now > time ? now - time : time - now) > fudge)
+		return DNS_R_NOTAUTH; /* 5.2.3 */
+	memcpy(t->mac, mac, want);
+	t->maclen = want;
+	t->nsigned++;
+	return DNS_R_NOERROR;
+}

@@ -55,6 +55,13 @@ $TTL 60
         NS    ns
 ns      A     10.77.0.3
 EOF
+cat >"$WORK/knot/signed.test.zone" <<'EOF'
+$ORIGIN signed.test.
+$TTL 300
+@       SOA   ns hostmaster 1 3600 600 86400 60
+        NS    ns
+ns      A     10.77.0.3
+EOF
 cat >"$WORK/zones/fromatoll.test.zone" <<'EOF'
 $ORIGIN fromatoll.test.
 $TTL 300
@@ -64,7 +71,9 @@ ns      A     10.77.0.2
 host    A     198.51.100.7
 EOF
 UPD=dXBkYXRlLWtleS1mb3ItYXRvbGwtdGVzdHMtMDAwMDA=
-printf 'key "upd" { algorithm hmac-sha256; secret "%s"; };\n' "$UPD" >"$WORK/zones/keys"
+XFR=eGZyLWtleS1mb3ItYXRvbGwtdGVzdHMtMDAwMDAwMDA=
+printf 'key "upd" { algorithm hmac-sha256; secret "%s"; };\nkey "xfr" { algorithm hmac-sha256; secret "%s"; };\n' \
+	"$UPD" "$XFR" >"$WORK/zones/keys"
 (cd "$WORK/zones" && tar --format=ustar -cf "$WORK/zones.tar" fromatoll.test.zone keys)
 chmod -R a+rX "$WORK"
 
@@ -79,10 +88,21 @@ database:
 log:
   - target: stderr
     any: info
+key:
+  - id: xfr
+    algorithm: hmac-sha256
+    secret: $XFR
 remote:
   - id: atoll
     address: 10.77.0.2@53
+  - id: atoll_tsig
+    address: 10.77.0.2@53
+    key: xfr
 acl:
+  - id: to_atoll_tsig
+    address: 10.77.0.2
+    key: xfr
+    action: transfer
   - id: to_atoll
     address: 10.77.0.2
     action: transfer
@@ -106,6 +126,10 @@ zone:
   - domain: short.test.
     file: short.test.zone
     acl: to_atoll
+  - domain: signed.test.
+    file: signed.test.zone
+    notify: atoll_tsig
+    acl: to_atoll_tsig
   - domain: fromatoll.test.
     master: atoll
     acl: from_atoll
@@ -124,7 +148,8 @@ truncate -s 1M "$WORK/secondary.img"
 chmod a+rw "$WORK/secondary.img"
 ARGS=(--mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" --block:secondary="$WORK/secondary.img"
 	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02 axfr-allow=10.77.0.1,10.77.0.3 update-allow=upd@fromatoll.test \
-	primary=example.@10.77.0.3:5302,short.test.@10.77.0.3:5302 notify=10.77.0.3:5302)
+	primary=example.@10.77.0.3:5302,short.test.@10.77.0.3:5302,signed.test.@10.77.0.3:5302/xfr
+	notify=10.77.0.3:5302)
 start_uk "$WORK/dns.log" "$DNS" "${ARGS[@]}"
 if wait_for_log "$WORK/dns.log" "zone example. serial 1: transferred in (AXFR)" 15; then
 	ok "atoll transfers example. in from Knot at start (AXFR)"
@@ -178,6 +203,42 @@ same_as_knot "after two IXFRs atoll's copy still equals Knot's"
 n=$(grep -c "notify, outgoing.*10.77.0.2@53.*serial [23]" "$WORK/knot.out")
 [ "$n" -ge 2 ] && ok "Knot logged its NOTIFYs to atoll as answered ($n)" ||
 	not_ok "Knot logged its NOTIFYs to atoll as answered" "$(grep -i notify "$WORK/knot.out" | tail -5)"
+
+# ---- TSIG (RFC 8945): a zone Knot transfers and announces only with a key ------
+if grep -q "zone signed.test. serial 1: transferred in (AXFR)" "$WORK/dns.log"; then
+	ok "TSIG: atoll signs its SOA query and AXFR request and checks Knot's signed answers"
+else
+	not_ok "TSIG: atoll transfers signed.test. with key xfr" "$(grep -i 'signed\|tsig' "$WORK/dns.log" | tail -5)"
+fi
+kc zone-begin signed.test. >/dev/null &&
+	kc zone-set signed.test. new 300 A 192.0.2.7 >/dev/null &&
+	kc zone-commit signed.test. >/dev/null 2>&1
+if wait_for_log "$WORK/dns.log" "zone signed.test. serial 2: transferred in (IXFR)" 10; then
+	ok "TSIG: Knot's signed NOTIFY is accepted and the IXFR comes signed"
+else
+	not_ok "TSIG: signed NOTIFY and IXFR" "$(grep -i 'signed\|tsig' "$WORK/dns.log" | tail -5)" \
+		"$(grep -i 'signed.test' "$WORK/knot.out" | tail -5)"
+fi
+if grep -q "\[signed.test.\] notify, outgoing, remote 10.77.0.2@53, serial 2" "$WORK/knot.out" &&
+	! grep -i "signed.test.*\(failed\|error\)" "$WORK/knot.out" >/dev/null; then
+	ok "TSIG: Knot accepts atoll's signed answer to its NOTIFY"
+else
+	not_ok "TSIG: Knot accepts atoll's signed NOTIFY answer" "$(grep -i 'signed.test' "$WORK/knot.out" | tail -5)"
+fi
+out=$(in_s python3 - <<'EOF'
+import socket, struct
+m = struct.pack(">HHHHHH", 0x4243, 4 << 11 | 0x0400, 1, 0, 0, 0)
+m += b"\x06signed\x04test\x00" + struct.pack(">HH", 6, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.77.0.3", 0))
+s.settimeout(3)
+s.sendto(m, ("10.77.0.2", 53))
+r, _ = s.recvfrom(512)
+print("rcode=%d" % (r[3] & 15))
+EOF
+)
+[ "$out" = "rcode=9" ] && ok "TSIG: an unsigned NOTIFY from the primary's own address is NOTAUTH" ||
+	not_ok "TSIG: an unsigned NOTIFY for a keyed zone is refused" "$out"
 
 # ---- NOTIFY refused from others -------------------------------------------------
 notify() {

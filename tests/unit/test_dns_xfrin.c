@@ -527,6 +527,59 @@ TEST(transfer_limits_bound_a_hostile_primary)
 	CHECK_EQ(region_largest_free(&tiny), 512 - 16);
 }
 
+TEST(tsig_on_a_transfer_as_a_client)
+{
+	/* The client signs its request; the server checks it and signs two
+	 * messages; the client checks them in order (RFC 8945 5.3). */
+	static const char keys[] = "key \"xfr\" { algorithm hmac-sha256; "
+				   "secret \"eGZyLWtleS1mb3ItYXRvbGwtdGVzdHMtMDAwMDAwMDA=\"; };\n"
+				   "key \"other\" { algorithm hmac-sha256; secret \"AAAA\"; };\n";
+	static struct dns_tsig_keys ks;
+	char err[128];
+	memset(&ks, 0, sizeof ks);
+	CHECK_EQ(dns_tsig_keys_parse(&ks, keys, sizeof keys - 1, err, sizeof err), ATL_OK);
+	uint8_t xfr[DNS_NAME_MAX], other[DNS_NAME_MAX];
+	dns_name_from_text("xfr.", 4, NULL, xfr);
+	dns_name_from_text("other.", 6, NULL, other);
+	uint64_t now = 1800000000;
+	uint8_t q[1024], m1[1024], m2[1024], bad[1024];
+	size_t qn = dns_soa_query_build(origin(), 77, q, sizeof q);
+	struct dns_tsig c = {.key = dns_tsig_key_find(&ks, xfr)}, srv;
+	CHECK(c.key);
+	qn = dns_tsig_sign(&c, q, qn, sizeof q, now);
+	CHECK(qn > 0);
+	CHECK_EQ(dns_tsig_verify(&ks, q, qn, now + 5, &srv), DNS_R_NOERROR);
+	size_t n1 =
+	    response(m1, sizeof m1, 77, 0, true, DNS_T_SOA, "@ SOA ns hm 12 3600 600 86400 60\n");
+	size_t n2 = response(m2, sizeof m2, 77, 0, false, 0, "@ NS ns\n");
+	n1 = dns_tsig_sign(&srv, m1, n1, sizeof m1, now + 5);
+	n2 = dns_tsig_sign(&srv, m2, n2, sizeof m2, now + 6);
+	CHECK(n1 && n2);
+	/* Out of order: the second message does not follow the request. */
+	struct dns_tsig c2 = c;
+	CHECK_EQ(dns_tsig_verify_response(&c2, m2, n2, now + 6), DNS_R_NOTAUTH);
+	/* A flipped byte, then the real one. */
+	memcpy(bad, m1, n1);
+	bad[DNS_HDR_LEN + 2] ^= 1;
+	CHECK_EQ(dns_tsig_verify_response(&c, bad, n1, now + 6), DNS_R_NOTAUTH);
+	CHECK_EQ(dns_tsig_verify_response(&c, m1, n1, now + 6), DNS_R_NOERROR);
+	CHECK_EQ(dns_tsig_verify_response(&c, m2, n2, now + 7), DNS_R_NOERROR);
+	/* Too late (past the fudge), unsigned, or signed with another key. */
+	c2 = (struct dns_tsig){.key = c.key};
+	qn = dns_tsig_sign(&c2, q, dns_soa_query_build(origin(), 78, q, sizeof q), sizeof q, now);
+	CHECK_EQ(dns_tsig_verify(&ks, q, qn, now, &srv), DNS_R_NOERROR);
+	n1 = response(m1, sizeof m1, 78, 0, true, DNS_T_SOA, "@ SOA ns hm 12 3600 600 86400 60\n");
+	CHECK_EQ(dns_tsig_verify_response(&c2, m1, n1, now), DNS_R_NOTAUTH);
+	n1 = dns_tsig_sign(&srv, m1, n1, sizeof m1, now);
+	CHECK_EQ(dns_tsig_verify_response(&c2, m1, n1, now + 1000), DNS_R_NOTAUTH);
+	struct dns_tsig c3 = {.key = dns_tsig_key_find(&ks, other)};
+	CHECK(c3.key);
+	dns_tsig_sign(&c3, bad, dns_soa_query_build(origin(), 78, bad, sizeof bad), sizeof bad,
+		      now);
+	CHECK_EQ(dns_tsig_verify_response(&c3, m1, n1, now), DNS_R_NOTAUTH);
+	CHECK_EQ(dns_tsig_verify_response(&c2, m1, n1, now), DNS_R_NOERROR);
+}
+
 TEST_MAIN(TEST_ENTRY(soa_fields_and_rfc1982_serials), TEST_ENTRY(notify_round_trip_and_answer),
 	  TEST_ENTRY(notify_requests_that_are_wrong), TEST_ENTRY(soa_query_answered_by_the_core),
 	  TEST_ENTRY(axfr_in_from_our_own_axfr_out),
@@ -534,4 +587,5 @@ TEST_MAIN(TEST_ENTRY(soa_fields_and_rfc1982_serials), TEST_ENTRY(notify_round_tr
 	  TEST_ENTRY(ixfr_differences_over_several_steps),
 	  TEST_ENTRY(ixfr_differences_split_across_messages),
 	  TEST_ENTRY(hostile_or_broken_transfers_are_refused_whole),
-	  TEST_ENTRY(transfer_limits_bound_a_hostile_primary))
+	  TEST_ENTRY(transfer_limits_bound_a_hostile_primary),
+	  TEST_ENTRY(tsig_on_a_transfer_as_a_client))
