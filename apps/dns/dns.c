@@ -240,6 +240,63 @@ static bool read_full(struct tcp_conn *c, uint8_t *buf, size_t n, uint64_t deadl
 	return true;
 }
 
+/*
+ * A zone transfer out (RFC 5936, RFC 1995) started in s->x: the zone as a
+ * stream of messages, each signed when the request was (RFC 8945 5.3.1).
+ * The version being sent stays alive until the end; an IXFR gets the
+ * differences when the journal has every one from the client's serial.
+ * False when the connection is to be closed.
+ */
+static bool dns_tcp_transfer(struct dns_tcp_slot *s, struct dns_tsig *tp, uint64_t now,
+			     uint64_t deadline)
+{
+	struct dns_srv *d = s->d;
+	struct dns_zone *z = (struct dns_zone *)s->x.z;
+	size_t room = DNS_TCP_ANSWER_MAX - (tp ? dns_tsig_size(tp) : 0), m;
+	bool ok = true;
+	uint32_t serial = s->x.client_serial;
+	void *blk = NULL; /* the difference being sent, read from the journal */
+	if (s->x.qtype == DNS_T_IXFR && s->x.have_client_serial && !s->x.up_to_date &&
+	    dns_srv_journal_chain(d, z, serial))
+		dns_ixfr_begin(&s->x);
+	char zt[1024], peer[16];
+	uint32_t a = s->peer.addr;
+	dns_name_to_text(z->origin, zt, sizeof zt);
+	fmt_snprintf(peer, sizeof peer, "%u.%u.%u.%u", a >> 24, a >> 16 & 255, a >> 8 & 255,
+		     a & 255);
+	if (s->x.qtype == DNS_T_AXFR)
+		LOG_INFO(d->loop, "AXFR of %s serial %u to %s", zt, z->serial, peer);
+	else if (s->x.up_to_date)
+		LOG_INFO(d->loop, "IXFR of %s to %s: up to date (serial %u)", zt, peer, z->serial);
+	else
+		LOG_INFO(d->loop, "IXFR of %s to %s: serial %u -> %u %s", zt, peer, serial,
+			 z->serial,
+			 s->x.incremental ? "as differences" : "as the whole zone (no history)");
+	dns_srv_zone_hold(z);
+	while (ok) {
+		if (s->x.need_diff) {
+			const uint8_t *diff = NULL;
+			size_t dl = 0;
+			region_free(&d->zr, blk);
+			blk = NULL;
+			if (serial != z->serial &&
+			    !(blk = dns_srv_journal_next(d, z, &serial, &diff, &dl)))
+				break; /* unreadable now: the client retries */
+			dns_ixfr_feed(&s->x, diff, dl);
+		}
+		if (!(m = dns_axfr_next(&s->x, s->out + 2, room)))
+			break;
+		if (tp && !(m = dns_tsig_sign(tp, s->out + 2, m, DNS_TCP_ANSWER_MAX, now)))
+			break;
+		store_be16(s->out, (uint16_t)m);
+		ok = tcp_write(s->c, s->out, m + 2, NULL, deadline) == ATL_OK;
+	}
+	region_free(&d->zr, blk);
+	dns_srv_zone_release(d, z);
+	d->stat[DNS_S_AXFR_OUT]++;
+	return ok && s->x.done;
+}
+
 /* RFC 7766: two-byte length, then the message; several queries per
  * connection, answered in order; closed after an idle period. */
 static void dns_tcp_conn(void *arg)
@@ -259,49 +316,10 @@ static void dns_tcp_conn(void *arg)
 		uint64_t now = dns_srv_now();
 		int trc = dns_tsig_verify(&d->keys, s->in, len, now, &t);
 		struct dns_tsig *tp = trc == DNS_R_NOERROR ? &t : NULL;
-		size_t room = DNS_TCP_ANSWER_MAX - (tp ? dns_tsig_size(tp) : 0);
 		if ((trc == DNS_R_NOERROR || trc == ATL_ENOENT) &&
 		    axfr_allowed(d, s->peer.addr, tp) &&
 		    dns_axfr_start(&d->zones, s->in, len, &s->x) == DNS_R_NOERROR) {
-			/* RFC 5936: the zone as a stream of messages; the
-			 * version being sent stays alive until the end. */
-			struct dns_zone *z = (struct dns_zone *)s->x.z;
-			size_t m;
-			bool ok = true;
-			/* RFC 1995 4: differences when the journal has them all. */
-			uint32_t serial = s->x.client_serial;
-			void *blk = NULL;
-			if (s->x.qtype == DNS_T_IXFR && s->x.have_client_serial &&
-			    !s->x.up_to_date && dns_srv_journal_chain(d, z, serial))
-				dns_ixfr_begin(&s->x);
-			dns_srv_zone_hold(z);
-			for (;;) {
-				if (s->x.need_diff) {
-					const uint8_t *diff = NULL;
-					size_t dl = 0;
-					region_free(&d->zr, blk);
-					blk = NULL;
-					if (serial != z->serial &&
-					    !(blk = dns_srv_journal_next(d, z, &serial, &diff,
-									 &dl))) {
-						ok = false;
-						break;
-					}
-					dns_ixfr_feed(&s->x, diff, dl);
-				}
-				if (!ok || !(m = dns_axfr_next(&s->x, s->out + 2, room)))
-					break;
-				/* RFC 8945 5.3.1: every message signed. */
-				if (tp)
-					m = dns_tsig_sign(tp, s->out + 2, m, DNS_TCP_ANSWER_MAX,
-							  now);
-				store_be16(s->out, (uint16_t)m);
-				ok = tcp_write(s->c, s->out, m + 2, NULL, deadline) == ATL_OK;
-			}
-			region_free(&d->zr, blk);
-			dns_srv_zone_release(d, z);
-			d->stat[DNS_S_AXFR_OUT]++;
-			if (!ok || !s->x.done)
+			if (!dns_tcp_transfer(s, tp, now, deadline))
 				break;
 			continue;
 		}

@@ -3,6 +3,7 @@
  */
 #include "core/mem.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -142,7 +143,7 @@ static size_t region_need(size_t size)
 	return ((size + 15) & ~(size_t)15) + RHDR;
 }
 
-static void *region_take(struct region *r, struct rblock **link, size_t need)
+static void *region_take(struct region *r, struct rblock **link, size_t need, bool count)
 {
 	struct rblock *b = *link;
 	if (b->size - need >= 2 * RHDR) {
@@ -157,7 +158,7 @@ static void *region_take(struct region *r, struct rblock **link, size_t need)
 	}
 	b->next = NULL;
 	r->used += b->size;
-	if (r->used > r->hwm)
+	if (count && r->used > r->hwm)
 		r->hwm = r->used;
 	return (uint8_t *)b + RHDR;
 }
@@ -169,7 +170,7 @@ void *region_alloc(struct region *r, size_t size)
 		for (struct rblock **link = (struct rblock **)&r->free; *link;
 		     link = &(*link)->next)
 			if ((*link)->size >= need)
-				return region_take(r, link, need);
+				return region_take(r, link, need, true);
 	}
 	r->fails++;
 	return NULL;
@@ -187,7 +188,8 @@ void *region_alloc_largest(struct region *r, size_t *size)
 		return NULL;
 	}
 	*size = (*best)->size - RHDR;
-	return region_take(r, best, (*best)->size);
+	/* Counted in hwm once shrunk to what was used of it. */
+	return region_take(r, best, (*best)->size, false);
 }
 
 size_t region_block_size(const void *p)
@@ -234,12 +236,17 @@ void region_shrink(struct region *r, void *p, size_t size)
 	struct rblock *b = (struct rblock *)((uint8_t *)p - RHDR);
 	size_t need = region_need(size);
 	ASSERT(need && need <= b->size);
-	if (b->size - need < 2 * RHDR)
+	if (b->size - need < 2 * RHDR) {
+		if (r->used > r->hwm)
+			r->hwm = r->used;
 		return;
+	}
 	struct rblock *rest = (struct rblock *)((uint8_t *)b + need);
 	rest->size = b->size - need;
 	b->size = need;
 	r->used -= rest->size;
+	if (r->used > r->hwm)
+		r->hwm = r->used;
 	region_put(r, rest);
 }
 

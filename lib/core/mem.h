@@ -73,7 +73,7 @@ struct region {
 	size_t size;
 	void *free;  /* address-ordered list of free blocks */
 	size_t used; /* bytes in allocated blocks, headers included */
-	size_t hwm;
+	size_t hwm;  /* of used; a largest block counts once shrunk */
 	uint64_t fails;
 };
 

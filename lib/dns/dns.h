@@ -610,8 +610,9 @@ struct dns_tsig {
 	uint8_t name[DNS_NAME_MAX], alg[DNS_NAME_MAX]; /* as the request had them */
 	uint8_t mac[DNS_TSIG_MAC_MAX];		       /* the request's MAC, then the last sent */
 	size_t maclen;
-	size_t off;	  /* where the request's TSIG RR starts */
-	unsigned nsigned; /* responses signed so far */
+	size_t off;	    /* where the request's TSIG RR starts */
+	unsigned nsigned;   /* responses signed so far */
+	unsigned nverified; /* a client's: responses verified so far */
 };
 
 /*
@@ -636,6 +637,16 @@ int dns_tsig_verify(const struct dns_tsig_keys *ks, const uint8_t *msg, size_t l
  * t->mac holds the request's MAC for checking the response.
  */
 size_t dns_tsig_sign(struct dns_tsig *t, uint8_t *msg, size_t len, size_t cap, uint64_t now);
+/*
+ * A client's check of a response to the request it signed with t
+ * (dns_tsig_sign on a zeroed t with t->key set), and of each later message
+ * of a transfer, in order (RFC 8945 5.3, 5.3.1; every message must be
+ * signed).  DNS_R_NOERROR, and t moves on to this message's MAC;
+ * ATL_ENOENT: unsigned; DNS_R_FORMERR; DNS_R_NOTAUTH with t->error the
+ * server's TSIG error, or BADKEY (another key), BADSIG, BADTIME.  A
+ * response must not be used unless this returns NOERROR.
+ */
+int dns_tsig_verify_response(struct dns_tsig *t, const uint8_t *msg, size_t len, uint64_t now);
 /* The bytes dns_tsig_sign will add for t. */
 size_t dns_tsig_size(const struct dns_tsig *t);
 

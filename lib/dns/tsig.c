@@ -307,10 +307,19 @@ static bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
 
 /* ---- requests -------------------------------------------------------------- */
 
-int dns_tsig_verify(const struct dns_tsig_keys *ks, const uint8_t *msg, size_t len, uint64_t now,
-		    struct dns_tsig *t)
+/* A message's TSIG RR, as read. */
+struct tsig_rr {
+	size_t off; /* where the RR starts */
+	uint8_t name[DNS_NAME_MAX], alg[DNS_NAME_MAX];
+	uint64_t time;
+	uint16_t fudge, maclen, orig_id, error, olen;
+	const uint8_t *mac, *other;
+};
+
+/* Find and read the TSIG: ATL_ENOENT when there is none, DNS_R_FORMERR
+ * when it is malformed or not the last record (RFC 8945 5.2). */
+static int tsig_read(const uint8_t *msg, size_t len, struct tsig_rr *x)
 {
-	memset(t, 0, sizeof *t);
 	struct rd r = rd_make(msg, len);
 	struct dns_hdr h;
 	dns_hdr_read(&r, &h);
@@ -324,39 +333,60 @@ int dns_tsig_verify(const struct dns_tsig_keys *ks, const uint8_t *msg, size_t l
 	}
 	unsigned total = (unsigned)h.an + h.ns + h.ar;
 	struct dns_rr rr;
+	x->off = 0;
 	for (unsigned i = 0; i < total; i++) {
 		size_t start = r.pos;
 		if (dns_rr_read(&r, &rr) != ATL_OK)
 			return DNS_R_FORMERR;
 		if (rr.type != DNS_T_TSIG)
 			continue;
-		/* RFC 8945 5.2: only as the last additional record. */
 		if (i != total - 1 || i < (unsigned)h.an + h.ns || rr.class != DNS_C_ANY ||
 		    rr.ttl != 0)
 			return DNS_R_FORMERR;
-		t->off = start;
-		memcpy(t->name, rr.owner, dns_name_len(rr.owner));
+		x->off = start;
+		memcpy(x->name, rr.owner, dns_name_len(rr.owner));
 	}
-	if (!t->off)
+	if (!x->off)
 		return ATL_ENOENT;
 	if (!rd_ok(&r) || r.pos != len)
 		return DNS_R_FORMERR;
 	struct rd d = rd_make(msg, rr.rdoff + rr.rdlen);
 	d.pos = rr.rdoff;
-	if (dns_name_read(&d, t->alg) != ATL_OK)
+	if (dns_name_read(&d, x->alg) != ATL_OK)
 		return DNS_R_FORMERR;
-	t->time = (uint64_t)rd_be16(&d) << 32;
-	t->time |= rd_be32(&d);
-	t->fudge = rd_be16(&d);
-	uint16_t maclen = rd_be16(&d);
-	const uint8_t *mac = rd_take(&d, maclen);
-	t->orig_id = rd_be16(&d);
-	uint16_t error = rd_be16(&d);
-	uint16_t olen = rd_be16(&d);
-	const uint8_t *other = rd_take(&d, olen);
+	x->time = (uint64_t)rd_be16(&d) << 32;
+	x->time |= rd_be32(&d);
+	x->fudge = rd_be16(&d);
+	x->maclen = rd_be16(&d);
+	x->mac = rd_take(&d, x->maclen);
+	x->orig_id = rd_be16(&d);
+	x->error = rd_be16(&d);
+	x->olen = rd_be16(&d);
+	x->other = rd_take(&d, x->olen);
 	if (!rd_ok(&d) || d.pos != d.len)
 		return DNS_R_FORMERR;
-	(void)error;
+	return DNS_R_NOERROR;
+}
+
+static bool time_ok(uint64_t now, uint64_t time, uint16_t fudge)
+{
+	return (now > time ? now - time : time - now) <= fudge;
+}
+
+int dns_tsig_verify(const struct dns_tsig_keys *ks, const uint8_t *msg, size_t len, uint64_t now,
+		    struct dns_tsig *t)
+{
+	memset(t, 0, sizeof *t);
+	struct tsig_rr x;
+	int rc = tsig_read(msg, len, &x);
+	if (rc != DNS_R_NOERROR)
+		return rc;
+	t->off = x.off;
+	memcpy(t->name, x.name, dns_name_len(x.name));
+	memcpy(t->alg, x.alg, dns_name_len(x.alg));
+	t->time = x.time;
+	t->fudge = x.fudge;
+	t->orig_id = x.orig_id;
 
 	/* RFC 8945 5.2.1: an unknown key or algorithm is BADKEY. */
 	const struct dns_tsig_key *k = dns_tsig_key_find(ks, t->name);
@@ -370,21 +400,65 @@ int dns_tsig_verify(const struct dns_tsig_keys *ks, const uint8_t *msg, size_t l
 	uint8_t got[DNS_TSIG_MAC_MAX];
 	mac_begin(&m, k);
 	mac_add_msg(&m, msg, t->off, t->orig_id);
-	mac_add_vars(&m, t->name, t->alg, t->time, t->fudge, error, other, olen);
+	mac_add_vars(&m, t->name, t->alg, t->time, t->fudge, x.error, x.other, x.olen);
 	br_hmac_out(&m.c, got);
-	if (maclen != want || !ct_equal(got, mac, want)) {
+	if (x.maclen != want || !ct_equal(got, x.mac, want)) {
 		t->error = DNS_TSIG_BADSIG;
 		return DNS_R_NOTAUTH;
 	}
-	memcpy(t->mac, mac, want);
+	memcpy(t->mac, x.mac, want);
 	t->maclen = want;
 	t->key = k;
 	/* 5.2.3: the time, after the MAC, so only the key holder learns
 	 * our clock.  The response is signed (with the request's time). */
-	if ((now > t->time ? now - t->time : t->time - now) > t->fudge) {
+	if (!time_ok(now, t->time, t->fudge)) {
 		t->error = DNS_TSIG_BADTIME;
 		return DNS_R_NOTAUTH;
 	}
+	return DNS_R_NOERROR;
+}
+
+int dns_tsig_verify_response(struct dns_tsig *t, const uint8_t *msg, size_t len, uint64_t now)
+{
+	struct tsig_rr x;
+	int rc = tsig_read(msg, len, &x);
+	if (rc != DNS_R_NOERROR)
+		return rc;
+	/* RFC 8945 5.3.2: the server's error, unsigned for BADKEY/BADSIG. */
+	if (x.error) {
+		t->error = x.error;
+		return DNS_R_NOTAUTH;
+	}
+	if (!dns_name_equal(x.name, t->key->name) || alg_from_wire(x.alg) != t->key->alg) {
+		t->error = DNS_TSIG_BADKEY;
+		return DNS_R_NOTAUTH;
+	}
+	size_t want = mac_size(t->key->alg);
+	struct mac m;
+	uint8_t got[DNS_TSIG_MAC_MAX];
+	mac_begin(&m, t->key);
+	/* 4.3.1 / 5.3.1: the previous MAC (the request's for the first). */
+	mac_add16(&m, (uint16_t)t->maclen);
+	mac_add(&m, t->mac, t->maclen);
+	mac_add_msg(&m, msg, x.off, x.orig_id);
+	if (t->nverified == 0) {
+		mac_add_vars(&m, x.name, x.alg, x.time, x.fudge, x.error, x.other, x.olen);
+	} else {
+		mac_add48(&m, x.time);
+		mac_add16(&m, x.fudge);
+	}
+	br_hmac_out(&m.c, got);
+	if (x.maclen != want || !ct_equal(got, x.mac, want)) {
+		t->error = DNS_TSIG_BADSIG;
+		return DNS_R_NOTAUTH;
+	}
+	if (!time_ok(now, x.time, x.fudge)) {
+		t->error = DNS_TSIG_BADTIME;
+		return DNS_R_NOTAUTH;
+	}
+	memcpy(t->mac, x.mac, want);
+	t->maclen = want;
+	t->nverified++;
 	return DNS_R_NOERROR;
 }
 

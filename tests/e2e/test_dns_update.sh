@@ -3,8 +3,8 @@
 # (RFC 8945) sent by nsupdate to the atoll DNS unikernel; prerequisites and
 # refusals answered as RFC 2136 and RFC 8945 say; the journal on a second
 # block device keeps an acknowledged update across kill -9 and a restart;
-# Knot as a TSIG-signed secondary transfers the zone (AXFR) and then the
-# updates (IXFR, as differences).  kdig checks the IXFR's form directly.
+# Knot and NSD as TSIG-signed secondaries transfer the zone (AXFR) and then
+# the updates (IXFR, as differences).  kdig checks the IXFR's form directly.
 source "$(dirname "$0")/lib.sh"
 DNS=$ROOT/build/hosted/dns
 
@@ -30,7 +30,7 @@ EOF
 cat >"$WORK/example.test.zone" <<'EOF'
 $ORIGIN example.test.
 $TTL 300
-@     SOA  ns1 hostmaster 1 3600 600 86400 300
+@     SOA  ns1 hostmaster 1 2 2 86400 300
       NS   ns1
 ns1   A    10.77.0.2
 www   A    192.0.2.80
@@ -168,11 +168,57 @@ done
 	not_ok "after two updates Knot refreshes by IXFR (differences, not the whole zone): serial 5" \
 		"$(grep -E 'XFR|refresh' "$WORK/knot.out" | tail -6)"
 
+# ---- NSD as a secondary too (in the client namespace, so its address
+# tells its transfers from Knot's in atoll's log); SOA refresh is 2 s.
+mkdir -p "$WORK/nsd"
+cat >"$WORK/nsd/nsd.conf" <<EOF
+server:
+	ip-address: 10.77.0.1@5305
+	username: ""
+	chroot: ""
+	zonesdir: "$WORK/nsd"
+	database: ""
+	zonelistfile: "$WORK/nsd/zone.list"
+	xfrdfile: "$WORK/nsd/xfrd.state"
+	xfrdir: "$WORK/nsd"
+	pidfile: "$WORK/nsd/nsd.pid"
+	logfile: "$WORK/nsd/nsd.log"
+	verbosity: 2
+remote-control:
+	control-enable: no
+key:
+	name: xfr
+	algorithm: hmac-sha256
+	secret: "$XFR"
+zone:
+	name: example.test.
+	zonefile: example.test.secondary
+	request-xfr: 10.77.0.2@53 xfr
+EOF
+ip netns exec "$NS_C" nsd -d -c "$WORK/nsd/nsd.conf" >"$WORK/nsd/out" 2>&1 &
+PIDS+=($!)
+nq() { in_c dig +short +norec +time=1 +tries=1 -p 5305 @10.77.0.1 "$@" 2>/dev/null; }
+for i in $(seq 100); do
+	[ "$(nq example.test. SOA | awk '{print $3}')" = 5 ] && break
+	sleep 0.2
+done
+upd hmac-sha256:upd:$UPD "update add nsd.example.test. 300 A 192.0.2.53" >/dev/null
+for i in $(seq 100); do
+	[ "$(nq nsd.example.test. A)" = 192.0.2.53 ] && break
+	sleep 0.2
+done
+[ "$(nq nsd.example.test. A)" = 192.0.2.53 ] && [ "$(nq ixfr2.example.test. AAAA)" = 2001:db8::102 ] &&
+	grep -q "IXFR of example.test. to 10.77.0.1: serial 5 -> 6 as differences" "$WORK/dns.log" &&
+	grep -q "TSIG verified with key xfr" "$WORK/nsd/nsd.log" &&
+	ok "NSD as a secondary (TSIG key xfr): AXFR, then the next update by IXFR as differences" ||
+	not_ok "NSD as a secondary (TSIG key xfr): AXFR, then the next update by IXFR as differences" \
+		"$(grep -E "XFR of" "$WORK/dns.log" | tail -4)" "$(tail -3 "$WORK/nsd/nsd.log")"
+
 out=$(in_c kdig +time=2 @10.77.0.2 -y hmac-sha256:xfr:$XFR example.test. IXFR=3 2>&1)
 soas=$(echo "$out" | grep -c "SOA")
-echo "$out" | grep -q "ixfr1.example.test." && [ "$soas" -eq 6 ] &&
-	ok "kdig IXFR=3 with the key: two differences (6 SOAs), signed, verified by kdig" ||
-	not_ok "kdig IXFR=3 with the key: two differences (6 SOAs), signed, verified by kdig" "$out"
+echo "$out" | grep -q "ixfr1.example.test." && [ "$soas" -eq 8 ] &&
+	ok "kdig IXFR=3 with the key: three differences (8 SOAs), signed, verified by kdig" ||
+	not_ok "kdig IXFR=3 with the key: three differences (8 SOAs), signed, verified by kdig" "$out"
 out=$(in_c kdig +time=2 @10.77.0.2 example.test. AXFR 2>&1)
 echo "$out" | grep -q "REFUSED" && ok "an unsigned AXFR is refused (axfr-allow=key:xfr)" ||
 	not_ok "an unsigned AXFR is refused (axfr-allow=key:xfr)" "$out"
@@ -183,41 +229,41 @@ kill -9 "$UK_PID"
 wait "$UK_PID" 2>/dev/null
 start_uk "$WORK/dns2.log" "$DNS" "${ARGS[@]}"
 wait_for_log "$WORK/dns2.log" "zones on port 53"
-[ "$(q durable.example.test. TXT)" = '"survives"' ] && [ "$(serial)" = 6 ] &&
-	[ "$(q ixfr1.example.test. A)" = 192.0.2.101 ] && grep -q "journal: 5 records" "$WORK/dns2.log" &&
-	ok "kill -9 after the answer, restart: the journal replays all 5 updates (serial 6)" ||
-	not_ok "kill -9 after the answer, restart: the journal replays all 5 updates (serial 6)" "$out" \
+[ "$(q durable.example.test. TXT)" = '"survives"' ] && [ "$(serial)" = 7 ] &&
+	[ "$(q ixfr1.example.test. A)" = 192.0.2.101 ] && grep -q "journal: 6 records" "$WORK/dns2.log" &&
+	ok "kill -9 after the answer, restart: the journal replays all 6 updates (serial 7)" ||
+	not_ok "kill -9 after the answer, restart: the journal replays all 6 updates (serial 7)" "$out" \
 		"$(grep journal "$WORK/dns2.log")"
 # IXFR across the restart: the journal still has the differences.
 knotc -s "$WORK/ksec/knot.sock" zone-refresh example.test. >/dev/null 2>&1
 for i in $(seq 100); do
-	[ "$(kq example.test. SOA | awk '{print $3}')" = 6 ] && break
+	[ "$(kq example.test. SOA | awk '{print $3}')" = 7 ] && break
 	sleep 0.2
 done
 [ "$(kq durable.example.test. TXT)" = '"survives"' ] &&
 	[ "$(grep -c "IXFR, incoming.*finished" "$WORK/knot.out")" -ge 2 ] &&
-	ok "after the restart Knot catches up to serial 6, by IXFR from the replayed journal" ||
-	not_ok "after the restart Knot catches up to serial 6, by IXFR from the replayed journal" \
+	ok "after the restart Knot catches up to serial 7, by IXFR from the replayed journal" ||
+	not_ok "after the restart Knot catches up to serial 7, by IXFR from the replayed journal" \
 		"$(grep -E 'XFR|refresh' "$WORK/knot.out" | tail -4)"
 
 # ---- a crash in the middle of writing a record: torn, ignored ----
-# What a kill during the write leaves: the head of record 5 (this
+# What a kill during the write leaves: the head of record 6 (this
 # journal's generation, the next sequence number) and part of its body,
 # never acknowledged.  The restart must ignore it and write over it.
 stop_uk "$UK_PID"
-end=$(sed -n 's/.*journal: 5 records, \([0-9]*\) of.*/\1/p' "$WORK/dns2.log")
+end=$(sed -n 's/.*journal: 6 records, \([0-9]*\) of.*/\1/p' "$WORK/dns2.log")
 python3 - "$WORK/journal" "$end" <<'PY'
 import sys
 f = open(sys.argv[1], "r+b")
 f.seek(16)
 gen = f.read(8)
 f.seek(int(sys.argv[2]))
-f.write(b"ATJR" + gen + (5).to_bytes(4, "big") + (300).to_bytes(4, "big") + b"\x07" * 200)
+f.write(b"ATJR" + gen + (6).to_bytes(4, "big") + (300).to_bytes(4, "big") + b"\x07" * 200)
 PY
 start_uk "$WORK/dns3.log" "$DNS" "${ARGS[@]}"
 wait_for_log "$WORK/dns3.log" "zones on port 53"
 out=$(upd hmac-sha256:upd:$UPD "update add after.example.test. 300 A 192.0.2.7")
-[ -n "$end" ] && grep -q "record 5 is torn" "$WORK/dns3.log" && [ "$(serial)" = 7 ] &&
+[ -n "$end" ] && grep -q "record 6 is torn" "$WORK/dns3.log" && [ "$(serial)" = 8 ] &&
 	[ "$(q after.example.test. A)" = 192.0.2.7 ] &&
 	ok "a torn last record (crash mid-write) is ignored; the next update takes its place" ||
 	not_ok "a torn last record (crash mid-write) is ignored; the next update takes its place" \
@@ -226,16 +272,16 @@ kill -9 "$UK_PID"
 wait "$UK_PID" 2>/dev/null
 start_uk "$WORK/dns4.log" "$DNS" "${ARGS[@]}"
 wait_for_log "$WORK/dns4.log" "zones on port 53"
-[ "$(q after.example.test. A)" = 192.0.2.7 ] && grep -q "journal: 6 records" "$WORK/dns4.log" &&
-	ok "... and that update survives the next kill -9 (6 records replayed)" ||
-	not_ok "... and that update survives the next kill -9 (6 records replayed)" \
+[ "$(q after.example.test. A)" = 192.0.2.7 ] && grep -q "journal: 7 records" "$WORK/dns4.log" &&
+	ok "... and that update survives the next kill -9 (7 records replayed)" ||
+	not_ok "... and that update survives the next kill -9 (7 records replayed)" \
 		"$(grep journal "$WORK/dns4.log")"
 
 # A larger update (over TCP, as nsupdate sends anything above 512 bytes).
 cmds=()
 for i in $(seq 150); do cmds+=("update add bulk$i.example.test. 300 A 192.0.2.$((i % 250 + 1))"); done
 out=$(upd hmac-sha256:upd:$UPD "${cmds[@]}")
-[ $? -eq 0 ] && [ "$(q bulk150.example.test. A)" = 192.0.2.151 ] && [ "$(serial)" = 8 ] &&
+[ $? -eq 0 ] && [ "$(q bulk150.example.test. A)" = 192.0.2.151 ] && [ "$(serial)" = 9 ] &&
 	ok "one update of 150 records (about 5 KB, over TCP)" ||
 	not_ok "one update of 150 records (about 5 KB, over TCP)" "$out" "$(tail -2 "$WORK/dns4.log")"
 

@@ -8,8 +8,9 @@
  *      the difference must parse, replaying it over the old version must
  *      give the new serial and the same number of names, and every block
  *      must come back to the region afterwards (also on every error).
- *   1: a message whose TSIG is checked with known keys; a valid one is
- *      answered with a signed response, which must fit and parse.
+ *   1: a message whose TSIG is checked with known keys, as a request
+ *      and as a response; a valid request is answered with a signed
+ *      response, which must fit and parse.
  *   2: a journal record (header, difference, checksum) as read from a
  *      device, then its difference replayed over the zone and sent as an
  *      incremental IXFR in small messages.
@@ -150,6 +151,9 @@ static void fuzz_tsig(const uint8_t *d, size_t n)
 {
 	struct dns_tsig t;
 	static uint8_t out[2048];
+	/* As a client that signed a request with key k: a response. */
+	struct dns_tsig cl = {.key = &keys.k[0], .maclen = 32};
+	(void)dns_tsig_verify_response(&cl, d, n, 1800000000);
 	int rc = dns_tsig_verify(&keys, d, n, 1800000000, &t);
 	if (rc == DNS_R_NOTAUTH || rc == DNS_R_NOERROR) {
 		size_t m = dns_tsig_error_response(&t, d, n, (uint16_t)(rc & 0xf), out, sizeof out,

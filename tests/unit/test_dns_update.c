@@ -395,6 +395,29 @@ TEST(tsig_verifies_and_refuses_like_rfc8945)
 		CHECK_EQ(load_be16(out + n - 8), 0); /* MAC size 0 */
 		CHECK_EQ(load_be16(out + n - 4), DNS_TSIG_BADSIG);
 	}
+	/* A client signs a request; the server's responses, a transfer of
+	 * three messages, verify in order, and not out of order. */
+	for (unsigned k = 0; k < 2; k++) {
+		upd_begin("example.");
+		struct dns_tsig c = {.key = &ks.k[k]}, t;
+		size_t len = dns_tsig_sign(&c, msg, upd_end(), sizeof msg, now);
+		CHECK_EQ(dns_tsig_verify(&ks, msg, len, now, &t), DNS_R_NOERROR);
+		uint8_t r[3][600];
+		size_t rl[3];
+		for (int i = 0; i < 3; i++) {
+			rl[i] = dns_update_response(msg, len, DNS_R_NOERROR, r[i], sizeof r[i]);
+			r[i][rl[i] - 1] = (uint8_t)i; /* three different messages */
+			rl[i] = dns_tsig_sign(&t, r[i], rl[i], sizeof r[i], now + (uint64_t)i);
+			CHECK(rl[i] > 0);
+		}
+		struct dns_tsig c2 = c, c3 = c;
+		CHECK_EQ(dns_tsig_verify_response(&c2, r[1], rl[1], now), DNS_R_NOTAUTH);
+		for (int i = 0; i < 3; i++)
+			CHECK_EQ(dns_tsig_verify_response(&c, r[i], rl[i], now), DNS_R_NOERROR);
+		r[0][3] ^= 0x01; /* the rcode */
+		CHECK_EQ(dns_tsig_verify_response(&c3, r[0], rl[0], now), DNS_R_NOTAUTH);
+		CHECK_EQ(c3.error, DNS_TSIG_BADSIG);
+	}
 	/* An unknown key: BADKEY. */
 	struct dns_tsig_keys other = {0};
 	const char *ok = "key zzz { algorithm hmac-sha256; secret \"AAAA\"; };";
