@@ -659,16 +659,4 @@ size_t dns_tsig_size(const struct dns_tsig *t);
 size_t dns_tsig_error_response(struct dns_tsig *t, const uint8_t *msg, size_t len, uint16_t rcode,
 			       uint8_t *out, size_t cap, uint64_t now);
 
-/*
- * Check the TSIG of a response to our own request signed with t (a zeroed
- * t with t->key set, then dns_tsig_sign), and then of each later message
- * of the same transfer, in order (RFC 8945 5.3, 4.3.1: the first over the
- * request's MAC and all the variables, each later one over the previous
- * MAC and the timers).  Every message must be signed.  DNS_R_NOERROR (t
- * moves on to the next message), DNS_R_NOTAUTH (unsigned, another key,
- * a wrong MAC, an error in the TSIG, the time off by more than the fudge)
- * or DNS_R_FORMERR.  Until it says NOERROR the message must not be used.
- */
-int dns_tsig_verify_response(struct dns_tsig *t, const uint8_t *msg, size_t len, uint64_t now);
-
 #endif
