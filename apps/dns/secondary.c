@@ -86,6 +86,8 @@ struct sec_pending {
 	bool active;
 	uint8_t origin[DNS_NAME_MAX];
 	struct ip4_ep to;
+	const struct dns_tsig_key *key; /* the target's, or NULL */
+	struct dns_tsig t;		/* this try's, to check the answer */
 	uint16_t id;
 	unsigned tries;
 	uint64_t next;
@@ -121,6 +123,8 @@ struct dns_sec {
 	struct sec_zone zones[DNS_SEC_ZONES];
 	unsigned ntargets;
 	struct ip4_ep targets[DNS_SEC_TARGETS];
+	char target_keyname[DNS_SEC_TARGETS][64]; /* /<key>: NOTIFY signed */
+	const struct dns_tsig_key *target_key[DNS_SEC_TARGETS];
 	struct sec_pending pending[DNS_SEC_PENDING];
 	struct waitq notify_wq;
 	/* One transfer at a time. */
@@ -193,10 +197,20 @@ static int parse_primary(struct dns_sec *sec, const char *v, size_t n)
 static int parse_target(struct dns_sec *sec, const char *v, size_t n)
 {
 	char ep[32];
-	if (n == 0 || n >= sizeof ep || sec->ntargets >= DNS_SEC_TARGETS)
+	size_t kl = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == '/') {
+			kl = n - i - 1;
+			n = i;
+			break;
+		}
+	if (n == 0 || n >= sizeof ep || sec->ntargets >= DNS_SEC_TARGETS ||
+	    kl >= sizeof sec->target_keyname[0] || (kl == 0 && v[n] == '/'))
 		return ATL_EINVAL;
 	memcpy(ep, v, n);
 	ep[n] = 0;
+	memcpy(sec->target_keyname[sec->ntargets], v + n + 1, kl);
+	sec->target_keyname[sec->ntargets][kl] = 0;
 	struct ip4_ep *t = &sec->targets[sec->ntargets];
 	t->port = 53;
 	bool port = false;
@@ -244,9 +258,10 @@ int dns_sec_init(struct dns_srv *d, struct heap *h)
 		return ATL_EINVAL;
 	}
 	if (parse_list(sec, notify, parse_target) != ATL_OK) {
-		LOG_ERROR(d->loop,
-			  "notify= takes <address>[:port] separated by commas (at most %d)",
-			  DNS_SEC_TARGETS);
+		LOG_ERROR(
+		    d->loop,
+		    "notify= takes <address>[:port][/<TSIG key>] separated by commas (at most %d)",
+		    DNS_SEC_TARGETS);
 		return ATL_EINVAL;
 	}
 	d->sec = sec;
@@ -302,6 +317,7 @@ void dns_sec_zone_changed(struct dns_srv *d, const struct dns_zone *z)
 		p->active = true;
 		memcpy(p->origin, z->origin, dns_name_len(z->origin));
 		p->to = sec->targets[t];
+		p->key = sec->target_key[t];
 		p->id = random_id();
 		p->tries = 0;
 		p->next = 0;
@@ -332,6 +348,12 @@ static void notify_fiber(void *arg)
 					continue;
 				}
 				size_t n = dns_notify_build(z, p->id, sec->sbuf, sizeof sec->sbuf);
+				if (n && p->key) {
+					/* RFC 8945: signed for a target with a key. */
+					p->t = (struct dns_tsig){.key = p->key};
+					n = dns_tsig_sign(&p->t, sec->sbuf, n, sizeof sec->sbuf,
+							  dns_srv_now());
+				}
 				if (n && udp_sendto(sec->sock, &p->to, sec->sbuf, n) == ATL_OK)
 					sec->stat[S_NOTIFY_OUT]++;
 				/* RFC 1996 3.6: retransmit with a growing interval. */
@@ -362,6 +384,15 @@ static void answer_in(struct dns_sec *sec, const struct ip4_ep *from, const uint
 			int rc = dns_notify_response_parse(m, n, id, p->origin);
 			if (rc < 0)
 				continue;
+			if (p->key &&
+			    dns_tsig_verify_response(&p->t, m, n, dns_srv_now()) != DNS_R_NOERROR) {
+				/* Unsigned or badly signed: a NOERROR could be forged,
+				 * keep trying; a refusal (a zone the target is not a
+				 * secondary for) ends the retries either way. */
+				sec->stat[S_TSIG_BAD]++;
+				if (rc == DNS_R_NOERROR)
+					continue;
+			}
 			if (rc != DNS_R_NOERROR) {
 				char a[16];
 				LOG_WARN(sec->d->loop, "NOTIFY to %s answered with rcode %d",
@@ -913,9 +944,19 @@ int dns_sec_start(struct dns_srv *d)
 	if (!fiber_spawn(l, "dns-sec-sock", sock_fiber, sec, 0) ||
 	    !fiber_spawn(l, "dns-notify", notify_fiber, sec, 0))
 		return ATL_ENOMEM;
+	static const uint8_t root[1] = {0};
+	for (unsigned i = 0; i < sec->ntargets; i++) {
+		const char *kt = sec->target_keyname[i];
+		uint8_t kn[DNS_NAME_MAX];
+		if (kt[0] && (dns_name_from_text(kt, strlen(kt), root, kn) != ATL_OK ||
+			      !(sec->target_key[i] = dns_tsig_key_find(&d->keys, kn)))) {
+			LOG_ERROR(l, "notify=.../%s: no such TSIG key in the zones archive's keys",
+				  kt);
+			return ATL_EINVAL;
+		}
+	}
 	for (unsigned i = 0; i < sec->nzones; i++) {
 		struct sec_zone *z = &sec->zones[i];
-		static const uint8_t root[1] = {0};
 		uint8_t kn[DNS_NAME_MAX];
 		if (z->keyname[0] &&
 		    (dns_name_from_text(z->keyname, strlen(z->keyname), root, kn) != ATL_OK ||

@@ -108,6 +108,7 @@ acl:
     action: transfer
   - id: from_atoll
     address: 10.77.0.2
+    key: xfr
     action: notify
   - id: to_client
     address: 10.77.0.1
@@ -149,7 +150,7 @@ chmod a+rw "$WORK/secondary.img"
 ARGS=(--mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" --block:secondary="$WORK/secondary.img"
 	ipv4=10.77.0.2/24 mac=02:00:00:77:00:02 axfr-allow=10.77.0.1,10.77.0.3 update-allow=upd@fromatoll.test \
 	primary=example.@10.77.0.3:5302,short.test.@10.77.0.3:5302,signed.test.@10.77.0.3:5302/xfr
-	notify=10.77.0.3:5302)
+	notify=10.77.0.3:5302/xfr)
 start_uk "$WORK/dns.log" "$DNS" "${ARGS[@]}"
 if wait_for_log "$WORK/dns.log" "zone example. serial 1: transferred in (AXFR)" 15; then
 	ok "atoll transfers example. in from Knot at start (AXFR)"
@@ -281,7 +282,7 @@ k=$(in_c dig +short +time=2 -p 5302 @10.77.0.3 fromatoll.test. SOA | awk '{ prin
 [ -n "$a" ] && [ "$a" = "$k" ] && ok "Knot as a secondary of atoll serves fromatoll.test. at atoll's serial ($k)" ||
 	not_ok "Knot as a secondary of atoll serves atoll's serial" "atoll '$a' knot '$k'" "$(grep fromatoll "$WORK/knot.out" | tail -3)"
 grep -q "\[fromatoll.test.\] notify, incoming, remote 10.77.0.2" "$WORK/knot.out" &&
-	ok "Knot received atoll's NOTIFY for fromatoll.test." ||
+	ok "Knot accepted atoll's NOTIFY for fromatoll.test., signed with the key its ACL asks for" ||
 	not_ok "Knot received atoll's NOTIFY" "$(grep -i notify "$WORK/knot.out" | tail -5)"
 upd() {
 	printf 'server 10.77.0.2 53\nzone fromatoll.test.\n%s\nsend\n' "$1" |
