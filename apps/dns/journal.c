@@ -27,7 +27,7 @@ static uint64_t round_block(const struct dns_journal *j, uint64_t n)
 static void index_add(struct dns_journal *j, uint64_t off, const uint8_t *diff, size_t len)
 {
 	struct dns_diff df;
-	if (j->nidx >= DNS_JOURNAL_INDEX || dns_diff_parse(diff, len, &df) != ATL_OK)
+	if (j->nidx >= DNS_JOURNAL_INDEX || dns_diff_parse(diff, len, &df) != ATL_OK || !df.ndel)
 		return; /* older differences then go out as whole zones */
 	j->idx[j->nidx++] = (struct dns_jentry){off, (uint32_t)len, origin_hash(df.origin),
 						df.old_serial, df.new_serial};
@@ -40,7 +40,7 @@ static uint8_t *record_read(struct dns_srv *d, uint64_t off, size_t len, int *wh
 	struct dns_journal *j = &d->j;
 	size_t total = (size_t)round_block(j, dns_journal_record_len(len));
 	*why = ATL_EINVAL;
-	if (off + total > j->cap)
+	if (off + total > j->base + j->asize)
 		return NULL;
 	uint8_t *b = region_alloc(&d->zr, total);
 	if (!b) {
@@ -74,6 +74,25 @@ static void replay_one(struct dns_srv *d, uint64_t off, const uint8_t *diff, siz
 			 zt);
 		return;
 	}
+	if (!df.ndel) {
+		/* A snapshot: unless the master file has moved past it. */
+		uint32_t ahead = z->serial - df.new_serial;
+		if (ahead && ahead < 0x80000000u) {
+			LOG_INFO(d->loop,
+				 "journal: %s snapshot at serial %u is older than the "
+				 "master file's %u; skipped",
+				 zt, df.new_serial, z->serial);
+			return;
+		}
+		if (dns_diff_apply(z, diff, len, &d->zr, &nz, err, sizeof err) != ATL_OK) {
+			LOG_ERROR(d->loop, "journal: %s snapshot cannot be loaded: %s", zt, err);
+			return;
+		}
+		nz->journaled = true;
+		dns_srv_replace_zone(d, nz);
+		LOG_INFO(d->loop, "journal: %s snapshot at serial %u loaded", zt, df.new_serial);
+		return;
+	}
 	int rc = dns_diff_apply(z, diff, len, &d->zr, &nz, err, sizeof err);
 	if (rc == ATL_ENOENT) {
 		/* Not on this zone's line of serials (the zone file moved on):
@@ -87,68 +106,55 @@ static void replay_one(struct dns_srv *d, uint64_t off, const uint8_t *diff, siz
 			  df.new_serial, err);
 		return;
 	}
+	nz->journaled = true;
 	dns_srv_replace_zone(d, nz);
 	index_add(&d->j, off, diff, len);
 	LOG_INFO(d->loop, "journal: %s serial %u -> %u replayed", zt, df.old_serial, df.new_serial);
 }
 
-static int start_new(struct dns_srv *d)
+/* Write area's header (after its records: that is the commit). */
+static int write_header(struct dns_srv *d, uint64_t base, uint64_t gen, uint64_t epoch)
 {
 	struct dns_journal *j = &d->j;
 	uint8_t *b = region_alloc(&d->zr, j->bs);
 	if (!b)
 		return ATL_ENOMEM;
 	memset(b, 0, j->bs);
-	plat_entropy(&j->gen, sizeof j->gen);
-	dns_journal_header_encode(b, j->gen);
-	int rc = plat_block_write(j->h, 0, b, j->bs) == PLAT_OK && plat_block_flush(j->h) == PLAT_OK
-		     ? ATL_OK
-		     : ATL_EIO;
+	dns_journal_header_encode(b, gen, epoch);
+	int rc =
+	    plat_block_write(j->h, base, b, j->bs) == PLAT_OK && plat_block_flush(j->h) == PLAT_OK
+		? ATL_OK
+		: ATL_EIO;
 	region_free(&d->zr, b);
-	j->seq = 0;
-	j->end = j->bs;
 	return rc;
 }
 
-int dns_srv_journal_open(struct dns_srv *d, struct heap *h)
+static void activate(struct dns_journal *j, uint64_t base, uint64_t gen, uint64_t epoch)
+{
+	j->base = base;
+	j->end = base + j->bs;
+	j->gen = gen;
+	j->epoch = epoch;
+	j->seq = 0;
+	j->nidx = 0;
+}
+
+/* The area's valid header, or ATL_ENOENT. */
+static int read_header(struct dns_srv *d, uint8_t *b, uint64_t base, uint64_t *gen, uint64_t *epoch)
+{
+	if (plat_block_read(d->j.h, base, b, d->j.bs) != PLAT_OK)
+		return ATL_EIO;
+	return dns_journal_header_decode(b, d->j.bs, gen, epoch);
+}
+
+/* Replay the active area's records from its start. */
+static void replay(struct dns_srv *d, uint8_t *b)
 {
 	struct dns_journal *j = &d->j;
-	struct plat_block_info info;
-	memset(j, 0, sizeof *j);
-	if (plat_block_acquire("journal", &j->h, &info) != PLAT_OK) {
-		LOG_WARN(d->loop, "no journal device: updates are kept in memory only (lost on "
-				  "restart) and IXFR sends whole zones");
-		return ATL_OK;
-	}
-	j->bs = info.block_size;
-	j->cap = info.capacity;
-	j->idx = heap_alloc(h, DNS_JOURNAL_INDEX * sizeof *j->idx, 16);
-	if (!j->idx || j->bs < DNS_JOURNAL_HDR || j->cap < 2 * (uint64_t)j->bs) {
-		LOG_ERROR(d->loop, "journal: %s",
-			  j->idx ? "the device is too small (two blocks at least)"
-				 : "heap too small for its index");
-		return ATL_ENOMEM;
-	}
-	uint8_t *b = region_alloc(&d->zr, j->bs);
-	if (!b)
-		return ATL_ENOMEM;
-	if (plat_block_read(j->h, 0, b, j->bs) != PLAT_OK) {
-		region_free(&d->zr, b);
-		LOG_ERROR(d->loop, "journal: cannot read the device");
-		return ATL_EIO;
-	}
-	int rc = dns_journal_header_decode(b, j->bs, &j->gen);
-	j->on = true;
-	if (rc != ATL_OK) {
-		region_free(&d->zr, b);
-		LOG_INFO(d->loop, "journal: none on the device yet: a new one (%llu bytes)",
-			 (unsigned long long)j->cap);
-		return start_new(d);
-	}
-	j->end = j->bs;
 	for (;;) {
 		size_t len;
-		if (j->end + j->bs > j->cap || plat_block_read(j->h, j->end, b, j->bs) != PLAT_OK ||
+		if (j->end + j->bs > j->base + j->asize ||
+		    plat_block_read(j->h, j->end, b, j->bs) != PLAT_OK ||
 		    dns_journal_record_peek(b, j->gen, j->seq, &len) != ATL_OK)
 			break;
 		int why;
@@ -169,31 +175,72 @@ int dns_srv_journal_open(struct dns_srv *d, struct heap *h)
 		j->end += round_block(j, dns_journal_record_len(len));
 		j->seq++;
 	}
+}
+
+int dns_srv_journal_open(struct dns_srv *d, struct heap *h)
+{
+	struct dns_journal *j = &d->j;
+	struct plat_block_info info;
+	memset(j, 0, sizeof *j);
+	if (plat_block_acquire("journal", &j->h, &info) != PLAT_OK) {
+		LOG_WARN(d->loop, "no journal device: updates are kept in memory only (lost on "
+				  "restart) and IXFR sends whole zones");
+		return ATL_OK;
+	}
+	j->bs = info.block_size;
+	j->cap = info.capacity;
+	j->asize = j->cap / j->bs / 2 * j->bs;
+	j->idx = heap_alloc(h, DNS_JOURNAL_INDEX * sizeof *j->idx, 16);
+	if (!j->idx || j->bs < DNS_JOURNAL_HDR || j->asize < 2 * (uint64_t)j->bs) {
+		LOG_ERROR(d->loop, "journal: %s",
+			  j->idx ? "the device is too small (four blocks at least)"
+				 : "heap too small for its index");
+		return ATL_ENOMEM;
+	}
+	uint8_t *b = region_alloc(&d->zr, j->bs);
+	if (!b)
+		return ATL_ENOMEM;
+	uint64_t gen[2], epoch[2];
+	int rc[2];
+	for (int i = 0; i < 2; i++)
+		rc[i] = read_header(d, b, i * j->asize, &gen[i], &epoch[i]);
+	if (rc[0] == ATL_EIO || rc[1] == ATL_EIO) {
+		region_free(&d->zr, b);
+		LOG_ERROR(d->loop, "journal: cannot read the device");
+		return ATL_EIO;
+	}
+	j->on = true;
+	if (rc[0] != ATL_OK && rc[1] != ATL_OK) {
+		region_free(&d->zr, b);
+		LOG_INFO(d->loop, "journal: none on the device yet: a new one (%llu bytes)",
+			 (unsigned long long)j->cap);
+		uint64_t g;
+		plat_entropy(&g, sizeof g);
+		activate(j, 0, g, 1);
+		return write_header(d, 0, g, 1);
+	}
+	int a = rc[1] == ATL_OK && (rc[0] != ATL_OK || epoch[1] > epoch[0]);
+	activate(j, a * j->asize, gen[a], epoch[a]);
+	replay(d, b);
 	region_free(&d->zr, b);
-	LOG_INFO(d->loop, "journal: %u records, %llu of %llu bytes used", j->seq,
-		 (unsigned long long)j->end, (unsigned long long)j->cap);
+	LOG_INFO(d->loop, "journal: %u records, %llu of %llu bytes used (area %d, epoch %llu)",
+		 j->seq, (unsigned long long)(j->end - j->base), (unsigned long long)j->asize, a,
+		 (unsigned long long)j->epoch);
 	return ATL_OK;
 }
 
-int dns_srv_journal_append(struct dns_srv *d, const uint8_t *diff, size_t len)
+/* Write one record at the active area's end and flush it. */
+static int record_write(struct dns_srv *d, const uint8_t *diff, size_t len)
 {
 	struct dns_journal *j = &d->j;
-	if (!j->on)
-		return ATL_OK;
 	size_t total = (size_t)round_block(j, dns_journal_record_len(len));
-	if (len > UINT32_MAX || j->end + total > j->cap) {
-		LOG_ERROR(d->loop,
-			  "journal full (%llu of %llu bytes): updates are refused until "
-			  "the server starts with a larger or empty journal device",
-			  (unsigned long long)j->end, (unsigned long long)j->cap);
+	if (len > UINT32_MAX || j->end + total > j->base + j->asize)
 		return ATL_ENOMEM;
-	}
 	uint8_t *b = region_alloc(&d->zr, total);
 	if (!b)
 		return ATL_ENOMEM;
 	memset(b, 0, total);
 	dns_journal_record_encode(b, j->gen, j->seq, diff, len);
-	/* The record, then a flush: durable before the answer goes out. */
 	int rc =
 	    plat_block_write(j->h, j->end, b, total) == PLAT_OK && plat_block_flush(j->h) == PLAT_OK
 		? ATL_OK
@@ -207,6 +254,76 @@ int dns_srv_journal_append(struct dns_srv *d, const uint8_t *diff, size_t len)
 	j->end += total;
 	j->seq++;
 	return ATL_OK;
+}
+
+/*
+ * The active area is full: a snapshot of every changed zone into the
+ * other area, flushed, then its header with the next epoch, which makes
+ * it the active one.  A crash before the header leaves the old area
+ * active; IXFR history starts again after it.
+ */
+static int compact(struct dns_srv *d)
+{
+	struct dns_journal *j = &d->j;
+	struct dns_journal old = *j;
+	uint64_t g;
+	plat_entropy(&g, sizeof g);
+	activate(j, old.base ? 0 : j->asize, g, old.epoch + 1);
+	int rc = ATL_OK;
+	unsigned n = 0;
+	for (unsigned i = 0; rc == ATL_OK && i < d->zones.n; i++) {
+		const struct dns_zone *z = d->zones.z[i];
+		uint8_t *blob;
+		size_t len;
+		if (!z->journaled)
+			continue;
+		rc = dns_zone_snapshot(z, &d->zr, &blob, &len);
+		if (rc == ATL_OK) {
+			rc = record_write(d, blob, len);
+			region_free(&d->zr, blob);
+		}
+		n++;
+	}
+	if (rc == ATL_OK)
+		rc = write_header(d, j->base, j->gen, j->epoch);
+	if (rc != ATL_OK) {
+		*j = old;
+		j->nidx = old.nidx;
+		LOG_ERROR(d->loop,
+			  "journal: cannot compact (%s): the snapshots do not fit in "
+			  "half the device",
+			  atl_strerror(rc));
+		return rc;
+	}
+	j->nidx = 0; /* the old area's records are no longer the history */
+	LOG_INFO(d->loop,
+		 "journal: compacted: %u zone snapshots in area %d (epoch %llu), %llu "
+		 "of %llu bytes",
+		 n, j->base ? 1 : 0, (unsigned long long)j->epoch,
+		 (unsigned long long)(j->end - j->base), (unsigned long long)j->asize);
+	return ATL_OK;
+}
+
+int dns_srv_journal_append(struct dns_srv *d, const uint8_t *diff, size_t len)
+{
+	struct dns_journal *j = &d->j;
+	if (!j->on)
+		return ATL_OK;
+	int rc = record_write(d, diff, len);
+	if (rc == ATL_ENOMEM && j->end > j->base + j->bs) {
+		/* Full: the zones as they are now into the other area.  The
+		 * update being journaled is not in them (it is not installed
+		 * yet), so its record follows the snapshots. */
+		if (compact(d) == ATL_OK)
+			rc = record_write(d, diff, len);
+	}
+	if (rc == ATL_ENOMEM)
+		LOG_ERROR(d->loop,
+			  "journal full (%llu of %llu bytes, even after compaction): "
+			  "updates are refused until the server starts with a larger "
+			  "journal device",
+			  (unsigned long long)(j->end - j->base), (unsigned long long)j->asize);
+	return rc;
 }
 
 /* The index entry continuing zone zh's line from serial s, from i on. */

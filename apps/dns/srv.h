@@ -67,8 +67,10 @@ struct dns_journal {
 	bool on;
 	plat_handle_t h;
 	uint32_t bs;
-	uint64_t cap, end; /* device bytes; where the next record goes */
-	uint64_t gen;
+	uint64_t cap;	     /* device bytes */
+	uint64_t asize;	     /* bytes of each of the two areas */
+	uint64_t base, end;  /* the active area; where its next record goes */
+	uint64_t gen, epoch; /* the active area's */
 	uint32_t seq;
 	struct dns_jentry *idx;
 	unsigned nidx;

@@ -75,6 +75,7 @@ size_t dns_srv_update(struct dns_srv *d, const uint8_t *msg, size_t len, struct 
 			fmt_snprintf(u.err, sizeof u.err, "journal: %s", atl_strerror(jrc));
 			rc = DNS_R_SERVFAIL;
 		} else {
+			u.nz->journaled = true;
 			dns_srv_replace_zone(d, u.nz);
 			d->stat[DNS_S_UPDATES]++;
 			LOG_INFO(d->loop,

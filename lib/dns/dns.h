@@ -310,6 +310,7 @@ struct dns_zone {
 	 * in progress), and whether a newer version has replaced it. */
 	unsigned refs;
 	bool retired;
+	bool journaled; /* the server's: differs from its master file */
 };
 
 /* Loads records into a zone.  All memory comes from the arena given to
@@ -481,12 +482,16 @@ int dns_diff_parse(const uint8_t *diff, size_t len, struct dns_diff *d);
 int dns_diff_rr_next(const uint8_t *diff, size_t len, size_t *pos, struct dns_diff_rr *rr);
 /*
  * Apply a difference to version z, giving the next version *nz in region
- * rg.  ATL_ENOENT when it does not start at z's serial (or is another
- * zone's); ATL_EINVAL when it does not fit z or the result fails the zone
- * checks; ATL_ENOMEM.  err says why.
+ * rg (a snapshot gives its own zone, whatever z's serial).  ATL_ENOENT
+ * when it does not start at z's serial (or is another zone's); ATL_EINVAL
+ * when it does not fit z or the result fails the zone checks;
+ * ATL_ENOMEM.  err says why.
  */
 int dns_diff_apply(const struct dns_zone *z, const uint8_t *diff, size_t len, struct region *rg,
 		   struct dns_zone **nz, char *err, size_t errcap);
+
+/* The whole zone as a snapshot (a block of r in *blob); ATL_ENOMEM. */
+int dns_zone_snapshot(const struct dns_zone *z, struct region *r, uint8_t **blob, size_t *len);
 
 /*
  * The zone an UPDATE message names (RFC 2136 3.1.1): DNS_R_NOERROR and
@@ -521,20 +526,27 @@ size_t dns_update_response(const uint8_t *msg, size_t len, int rcode, uint8_t *o
 /* ---- the journal's records (journal.c) ------------------------------------------ */
 
 /*
- * The journal is a block device written front to back.  Block 0 holds a
+ * The journal is a block device cut into two equal areas, one of them
+ * active, each written front to back.  An area's first block holds its
  * header; records follow, each starting on a block boundary:
  *
- *   header:  "atoll-journal-1\0" (16)  generation:64  SHA-256 of the 24 bytes before (32)
+ *   header:  "atoll-journal-2\0" (16)  generation:64  epoch:64
+ *            SHA-256 of the 32 bytes before (32)
  *   record:  "ATJR" (4)  generation:64  sequence:32  length:32
  *            difference (length bytes, dns_diff)  SHA-256 of all before it (32)
  *            zeros to the next block boundary
  *
- * The generation is random per journal, so blocks left over from an
- * earlier journal on the same device never look like records; sequence
- * numbers count from 0 without gaps.  A record whose checksum fails (torn
- * by a crash mid-write) ends the journal: the next record overwrites it.
+ * The active area is the one whose header is valid with the higher epoch.
+ * The generation is random per area and epoch, so blocks left over from
+ * earlier use never look like records; sequence numbers count from 0
+ * without gaps.  A record whose checksum fails (torn by a crash
+ * mid-write) ends the area: the next record overwrites it.  When the
+ * active area is full, the server writes a snapshot of every changed zone
+ * (a difference with no deletions) into the other area and only then its
+ * header with the next epoch: a crash before that leaves the old area
+ * active and whole.
  */
-#define DNS_JOURNAL_HDR	  56
+#define DNS_JOURNAL_HDR	  64
 #define DNS_JOURNAL_RHEAD 20 /* magic, generation, sequence, length */
 #define DNS_JOURNAL_RTAIL 32
 
@@ -543,9 +555,9 @@ static inline size_t dns_journal_record_len(size_t len)
 {
 	return DNS_JOURNAL_RHEAD + len + DNS_JOURNAL_RTAIL;
 }
-void dns_journal_header_encode(uint8_t out[DNS_JOURNAL_HDR], uint64_t gen);
-/* ATL_OK and *gen, or ATL_ENOENT when buf holds no valid header. */
-int dns_journal_header_decode(const uint8_t *buf, size_t len, uint64_t *gen);
+void dns_journal_header_encode(uint8_t out[DNS_JOURNAL_HDR], uint64_t gen, uint64_t epoch);
+/* ATL_OK, *gen and *epoch, or ATL_ENOENT when buf holds no valid header. */
+int dns_journal_header_decode(const uint8_t *buf, size_t len, uint64_t *gen, uint64_t *epoch);
 /* Write a record into out (cap at least dns_journal_record_len(len)). */
 void dns_journal_record_encode(uint8_t *out, uint64_t gen, uint32_t seq, const uint8_t *diff,
 			       size_t len);

@@ -8,7 +8,7 @@
 #include "core/err.h"
 #include "dns/dns.h"
 
-static const char hdr_magic[16] = "atoll-journal-1";
+static const char hdr_magic[16] = "atoll-journal-2";
 static const uint8_t rec_magic[4] = {'A', 'T', 'J', 'R'};
 
 static void sha256(const uint8_t *p, size_t n, uint8_t out[32])
@@ -30,22 +30,24 @@ static uint64_t load_be64(const uint8_t *p)
 	return (uint64_t)load_be32(p) << 32 | load_be32(p + 4);
 }
 
-void dns_journal_header_encode(uint8_t out[DNS_JOURNAL_HDR], uint64_t gen)
+void dns_journal_header_encode(uint8_t out[DNS_JOURNAL_HDR], uint64_t gen, uint64_t epoch)
 {
 	memcpy(out, hdr_magic, 16);
 	store_be64(out + 16, gen);
-	sha256(out, 24, out + 24);
+	store_be64(out + 24, epoch);
+	sha256(out, 32, out + 32);
 }
 
-int dns_journal_header_decode(const uint8_t *buf, size_t len, uint64_t *gen)
+int dns_journal_header_decode(const uint8_t *buf, size_t len, uint64_t *gen, uint64_t *epoch)
 {
 	uint8_t sum[32];
 	if (len < DNS_JOURNAL_HDR || memcmp(buf, hdr_magic, 16))
 		return ATL_ENOENT;
-	sha256(buf, 24, sum);
-	if (memcmp(sum, buf + 24, 32))
+	sha256(buf, 32, sum);
+	if (memcmp(sum, buf + 32, 32))
 		return ATL_ENOENT;
 	*gen = load_be64(buf + 16);
+	*epoch = load_be64(buf + 24);
 	return ATL_OK;
 }
 

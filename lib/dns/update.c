@@ -26,6 +26,7 @@ struct wrr {
 	uint32_t ttl;
 	uint16_t type, rdlen;
 	bool dead;
+	bool mark; /* named by a value-dependent prerequisite */
 };
 
 struct work {
@@ -79,7 +80,7 @@ static int work_init(struct work *w, const struct dns_zone *z, struct region *r,
 			for (unsigned j = 0; j < s->count; j++) {
 				uint16_t l = load_be16(p);
 				w->v[w->n++] =
-				    (struct wrr){nd->name, p + 2, s->ttl, s->type, l, false};
+				    (struct wrr){nd->name, p + 2, s->ttl, s->type, l, false, false};
 				p += 2u + l;
 			}
 		}
@@ -223,7 +224,7 @@ static int work_add(struct work *w, const uint8_t *owner, uint16_t type, uint32_
 	memcpy(p, owner, ol);
 	memcpy(p + ol, rd, rdlen);
 	w->dlen += ol + rdlen;
-	*e = (struct wrr){p, p + ol, ttl, type, rdlen, false};
+	*e = (struct wrr){p, p + ol, ttl, type, rdlen, false, false};
 	w->changed = true;
 	return ATL_OK;
 }
@@ -251,7 +252,7 @@ static int rrset_set_ttl(struct work *w, const uint8_t *owner, uint16_t type, ui
 		struct wrr *n = work_push(w); /* may move w->v: e is stale */
 		if (!n)
 			return ATL_ENOMEM;
-		*n = (struct wrr){old.owner, old.rd, ttl, type, old.rdlen, false};
+		*n = (struct wrr){old.owner, old.rd, ttl, type, old.rdlen, false, false};
 	}
 	return ATL_OK;
 }
@@ -469,7 +470,7 @@ static int check_prereqs(struct work *w, const uint8_t *msg, size_t len, struct 
 	for (unsigned i = 0; i < count; i++) {
 		struct dns_rr rr;
 		int rdlen = 0;
-		if (read_rr(r, msg, len, &rr, rd, rdcap / 3, &rdlen) != DNS_R_NOERROR)
+		if (read_rr(r, msg, len, &rr, rd, rdcap, &rdlen) != DNS_R_NOERROR)
 			return DNS_R_FORMERR;
 		if (rr.ttl != 0)
 			return DNS_R_FORMERR;
@@ -488,52 +489,31 @@ static int check_prereqs(struct work *w, const uint8_t *msg, size_t len, struct 
 		} else if (rr.class == DNS_C_IN) {
 			if (meta_type(rr.type))
 				return DNS_R_FORMERR;
-			/* 3.2.3: value-dependent; this RR must be there ... */
-			if (!rr_find(w, rr.owner, rr.type, rd, (uint16_t)rdlen))
+			/* 3.2.3: value-dependent; this RR must be there (and
+			 * is marked) ... */
+			struct wrr *e = rr_find(w, rr.owner, rr.type, rd, (uint16_t)rdlen);
+			if (!e)
 				return DNS_R_NXRRSET;
+			e->mark = true;
 		} else {
 			return DNS_R_FORMERR;
 		}
 	}
-	/* ... and the set of them equal the RRset: count the distinct RRs
-	 * the prerequisites give for each RRset they name. */
+	/* ... and the RRsets they name hold no other RR: every RR of them
+	 * marked.  Duplicates mark the same RR, so they count once. */
 	struct rd a = rd_make(msg, len);
 	a.pos = start;
 	for (unsigned i = 0; i < count; i++) {
 		struct dns_rr rr;
-		int rdlen = 0;
-		read_rr(&a, msg, len, &rr, rd, rdcap / 3, &rdlen);
+		if (dns_rr_read(&a, &rr) != ATL_OK)
+			return DNS_R_FORMERR;
 		if (rr.class != DNS_C_IN)
 			continue;
-		unsigned distinct = 0;
-		struct rd b = rd_make(msg, len);
-		b.pos = start;
-		uint8_t *rd2 = rd + rdcap / 3, *rd3 = rd + 2 * (rdcap / 3);
-		for (unsigned j = 0; j < count; j++) {
-			struct dns_rr r2;
-			int l2 = 0;
-			read_rr(&b, msg, len, &r2, rd2, rdcap / 3, &l2);
-			if (r2.class != DNS_C_IN || r2.type != rr.type ||
-			    !dns_name_equal(r2.owner, rr.owner))
-				continue;
-			/* count r2 unless an earlier one equals it */
-			bool first = true;
-			struct rd c = rd_make(msg, len);
-			c.pos = start;
-			for (unsigned k = 0; k < j && first; k++) {
-				struct dns_rr r3;
-				int l3 = 0;
-				if (read_rr(&c, msg, len, &r3, rd3, rdcap / 3, &l3) !=
-				    DNS_R_NOERROR)
-					continue;
-				first = !(r3.class == DNS_C_IN && r3.type == rr.type &&
-					  dns_name_equal(r3.owner, rr.owner) &&
-					  rdata_equal(rr.type, rd3, (size_t)l3, rd2, (size_t)l2));
-			}
-			distinct += first;
-		}
-		if (distinct != rrset_count(w, rr.owner, rr.type))
-			return DNS_R_NXRRSET;
+		struct wit it;
+		wit_begin(w, rr.owner, &it);
+		for (struct wrr *e; (e = wit_next(w, rr.owner, &it));)
+			if (e->type == rr.type && !e->mark)
+				return DNS_R_NXRRSET;
 	}
 	return DNS_R_NOERROR;
 }
@@ -582,7 +562,7 @@ int dns_update_apply(struct dns_update *u, const uint8_t *msg, size_t len)
 		return DNS_R_FORMERR;
 	rd_skip(&r, 4);
 	/* One rdata buffer for the whole message, from the region. */
-	size_t rdcap = 3 * 65536;
+	size_t rdcap = 65536 + 2 * DNS_NAME_MAX;
 	uint8_t *rd = region_alloc(u->r, rdcap);
 	if (!rd) {
 		fmt_snprintf(u->err, sizeof u->err, "out of zone memory (zone-mem=)");
@@ -694,7 +674,8 @@ int dns_diff_parse(const uint8_t *diff, size_t len, struct dns_diff *d)
 	d->ndel = rd_be32(&r);
 	d->nadd = rd_be32(&r);
 	d->rrs = r.pos;
-	/* Every RR well formed, the SOAs where they belong. */
+	/* Every RR well formed, the SOAs where they belong (a snapshot has
+	 * one, first). */
 	for (uint64_t i = 0; i < (uint64_t)d->ndel + d->nadd; i++) {
 		struct dns_diff_rr rr;
 		if (dns_diff_rr_next(diff, len, &r.pos, &rr) != ATL_OK)
@@ -702,11 +683,11 @@ int dns_diff_parse(const uint8_t *diff, size_t len, struct dns_diff *d)
 		bool soa_slot = i == 0 || i == d->ndel;
 		if (soa_slot != (rr.type == DNS_T_SOA))
 			return ATL_EINVAL;
-		if (rr.type == DNS_T_SOA &&
-		    soa_serial(rr.rdata, rr.rdlen) != (i ? d->new_serial : d->old_serial))
+		if (rr.type == DNS_T_SOA && soa_serial(rr.rdata, rr.rdlen) !=
+						(i >= d->ndel ? d->new_serial : d->old_serial))
 			return ATL_EINVAL;
 	}
-	if (!rd_ok(&r) || r.pos != len || !d->ndel || !d->nadd)
+	if (!rd_ok(&r) || r.pos != len || !d->nadd || (!d->ndel && d->old_serial))
 		return ATL_EINVAL;
 	return ATL_OK;
 }
@@ -732,6 +713,75 @@ int dns_diff_rr_next(const uint8_t *diff, size_t len, size_t *pos, struct dns_di
 	return ATL_OK;
 }
 
+/* A snapshot's zone, built from its RRs alone. */
+static int snapshot_load(const struct dns_diff *d, const uint8_t *diff, size_t len,
+			 struct region *rg, struct dns_zone **nz, char *err, size_t errcap)
+{
+	struct dns_zload zl;
+	int rc = dns_zload_begin(&zl, rg, d->origin);
+	size_t pos = d->rrs;
+	for (uint32_t i = 0; rc == ATL_OK && i < d->nadd; i++) {
+		struct dns_diff_rr rr;
+		dns_diff_rr_next(diff, len, &pos, &rr);
+		struct dns_zrec rec = {rr.owner, rr.type, DNS_C_IN, rr.ttl, rr.rdlen, rr.rdata};
+		rc = dns_zload_add(&zl, &rec);
+		if (rc != ATL_OK)
+			dns_zload_abort(&zl);
+	}
+	if (rc == ATL_OK)
+		rc = dns_zload_end(&zl, nz);
+	if (rc != ATL_OK)
+		fmt_snprintf(err, errcap, "%s", zl.err[0] ? zl.err : "out of zone memory");
+	return rc;
+}
+
+int dns_zone_snapshot(const struct dns_zone *z, struct region *r, uint8_t **blob, size_t *len)
+{
+	size_t n = dns_name_len(z->origin) + 16;
+	uint32_t count = 0;
+	for (size_t i = 0; i < z->nnodes; i++)
+		for (unsigned k = 0; k < z->nodes[i].nrrsets; k++) {
+			const struct dns_rrset *s = &z->nodes[i].rrsets[k];
+			const uint8_t *p = s->rdata;
+			for (unsigned j = 0; j < s->count; j++) {
+				n += dns_name_len(z->nodes[i].name) + 8 + load_be16(p);
+				p += 2u + load_be16(p);
+				count++;
+			}
+		}
+	uint8_t *b = region_alloc(r, n);
+	if (!b)
+		return ATL_ENOMEM;
+	struct wr o = wr_make(b, n);
+	wr_bytes(&o, z->origin, dns_name_len(z->origin));
+	wr_be32(&o, 0);
+	wr_be32(&o, z->serial);
+	wr_be32(&o, 0);
+	wr_be32(&o, count);
+	/* The SOA first, then the rest in the zone's order. */
+	for (int soa = 1; soa >= 0; soa--)
+		for (size_t i = 0; i < z->nnodes; i++)
+			for (unsigned k = 0; k < z->nodes[i].nrrsets; k++) {
+				const struct dns_rrset *s = &z->nodes[i].rrsets[k];
+				if ((s->type == DNS_T_SOA && i == 0) != soa)
+					continue;
+				const uint8_t *p = s->rdata;
+				for (unsigned j = 0; j < s->count; j++) {
+					const uint8_t *nm = z->nodes[i].name;
+					wr_bytes(&o, nm, dns_name_len(nm));
+					wr_be16(&o, s->type);
+					wr_be32(&o, s->ttl);
+					wr_be16(&o, load_be16(p));
+					wr_bytes(&o, p + 2, load_be16(p));
+					p += 2u + load_be16(p);
+				}
+			}
+	ASSERT(wr_ok(&o) && o.pos == n);
+	*blob = b;
+	*len = n;
+	return ATL_OK;
+}
+
 int dns_diff_apply(const struct dns_zone *z, const uint8_t *diff, size_t len, struct region *rg,
 		   struct dns_zone **nz, char *err, size_t errcap)
 {
@@ -741,10 +791,12 @@ int dns_diff_apply(const struct dns_zone *z, const uint8_t *diff, size_t len, st
 		fmt_snprintf(err, errcap, "malformed difference");
 		return ATL_EINVAL;
 	}
-	if (!dns_name_equal(d.origin, z->origin) || d.old_serial != z->serial) {
+	if (!dns_name_equal(d.origin, z->origin) || (d.ndel && d.old_serial != z->serial)) {
 		fmt_snprintf(err, errcap, "serial %u does not follow %u", d.old_serial, z->serial);
 		return ATL_ENOENT;
 	}
+	if (!d.ndel)
+		return snapshot_load(&d, diff, len, rg, nz, err, errcap);
 	struct work w;
 	if (work_init(&w, z, rg, d.nadd, len) != ATL_OK) {
 		fmt_snprintf(err, errcap, "out of zone memory (zone-mem=)");

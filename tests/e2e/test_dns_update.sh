@@ -289,4 +289,33 @@ stop_uk "$UK_PID"
 [ "$UK_STATUS" -eq 0 ] && grep -q "dns.queries" "$WORK/dns4.log" &&
 	ok "stops cleanly; counters printed" ||
 	not_ok "stops cleanly; counters printed" "status $UK_STATUS" "$(tail -12 "$WORK/dns4.log")"
+# ---- a small journal fills up: compaction into the other half ----
+# 8 KiB of 512-byte blocks: two areas of a header and 7 records.  20
+# updates need two compactions; after kill -9 all 20 are there.
+truncate -s 8K "$WORK/small-journal"
+chmod a+rw "$WORK/small-journal"
+SARGS=("${ARGS[@]}")
+SARGS[3]=--block:journal="$WORK/small-journal"
+start_uk "$WORK/dns5.log" "$DNS" "${SARGS[@]}"
+wait_for_log "$WORK/dns5.log" "zones on port 53"
+{
+	echo "server 10.77.0.2 53"
+	echo "zone example.test."
+	for i in $(seq 20); do
+		echo "update add c$i.example.test. 300 A 192.0.2.$i"
+		echo send
+	done
+} | in_c nsupdate -t 3 -y hmac-sha256:upd:$UPD >"$WORK/compact.out" 2>&1
+kill -9 "$UK_PID"
+wait "$UK_PID" 2>/dev/null
+start_uk "$WORK/dns6.log" "$DNS" "${SARGS[@]}"
+wait_for_log "$WORK/dns6.log" "zones on port 53"
+[ "$(grep -c "journal: compacted" "$WORK/dns5.log")" -ge 2 ] && [ "$(serial)" = 21 ] &&
+	[ "$(q c1.example.test. A)" = 192.0.2.1 ] && [ "$(q c20.example.test. A)" = 192.0.2.20 ] &&
+	grep -q "snapshot at serial" "$WORK/dns6.log" &&
+	ok "a full journal compacts into its other half (twice); kill -9 and all 20 updates are back" ||
+	not_ok "a full journal compacts into its other half (twice); kill -9 and all 20 updates are back" \
+		"$(cat "$WORK/compact.out")" "$(grep journal "$WORK/dns5.log" | tail -3)" \
+		"$(grep journal "$WORK/dns6.log")" "serial $(serial)"
+stop_uk "$UK_PID"
 finish

@@ -174,8 +174,8 @@ static void fuzz_journal(const uint8_t *d, size_t n)
 	if (n >= DNS_JOURNAL_RHEAD && dns_journal_record_peek(d, 0, 0, &len) == ATL_OK &&
 	    dns_journal_record_len(len) <= n)
 		(void)dns_journal_record_check(d, dns_journal_record_len(len));
-	uint64_t gen;
-	(void)dns_journal_header_decode(d, n, &gen);
+	uint64_t gen, epoch;
+	(void)dns_journal_header_decode(d, n, &gen, &epoch);
 	/* The bytes as a difference. */
 	struct dns_zone *nz;
 	char err[160];
