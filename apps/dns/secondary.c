@@ -1085,10 +1085,11 @@ void dns_sec_report(struct dns_srv *d)
 	struct dns_sec *sec = d->sec;
 	for (unsigned i = 0; sec && i < sec->nzones; i++) {
 		struct sec_zone *z = &sec->zones[i];
-		LOG_INFO(d->loop, "secondary %s: %s serial %u", z->name,
+		const struct dns_zone *v = dns_srv_zone(d, z->origin);
+		LOG_INFO(d->loop, "secondary %s: %s serial %u, %zu names", z->name,
 			 !z->loaded   ? "never loaded"
 			 : z->expired ? "expired,"
 				      : "loaded,",
-			 z->soa.serial);
+			 z->soa.serial, v && z->loaded ? v->nnodes : 0);
 	}
 }

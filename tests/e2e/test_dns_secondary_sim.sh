@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # test_dns_secondary_sim.sh - DNS secondaries in the simulation target:
-# tests/sim/dns_secondary runs a primary whose zone changes 10 to 20 times
+# tests/sim/dns_secondary runs a primary whose zone changes 10 to 40 times
+# (dynamic updates, journaled, so that IXFR carries differences; or whole
+# new versions)
 # and two secondaries, over links that lose, duplicate and reorder frames,
 # with one secondary cut off for a while and one rebooted (it starts again
 # from the zone kept on its block device, or transfers it again if the
@@ -30,6 +32,11 @@ sweep "20 changes, 15% loss, 10% dup and reorder, 300 seeds" \
 	$SIM --seeds=1001..1300 updates=20 loss=15 dup=10 reorder=10
 sweep "40 changes 1 to 5 s apart, no partition or reboot: each secondary accepted NOTIFYs, 100 seeds" \
 	$SIM --seeds=2001..2100 updates=40 chaos=0 reboot=0
+sweep "changes as whole new versions (no journal: IXFR answered in AXFR form), 200 seeds" \
+	$SIM --seeds=3001..3200 via=replace
+n=$(for i in 1 2 3 4 5 6 7 8 9 10; do $SIM --seed=$i 2>&1; done | grep -c "transferred in (IXFR)")
+[ "$n" -ge 20 ] && ok "journaled changes travel as IXFR differences ($n incremental transfers in 10 seeds)" ||
+	not_ok "journaled changes travel as IXFR differences" "$n incremental transfers in 10 seeds"
 
 a=$($SIM --seed=42 -q 2>&1 | tail -1)
 b=$($SIM --seed=42 -q 2>&1 | tail -1)

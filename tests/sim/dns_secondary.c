@@ -44,8 +44,55 @@ struct world {
 struct updater {
 	struct dns_srv *d;
 	unsigned updates, settle;
+	bool replace; /* via=replace: whole versions, no journal */
 	char text[8192];
+	uint8_t msg[512];
 };
+
+/* Change k as a dynamic update (RFC 2136), applied and journaled as
+ * apps/dns/update.c does for a signed one, so that the primary answers
+ * IXFR with differences: u<k> comes, and u<k-1> goes again when it was
+ * only there as the latest (even k-1). */
+static struct dns_zone *zone_update(struct updater *u, unsigned k)
+{
+	struct dns_srv *d = u->d;
+	struct wr w = wr_make(u->msg, sizeof u->msg);
+	uint8_t origin[DNS_NAME_MAX], name[DNS_NAME_MAX];
+	char t[32];
+	bool del = k > 1 && (k - 1) % 2 == 0;
+	struct dns_hdr h = {0, DNS_OP_UPDATE << 11, 1, 0, (uint16_t)(del ? 2 : 1), 0};
+	dns_hdr_write(&w, &h);
+	dns_name_from_text("sim.test.", 9, NULL, origin);
+	dns_name_write(&w, origin, NULL);
+	wr_be16(&w, DNS_T_SOA);
+	wr_be16(&w, DNS_C_IN);
+	for (unsigned i = del ? k - 1 : k; i <= k; i++) {
+		int n = fmt_snprintf(t, sizeof t, "u%u", i);
+		dns_name_from_text(t, (size_t)n, origin, name);
+		dns_name_write(&w, name, NULL);
+		wr_be16(&w, DNS_T_A);
+		wr_be16(&w, i == k ? DNS_C_IN : 254); /* RFC 2136 2.5.4: NONE deletes one RR */
+		wr_be32(&w, i == k ? 60 : 0);
+		wr_be16(&w, 4);
+		uint8_t a[4] = {192, 0, 2, (uint8_t)(i % 250 + 1)};
+		wr_bytes(&w, a, 4);
+	}
+	const struct dns_zone *z = dns_srv_zone(d, origin);
+	struct dns_update up = {.z = z, .r = &d->zr};
+	if (!z || !wr_ok(&w) || dns_update_apply(&up, u->msg, w.pos) != DNS_R_NOERROR || !up.nz) {
+		LOG_ERROR(d->loop, "update %u: %s", k, up.err);
+		return NULL;
+	}
+	int rc = dns_srv_journal_append(d, up.diff, up.difflen);
+	region_free(&d->zr, up.diff);
+	if (rc != ATL_OK) {
+		LOG_ERROR(d->loop, "update %u: journal: %s", k, atl_strerror(rc));
+		dns_zone_free(&d->zr, up.nz);
+		return NULL;
+	}
+	up.nz->journaled = true;
+	return up.nz;
+}
 
 static struct dns_zone *zone_version(struct updater *u, unsigned k)
 {
@@ -82,7 +129,7 @@ static void updater_fiber(void *arg)
 		plat_entropy(&r, 1);
 		if (fiber_sleep(l, loop_now(l) + (1 + r % 5) * NS_PER_SEC) != ATL_OK)
 			return;
-		struct dns_zone *z = zone_version(u, k);
+		struct dns_zone *z = u->replace ? zone_version(u, k) : zone_update(u, k);
 		if (!z || dns_srv_replace_zone(u->d, z) != ATL_OK) {
 			LOG_ERROR(l, "update %u not installed", k);
 			continue;
@@ -105,11 +152,13 @@ static void primary_started(struct dns_srv *d, void *arg)
 		args_parse_u64(v, &updates);
 	if ((v = args_get(s, "settle")))
 		args_parse_u64(v, &settle);
+	v = args_get(s, "via");
 	if (!u)
 		return;
 	u->d = d;
 	u->updates = (unsigned)updates;
 	u->settle = (unsigned)settle;
+	u->replace = v && !strcmp(v, "replace");
 	struct dns_zone *z = zone_version(u, 0);
 	if (z)
 		dns_srv_replace_zone(d, z);
@@ -123,6 +172,7 @@ static int primary_main(const struct plat_start *s)
 
 static const struct plat_device_decl primary_devices[] = {
     {"service", PLAT_DEV_NET, "the network"},
+    {"journal", PLAT_DEV_BLOCK, "the update journal (IXFR differences)"},
 };
 
 static const struct plat_arg_decl primary_args[] = {
@@ -131,6 +181,7 @@ static const struct plat_arg_decl primary_args[] = {
     {"axfr-allow", "who may transfer"},
     {"updates", "changes of the zone"},
     {"settle", "seconds to wait after the last change"},
+    {"via", "update (journaled: IXFR sends differences) or replace (whole versions)"},
 };
 
 static const struct plat_app primary_app = {
@@ -181,9 +232,10 @@ static void setup(struct sim *s)
 	char args[256];
 	snprintf(args, sizeof args,
 		 "ipv4=10.0.0.1/24 notify=10.0.0.2,10.0.0.3 axfr-allow=10.0.0.2,10.0.0.3 "
-		 "updates=%u settle=%u",
-		 w->updates, (unsigned)sim_arg_u64(s, "settle", 120));
+		 "updates=%u settle=%u via=%s",
+		 w->updates, (unsigned)sim_arg_u64(s, "settle", 120), sim_arg(s, "via", "update"));
 	w->primary = sim_node_new(s, "primary", &primary_app, args, 8 << 20);
+	sim_node_block(w->primary, "journal", 1 << 20, 512);
 	w->link[0] =
 	    sim_link_new(s, "primary", sim_node_net(w->primary, "service", 0), sim_switch_port(sw));
 	sim_link_faults(w->link[0], SIM_BOTH, &rough);
@@ -216,7 +268,10 @@ static void check(struct sim *s)
 	snprintf(want, sizeof want, "primary done: sim.test. serial %u", w->updates + 1);
 	if (!strstr(sim_node_console(w->primary), want))
 		sim_fail(s, "primary: no \"%s\" line", want);
-	snprintf(want, sizeof want, "secondary sim.test.: loaded, serial %u\n", w->updates + 1);
+	/* The apex, ns, u<i> for odd i and the latest u<k>: the same zone. */
+	unsigned k = w->updates, names = 2 + (k + 1) / 2 + (k % 2 == 0 && k > 0);
+	snprintf(want, sizeof want, "secondary sim.test.: loaded, serial %u, %u names\n", k + 1,
+		 names);
 	for (unsigned i = 0; i < SECONDARIES; i++) {
 		const char *con = sim_node_console(w->sec[i]);
 		const char *line = strstr(con, "secondary sim.test.:");
@@ -237,6 +292,8 @@ static void check(struct sim *s)
 
 static const char *const args_help[] = {
     "updates=N    changes of the primary's zone, 1 to 5 s apart (10)",
+    "via=update|replace  changes as journaled updates, so IXFR carries differences",
+    "             (update), or as whole new versions (replace)",
     "settle=S     seconds the primary runs after the last change (120)",
     "loss=P dup=P reorder=P",
     "             percent of frames every link loses, duplicates, holds back (10 5 5)",
