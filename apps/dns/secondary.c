@@ -500,6 +500,7 @@ static int transfer(struct sec_zone *z, uint16_t qtype, struct dns_zone *have,
 	struct loop *l = d->loop;
 	uint64_t end = loop_now(l) + DNS_SEC_XFR_WAIT;
 	uint16_t id = random_id();
+	sec->x.err[0] = 0; /* no stale reason if we fail before dns_xfrin_init */
 	size_t n = dns_xfr_query_build(z->origin, qtype, have, id, sec->tcpbuf + 2,
 				       sizeof sec->tcpbuf - 2);
 	struct dns_tsig t = {.key = z->key};
