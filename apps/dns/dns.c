@@ -14,6 +14,7 @@
 #include "core/loop.h"
 #include "dns/dns.h"
 #include "dns/tar.h"
+#include "secondary.h"
 #include "srv.h"
 
 static const char example_zone[] = "$ORIGIN example.test.\n"
@@ -91,9 +92,7 @@ void dns_srv_zone_release(struct dns_srv *d, struct dns_zone *z)
 
 void dns_srv_zone_changed(struct dns_srv *d, const struct dns_zone *z)
 {
-	/* NOTIFY (RFC 1996) to the zone's secondaries goes here. */
-	(void)d;
-	(void)z;
+	dns_sec_zone_changed(d, z); /* NOTIFY (RFC 1996) to its secondaries */
 }
 
 static bool axfr_allowed(const struct dns_srv *d, uint32_t addr, const struct dns_tsig *t)
@@ -324,7 +323,9 @@ static void dns_tcp_conn(void *arg)
 				break;
 			continue;
 		}
-		size_t n = dns_srv_handle(d, s->in, len, DNS_TCP, s->out + 2, DNS_TCP_ANSWER_MAX);
+		size_t n;
+		if (!dns_sec_intercept(d, &s->peer, s->in, len, s->out + 2, DNS_TCP_ANSWER_MAX, &n))
+			n = dns_srv_handle(d, s->in, len, DNS_TCP, s->out + 2, DNS_TCP_ANSWER_MAX);
 		if (!n)
 			break;
 		store_be16(s->out, (uint16_t)n);
@@ -374,7 +375,9 @@ static void dns_udp(void *arg)
 		if (rc != ATL_OK)
 			continue;
 		d->stat[DNS_S_QUERIES]++;
-		size_t n = dns_srv_handle(d, d->in, len, DNS_UDP, d->out, DNS_BUF);
+		size_t n;
+		if (!dns_sec_intercept(d, &from, d->in, len, d->out, DNS_BUF, &n))
+			n = dns_srv_handle(d, d->in, len, DNS_UDP, d->out, DNS_BUF);
 		if (!n) {
 			d->stat[DNS_S_DROPPED]++;
 			continue;
@@ -415,6 +418,11 @@ static void add_zone(struct dns_srv *d, const char *file, const char *origin_tex
 	char err[320];
 	if (dns_name_from_text(origin_text, origin_len, NULL, origin) != ATL_OK) {
 		LOG_ERROR(d->loop, "%s: the member name is not a zone origin", file);
+		return;
+	}
+	if (dns_sec_is_secondary(d, origin)) {
+		LOG_WARN(d->loop, "%s: a secondary zone (primary=): transferred in, not loaded",
+			 file);
 		return;
 	}
 	if (d->zones.n >= DNS_ZONES_MAX) {
@@ -492,7 +500,7 @@ static int load_archive(struct dns_srv *d, struct heap *h)
 	return ATL_OK;
 }
 
-static int dns_main(const struct plat_start *s)
+int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, void *arg), void *arg)
 {
 	struct heap heap;
 	heap_init(&heap, s->heap, s->heap_size);
@@ -520,6 +528,8 @@ static int dns_main(const struct plat_start *s)
 			  (unsigned)ARRAY_SIZE(d->upd));
 		return 1;
 	}
+	if (dns_sec_init(d, &heap) != ATL_OK)
+		return 1;
 
 	struct stack *st;
 	int rc = stack_open(&l, "service", &st);
@@ -541,12 +551,12 @@ static int dns_main(const struct plat_start *s)
 		return 1;
 	}
 	rc = load_archive(d, &heap);
-	if (rc == ATL_ENOENT) {
+	if (rc == ATL_ENOENT && !dns_sec_nzones(d)) {
 		LOG_INFO(&l, "no zones device: serving the embedded example.test. zone");
 		add_zone(d, "embedded:example.test.zone", "example.test.", 13, example_zone,
 			 sizeof example_zone - 1, NULL);
 	}
-	if (!d->zones.n) {
+	if (!d->zones.n && !dns_sec_nzones(d)) {
 		LOG_ERROR(&l, "no zone to serve");
 		return 1;
 	}
@@ -588,11 +598,21 @@ static int dns_main(const struct plat_start *s)
 	}
 	LOG_INFO(&l, "dns: %u zones on port %d, %s (%s stack), zone data %zu bytes", d->zones.n,
 		 DNS_PORT, tcp, st->ops->name, d->zr.used);
+	if (dns_sec_start(d) != ATL_OK)
+		return 1;
 	d->running = true;
+	if (started)
+		started(d, arg);
 	rc = loop_run(&l);
 	LOG_INFO(&l, "stopping: %s", rc == ATL_ESTOPPED ? "stop requested" : "loop ended");
+	dns_sec_report(d);
 	counters_print(&l);
 	return 0;
+}
+
+static int dns_main(const struct plat_start *s)
+{
+	return dns_serve(s, NULL, NULL);
 }
 
 static const struct plat_device_decl dns_devices[] = {
@@ -603,6 +623,9 @@ static const struct plat_device_decl dns_devices[] = {
     {"journal", PLAT_DEV_BLOCK,
      "optional: the journal of dynamic updates, written before each is acknowledged and "
      "replayed at start (without it updates are lost on restart)"},
+    {"secondary", PLAT_DEV_BLOCK,
+     "optional (third on pvh, after zones and journal): where zones transferred in (primary=) are "
+     "kept across restarts"},
 };
 
 static const struct plat_arg_decl dns_args[] = {
@@ -614,6 +637,8 @@ static const struct plat_arg_decl dns_args[] = {
 		   "key:<TSIG key name>, a,b,... (default none)"},
     {"update-allow", "which TSIG key may send dynamic updates (RFC 2136) to which zone: "
 		     "<key>[@<zone>],... (a key without @ may update every zone; default none)"},
+    {"primary", "be a secondary: <zone>@<address>[:port],... zones transferred in from there"},
+    {"notify", "secondaries to NOTIFY of every zone at start and on changes: <address>[:port],..."},
     TCP_ARG_DECLS,
 };
 

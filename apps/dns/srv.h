@@ -84,7 +84,8 @@ struct dns_srv {
 	struct dns_zones zones;
 	/* Zone data: every zone version is one block of it. */
 	struct region zr;
-	bool running; /* past start-up: changes are announced */
+	bool running;	     /* past start-up: changes are announced */
+	struct dns_sec *sec; /* secondary.c: NULL without primary= or notify= */
 	uint8_t *in, *out;
 	struct dns_tcp_slot *slots;
 	/* axfr-allow=: who may transfer zones (none by default): addresses,
@@ -157,5 +158,12 @@ struct dns_zone *dns_srv_zone(struct dns_srv *d, const uint8_t *origin);
  * secondaries is sent from.
  */
 void dns_srv_zone_changed(struct dns_srv *d, const struct dns_zone *z);
+
+/*
+ * The server's main: dns_app.main is dns_serve(s, NULL, NULL).  started,
+ * if not NULL, is called once the server runs (in its loop, before the
+ * first turn): the simulation uses it to change zones from a fiber.
+ */
+int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, void *arg), void *arg);
 
 #endif
