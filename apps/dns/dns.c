@@ -13,6 +13,7 @@
 #include "core/fmt.h"
 #include "core/loop.h"
 #include "dns/dns.h"
+#include "dns/rrl.h"
 #include "dns/tar.h"
 #include "net/stack.h"
 #include "net/tcp.h"
@@ -66,15 +67,16 @@ struct dns_srv {
 	bool axfr_any;
 	unsigned naxfr;
 	uint32_t axfr_allow[16];
+	struct dns_rrl rrl; /* rrl=, rrl-slip=: UDP response rate limiting */
 	/* queries, answered, dropped, send_failed, tcp_conns, tcp_queries,
-	 * tcp_refused (no slot), axfr_out */
-	uint64_t stat[8];
+	 * tcp_refused (no slot), axfr_out, rrl_dropped, rrl_slipped */
+	uint64_t stat[10];
 	struct counter_group group;
 };
 
-static const char *const dns_stat_names[] = {"queries",	    "answered",	 "dropped",
-					     "send_failed", "tcp_conns", "tcp_queries",
-					     "tcp_refused", "axfr_out"};
+static const char *const dns_stat_names[] = {
+    "queries",	   "answered",	  "dropped",  "send_failed", "tcp_conns",
+    "tcp_queries", "tcp_refused", "axfr_out", "rrl_dropped", "rrl_slipped"};
 
 static bool axfr_allowed(const struct dns_srv *d, uint32_t addr)
 {
@@ -209,6 +211,16 @@ static void dns_udp(void *arg)
 		if (!n) {
 			d->stat[2]++;
 			continue;
+		}
+		if (d->rrl.tab) {
+			enum dns_rrl_verdict v =
+			    dns_rrl_check(&d->rrl, from.addr, d->out, &n, loop_now(d->loop));
+			if (v == DNS_RRL_DROP) {
+				d->stat[8]++;
+				continue;
+			}
+			if (v == DNS_RRL_SLIP)
+				d->stat[9]++;
 		}
 		if (udp_sendto(d->sock, &from, d->out, n) == ATL_OK)
 			d->stat[1]++;
@@ -347,6 +359,18 @@ static int dns_main(const struct plat_start *s)
 		return 1;
 	}
 
+	/* Response rate limiting is off unless asked for, as in Knot: the
+	 * right rate depends on who the clients are. */
+	uint64_t rrl, rrl_slip;
+	if (args_get_u64(&l, "rrl", 0, 1000000, &rrl) != ATL_OK ||
+	    args_get_u64(&l, "rrl-slip", 2, 100, &rrl_slip) != ATL_OK)
+		return 1;
+	if (dns_rrl_init(&d->rrl, &heap, DNS_RRL_ENTRIES, (uint32_t)rrl, (uint32_t)rrl_slip) !=
+	    ATL_OK) {
+		LOG_ERROR(&l, "heap too small for the rate limiting table");
+		return 1;
+	}
+
 	struct stack *st;
 	int rc = stack_open(&l, "service", &st);
 	if (rc != ATL_OK) {
@@ -431,6 +455,9 @@ static const struct plat_arg_decl dns_args[] = {
     {"zone-mem", "bytes of heap for zone data (default: half of what is free at start)"},
     {"axfr-allow",
      "who may transfer zones (AXFR over TCP): any, or addresses a,b,... (default none)"},
+    {"rrl", "UDP responses a second per client /24 and kind of answer (default 0: no limit)"},
+    {"rrl-slip", "every Nth rate-limited response goes out truncated, the rest are dropped "
+		 "(0: drop all; default 2)"},
     TCP_ARG_DECLS,
 };
 
