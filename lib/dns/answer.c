@@ -264,12 +264,12 @@ static int resolve(struct resp *r, const struct dns_zone *z, const uint8_t *qnam
 			}
 		}
 		/* Step 3a: the name (or its wildcard) matches. */
-		if (qtype == DNS_T_ANY && node->nrrsets) {
-			for (unsigned i = 0; i < node->nrrsets; i++)
-				put_rrset(r, AN, owner, &node->rrsets[i], node->rrsets[i].ttl);
-			return DNS_R_NOERROR;
-		}
-		const struct dns_rrset *s = dns_node_rrset(node, qtype);
+		/* RFC 8482 4.2: ANY gets one RRset, not all, so it is no
+		 * amplifier; like Knot, the lowest type (RRsets are kept in
+		 * type order), over UDP and TCP alike. */
+		const struct dns_rrset *s = qtype == DNS_T_ANY && node->nrrsets
+						? &node->rrsets[0]
+						: dns_node_rrset(node, qtype);
 		if (s) {
 			if (!seen(r, s) && put_rrset(r, AN, owner, s, s->ttl))
 				put_additional(r, z, s);
