@@ -251,9 +251,11 @@ static int archive_include(void *ctx, const char *file, const char **data, size_
 	return ATL_ENOENT;
 }
 
-static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, const char *file,
-		     const char *origin_text, size_t origin_len, const char *text, size_t len,
-		     struct archive *ar)
+/* above: bytes of the arena's top that hold the text and may be reused
+ * once it is parsed (dns_zone_load_text_over), or 0. */
+static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, size_t above,
+		     const char *file, const char *origin_text, size_t origin_len, const char *text,
+		     size_t len, struct archive *ar)
 {
 	uint8_t origin[DNS_NAME_MAX];
 	char err[320];
@@ -270,8 +272,8 @@ static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, const c
 		LOG_ERROR(d->loop, "%s: heap exhausted", file);
 		return;
 	}
-	if (dns_zone_load_text(a, origin, file, text, len, ar ? archive_include : NULL, ar, z, err,
-			       sizeof err) != ATL_OK) {
+	if (dns_zone_load_text_over(a, above, origin, file, text, len, ar ? archive_include : NULL,
+				    ar, z, err, sizeof err) != ATL_OK) {
 		LOG_ERROR(d->loop, "zone rejected: %s", err);
 		return;
 	}
@@ -282,57 +284,94 @@ static void add_zone(struct dns_srv *d, struct heap *h, struct arena *a, const c
 	d->zones.z[d->zones.n++] = z;
 }
 
-/* Zones from the tar archive on the "zones" block device. */
+/* The origin of a zone member, "<origin>.zone" (absolute whether or not
+ * it ends with a dot: "example.test.zone" or "example.test..zone"), into
+ * origin; its length, or 0 when the member is not a zone.  d: where to
+ * log (NULL: quietly). */
+static size_t member_origin(struct dns_srv *d, const char *name, char origin[300])
+{
+	const char *base = name;
+	for (const char *p = name; *p; p++)
+		if (*p == '/')
+			base = p + 1;
+	size_t bl = strlen(base);
+	if (!strcmp(base, "keys")) {
+		if (d)
+			LOG_WARN(d->loop, "keys: TSIG is not implemented yet; ignored");
+		return 0;
+	}
+	if (bl <= 5 || strcmp(base + bl - 5, ".zone"))
+		return 0; /* $INCLUDE material, or not ours */
+	size_t ol = bl - 5;
+	if (ol + 2 > 300)
+		return 0;
+	memcpy(origin, base, ol);
+	if (ol && origin[ol - 1] != '.')
+		origin[ol++] = '.';
+	return ol;
+}
+
+/*
+ * Zones from the tar archive on the "zones" block device.  The archive is
+ * read into the top of the zone arena, not the heap, and the largest zone
+ * is loaded last and built over it: the archive then costs no memory
+ * beyond the load's own peak (records and built zone of the largest zone).
+ */
 static int load_archive(struct dns_srv *d, struct heap *h, struct arena *a)
 {
 	plat_handle_t bh;
 	struct plat_block_info info;
 	if (plat_block_acquire("zones", &bh, &info) != PLAT_OK)
 		return ATL_ENOENT;
-	uint8_t *buf = heap_alloc(h, (size_t)info.capacity, 16);
-	if (!buf) {
-		LOG_ERROR(d->loop, "heap too small for the %llu-byte zones archive",
-			  (unsigned long long)info.capacity);
+	size_t asize = a->size;
+	size_t alen = (size_t)((info.capacity + 15) & ~(uint64_t)15);
+	if (info.capacity > a->size - a->used || alen > a->size - a->used) {
+		LOG_ERROR(d->loop,
+			  "zone-mem= (%zu bytes) is too small for the %llu-byte zones archive",
+			  a->size - a->used, (unsigned long long)info.capacity);
 		return ATL_ENOMEM;
 	}
+	a->size -= alen;
+	uint8_t *buf = a->base + a->size;
 	/* Read in chunks of whole blocks. */
 	size_t chunk = info.block_size * 256u;
 	for (uint64_t off = 0; off < info.capacity; off += chunk) {
 		size_t n = info.capacity - off < chunk ? (size_t)(info.capacity - off) : chunk;
 		if (plat_block_read(bh, off, buf + off, n) != PLAT_OK) {
 			LOG_ERROR(d->loop, "cannot read the zones device");
+			a->size = asize;
 			return ATL_EIO;
 		}
 	}
 	struct archive ar = {buf, (size_t)info.capacity};
-	struct rd r = rd_make(buf, (size_t)info.capacity);
 	struct dns_tar_member m;
-	int rc;
-	while ((rc = dns_tar_next(&r, &m)) == ATL_OK) {
-		const char *base = m.name;
-		for (const char *p = m.name; *p; p++)
-			if (*p == '/')
-				base = p + 1;
-		size_t bl = strlen(base);
-		if (!strcmp(base, "keys")) {
-			LOG_WARN(d->loop, "keys: TSIG is not implemented yet; ignored");
-			continue;
+	char origin[300];
+	const uint8_t *last = NULL;
+	size_t lastlen = 0;
+	struct rd r = rd_make(buf, (size_t)info.capacity);
+	while (dns_tar_next(&r, &m) == ATL_OK)
+		if (m.len >= lastlen && member_origin(NULL, m.name, origin)) {
+			last = m.data;
+			lastlen = m.len;
 		}
-		if (bl <= 5 || strcmp(base + bl - 5, ".zone"))
-			continue; /* $INCLUDE material, or not ours */
-		/* "<origin>.zone": the origin is absolute whether or not it ends
-		 * with a dot ("example.test.zone" or "example.test..zone"). */
-		size_t ol = bl - 5;
-		char origin[300];
-		if (ol + 2 > sizeof origin)
-			continue;
-		memcpy(origin, base, ol);
-		if (ol && origin[ol - 1] != '.')
-			origin[ol++] = '.';
-		add_zone(d, h, a, m.name, origin, ol, (const char *)m.data, m.len, &ar);
+	int rc;
+	r = rd_make(buf, (size_t)info.capacity);
+	while ((rc = dns_tar_next(&r, &m)) == ATL_OK) {
+		size_t ol = m.data == last ? 0 : member_origin(d, m.name, origin);
+		if (ol)
+			add_zone(d, h, a, 0, m.name, origin, ol, (const char *)m.data, m.len, &ar);
 	}
 	if (rc != ATL_ENOENT)
 		LOG_ERROR(d->loop, "the zones archive is malformed after member %s", m.name);
+	r = rd_make(buf, (size_t)info.capacity);
+	while (last && dns_tar_next(&r, &m) == ATL_OK) {
+		if (m.data != last)
+			continue;
+		size_t ol = member_origin(NULL, m.name, origin);
+		add_zone(d, h, a, alen, m.name, origin, ol, (const char *)m.data, m.len, &ar);
+		break;
+	}
+	a->size = asize;
 	return ATL_OK;
 }
 
@@ -393,8 +432,8 @@ static int dns_main(const struct plat_start *s)
 	rc = load_archive(d, &heap, &zones_arena);
 	if (rc == ATL_ENOENT) {
 		LOG_INFO(&l, "no zones device: serving the embedded example.test. zone");
-		add_zone(d, &heap, &zones_arena, "embedded:example.test.zone", "example.test.", 13,
-			 example_zone, sizeof example_zone - 1, NULL);
+		add_zone(d, &heap, &zones_arena, 0, "embedded:example.test.zone", "example.test.",
+			 13, example_zone, sizeof example_zone - 1, NULL);
 	}
 	if (!d->zones.n) {
 		LOG_ERROR(&l, "no zone to serve");
@@ -452,7 +491,8 @@ static const struct plat_arg_decl dns_args[] = {
     {"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24 (required on the atoll stack)"},
     {"ipv4-gateway", "default gateway address"},
     {"mac", "MAC address (default: from the platform)"},
-    {"zone-mem", "bytes of heap for zone data (default: half of what is free at start)"},
+    {"zone-mem", "bytes of heap for zone data, and the zones archive while loading (default: "
+		 "half of what is free at start)"},
     {"axfr-allow",
      "who may transfer zones (AXFR over TCP): any, or addresses a,b,... (default none)"},
     {"rrl", "UDP responses a second per client /24 and kind of answer (default 0: no limit)"},

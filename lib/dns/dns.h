@@ -326,6 +326,20 @@ int dns_zone_load_text(struct arena *a, const uint8_t *origin, const char *file,
 		       int (*include)(void *ctx, const char *file, const char **data, size_t *len),
 		       void *ctx, struct dns_zone *z, char *err, size_t errcap);
 
+/*
+ * The same, for text (and whatever include hands out) that the caller
+ * keeps in the arena's own memory: the `above` bytes just past a->size,
+ * which the caller took off the arena to hold it.  Once the text is
+ * parsed those bytes are given back (a->size grows by above, on success
+ * and on failure), so the zone is built over the text: the peak of a load
+ * is then the larger of text + records and records + zone, not their sum.
+ */
+int dns_zone_load_text_over(struct arena *a, size_t above, const uint8_t *origin, const char *file,
+			    const char *text, size_t len,
+			    int (*include)(void *ctx, const char *file, const char **data,
+					   size_t *len),
+			    void *ctx, struct dns_zone *z, char *err, size_t errcap);
+
 /* Exact lookup; NULL if the name has no node (not even an empty
  * non-terminal). */
 const struct dns_node *dns_zone_find(const struct dns_zone *z, const uint8_t *name);

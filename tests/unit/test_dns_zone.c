@@ -197,7 +197,72 @@ TEST(store_of_many_names_is_compact)
 	CHECK(rrset(&z, "host5000.example.", DNS_T_A) == NULL);
 }
 
+TEST(store_is_built_over_text_kept_in_the_arena)
+{
+	/* The server reads its zones archive into the top of the zone
+	 * arena; the last zone is built over it once parsed, so the load
+	 * needs max(text + records, records + zone), not their sum. */
+	static char text[200000];
+	size_t len =
+	    (size_t)snprintf(text, sizeof text, "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\n");
+	for (int i = 0; i < 5000; i++)
+		len += (size_t)snprintf(text + len, sizeof text - len, "host%d A 10.0.%d.%d\n", i,
+					i / 256, i % 256);
+	struct arena a = arena();
+	struct dns_zone z;
+	char err[256];
+	uint8_t o[DNS_NAME_MAX];
+	name("example.", o);
+	CHECK_EQ(load(&a, "example.", text, NULL, &z, err), ATL_OK);
+	size_t zbytes = z.bytes;
+	/* An arena just too small to hold the text beside the zone... */
+	size_t above = (len + 15) & ~(size_t)15;
+	size_t total = zbytes + 160000; /* records and sort offsets: ~140 KB */
+	a = arena();
+	a.size = total - above;
+	memcpy(a.base + a.size, text, len);
+	CHECK(dns_zone_load_text(&a, o, "t", (char *)a.base + a.size, len, NULL, NULL, &z, err,
+				 sizeof err) == ATL_ENOMEM ||
+	      strstr(err, "out of memory"));
+	CHECK_EQ(a.used, 0);
+	/* ...is enough when the zone may be built over the text. */
+	a = arena();
+	a.size = total - above;
+	memcpy(a.base + a.size, text, len);
+	CHECK_EQ(dns_zone_load_text_over(&a, above, o, "t", (char *)a.base + a.size, len, NULL,
+					 NULL, &z, err, sizeof err),
+		 ATL_OK);
+	CHECK_EQ(a.size, total);
+	CHECK_EQ(z.bytes, zbytes);
+	CHECK_EQ(z.nnodes, 5001);
+	CHECK(rrset(&z, "host4999.example.", DNS_T_A) != NULL);
+	/* A failure gives the space back too. */
+	a = arena();
+	a.size = total - above;
+	memcpy(a.base + a.size, "@ A 1.2.3.4\n", 12);
+	CHECK_EQ(dns_zone_load_text_over(&a, above, o, "t", (char *)a.base + a.size, 12, NULL, NULL,
+					 &z, err, sizeof err),
+		 ATL_EINVAL);
+	CHECK_EQ(a.size, total);
+	CHECK_EQ(a.used, 0);
+}
+
+TEST(store_keeps_the_case_of_owners_as_loaded)
+{
+	struct arena a = arena();
+	struct dns_zone z;
+	char err[256];
+	const char *text = "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nHost.Sub A 192.0.2.1\n";
+	CHECK_EQ(load(&a, "example.", text, NULL, &z, err), ATL_OK);
+	uint8_t n[DNS_NAME_MAX];
+	name("host.sub.example.", n);
+	const struct dns_node *nd = dns_zone_find(&z, n);
+	CHECK(nd && !memcmp(nd->name, "\4Host\3Sub\7example", 18));
+}
+
 TEST_MAIN(TEST_ENTRY(parser_handles_the_rfc1035_syntax),
 	  TEST_ENTRY(parser_errors_name_file_line_and_reason),
 	  TEST_ENTRY(store_merges_rrsets_and_has_empty_non_terminals),
-	  TEST_ENTRY(store_of_many_names_is_compact))
+	  TEST_ENTRY(store_of_many_names_is_compact),
+	  TEST_ENTRY(store_is_built_over_text_kept_in_the_arena),
+	  TEST_ENTRY(store_keeps_the_case_of_owners_as_loaded))
