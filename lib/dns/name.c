@@ -47,8 +47,9 @@ bool dns_name_equal(const uint8_t *a, const uint8_t *b)
 		unsigned n = *a;
 		if (!n)
 			return true;
+		/* Bytes mostly match as they are: fold case only when not. */
 		for (unsigned j = 1; j <= n; j++)
-			if (lc(a[j]) != lc(b[j]))
+			if (a[j] != b[j] && lc(a[j]) != lc(b[j]))
 				return false;
 		a += n + 1;
 		b += n + 1;
@@ -281,7 +282,7 @@ static bool msg_name_equal(const uint8_t *msg, size_t len, size_t off, const uin
 		if (!c)
 			return true;
 		for (unsigned j = 1; j <= c; j++)
-			if (lc(msg[off + j]) != lc(name[j]))
+			if (msg[off + j] != name[j] && lc(msg[off + j]) != lc(name[j]))
 				return false;
 		off += c + 1u;
 		name += c + 1;
@@ -290,16 +291,22 @@ static bool msg_name_equal(const uint8_t *msg, size_t len, size_t off, const uin
 
 void dns_name_write(struct wr *w, const uint8_t *name, struct dns_cmp *c)
 {
-	for (const uint8_t *p = name; *p; p += *p + 1) {
+	size_t left = c ? dns_name_len(name) : 0; /* of the suffix at p */
+	for (const uint8_t *p = name; *p; left -= *p + 1u, p += *p + 1) {
 		if (c) {
+			/* Only a name of the same length can match: most
+			 * candidates are passed over without reading them. */
 			for (unsigned i = 0; i < c->n; i++) {
-				if (msg_name_equal(w->data, w->pos, c->off[i], p)) {
+				if (c->len[i] == left &&
+				    msg_name_equal(w->data, w->pos, c->off[i], p)) {
 					wr_be16(w, (uint16_t)(0xc000 | c->off[i]));
 					return;
 				}
 			}
-			if (c->n < DNS_CMP_MAX && w->pos < 0x3fff && !w->err)
+			if (c->n < DNS_CMP_MAX && w->pos < 0x3fff && !w->err) {
+				c->len[c->n] = (uint8_t)left;
 				c->off[c->n++] = (uint16_t)w->pos;
+			}
 		}
 		wr_bytes(w, p, *p + 1u);
 	}
