@@ -47,10 +47,12 @@ bool dns_name_equal(const uint8_t *a, const uint8_t *b)
 		unsigned n = *a;
 		if (!n)
 			return true;
-		/* Bytes mostly match as they are: fold case only when not. */
-		for (unsigned j = 1; j <= n; j++)
-			if (a[j] != b[j] && lc(a[j]) != lc(b[j]))
-				return false;
+		/* Labels mostly match as they are (memcmp compares words at a
+		 * time): fold case only when not. */
+		if (memcmp(a + 1, b + 1, n))
+			for (unsigned j = 1; j <= n; j++)
+				if (lc(a[j]) != lc(b[j]))
+					return false;
 		a += n + 1;
 		b += n + 1;
 	}
@@ -281,9 +283,10 @@ static bool msg_name_equal(const uint8_t *msg, size_t len, size_t off, const uin
 			return false;
 		if (!c)
 			return true;
-		for (unsigned j = 1; j <= c; j++)
-			if (msg[off + j] != name[j] && lc(msg[off + j]) != lc(name[j]))
-				return false;
+		if (memcmp(msg + off + 1, name + 1, c))
+			for (unsigned j = 1; j <= c; j++)
+				if (lc(msg[off + j]) != lc(name[j]))
+					return false;
 		off += c + 1u;
 		name += c + 1;
 	}
