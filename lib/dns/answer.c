@@ -227,14 +227,15 @@ static int resolve(struct resp *r, const struct dns_zone *z, const uint8_t *qnam
 	uint8_t cur[DNS_NAME_MAX], next[DNS_NAME_MAX];
 	memcpy(cur, qname, dns_name_len(qname));
 	for (unsigned chain = 0;; chain++) {
-		unsigned nl = dns_name_labels(cur), zl = dns_name_labels(z->origin);
+		uint8_t off[128];
+		unsigned nl = dns_name_offsets(cur, off), zl = z->labels;
 		const struct dns_node *node = NULL, *ce = NULL;
 		bool restarted = false;
 		/* Step 3: walk down from the apex, stopping at a zone cut
 		 * (3b) or a DNAME (RFC 6672 3.2) above the name. */
 		for (unsigned k = zl; k <= nl; k++) {
-			const uint8_t *anc = dns_name_skip(cur, nl - k);
-			const struct dns_node *n = k == zl ? &z->nodes[0] : dns_zone_find(z, anc);
+			const struct dns_node *n =
+			    k == zl ? &z->nodes[0] : dns_zone_find(z, cur + off[nl - k]);
 			if (!n || (n->flags & DNS_NODE_HIDDEN))
 				break;
 			ce = n;
