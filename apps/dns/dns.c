@@ -13,6 +13,7 @@
 #include "core/fmt.h"
 #include "core/loop.h"
 #include "dns/dns.h"
+#include "dns/rrl.h"
 #include "dns/tar.h"
 #include "secondary.h"
 #include "srv.h"
@@ -37,8 +38,9 @@ static const char example_zone[] = "$ORIGIN example.test.\n"
 				   "ns.dev  A     192.0.2.53\n";
 
 static const char *const dns_stat_names[DNS_S_COUNT] = {
-    "queries",	   "answered", "dropped",  "send_failed", "tcp_conns",	    "tcp_queries",
-    "tcp_refused", "axfr_out", "tsig_bad", "updates",	  "update_refused", "update_failed"};
+    "queries",	      "answered",      "dropped",     "send_failed", "tcp_conns",
+    "tcp_queries",    "tcp_refused",   "axfr_out",    "tsig_bad",    "updates",
+    "update_refused", "update_failed", "rrl_dropped", "rrl_slipped"};
 
 uint64_t dns_srv_now(void)
 {
@@ -382,6 +384,16 @@ static void dns_udp(void *arg)
 			d->stat[DNS_S_DROPPED]++;
 			continue;
 		}
+		if (d->rrl.tab) {
+			enum dns_rrl_verdict v =
+			    dns_rrl_check(&d->rrl, from.addr, d->out, &n, loop_now(d->loop));
+			if (v == DNS_RRL_DROP) {
+				d->stat[DNS_S_RRL_DROPPED]++;
+				continue;
+			}
+			if (v == DNS_RRL_SLIP)
+				d->stat[DNS_S_RRL_SLIPPED]++;
+		}
 		if (udp_sendto(d->sock, &from, d->out, n) == ATL_OK)
 			d->stat[DNS_S_ANSWERED]++;
 		else
@@ -443,15 +455,19 @@ static void add_zone(struct dns_srv *d, const char *file, const char *origin_tex
 }
 
 /* Zones from the tar archive on the "zones" block device. */
-static int load_archive(struct dns_srv *d, struct heap *h)
+static int load_archive(struct dns_srv *d)
 {
 	plat_handle_t bh;
 	struct plat_block_info info;
 	if (plat_block_acquire("zones", &bh, &info) != PLAT_OK)
 		return ATL_ENOENT;
-	uint8_t *buf = heap_alloc(h, (size_t)info.capacity, 16);
+	/* The archive is read into the top of the zone region and freed once
+	 * the zones are built below it: it costs memory only while loading,
+	 * and the room it leaves joins the free space later versions use. */
+	uint8_t *buf =
+	    info.capacity <= SIZE_MAX ? region_alloc_top(&d->zr, (size_t)info.capacity) : NULL;
 	if (!buf) {
-		LOG_ERROR(d->loop, "heap too small for the %llu-byte zones archive",
+		LOG_ERROR(d->loop, "zone-mem too small for the %llu-byte zones archive",
 			  (unsigned long long)info.capacity);
 		return ATL_ENOMEM;
 	}
@@ -461,6 +477,7 @@ static int load_archive(struct dns_srv *d, struct heap *h)
 		size_t n = info.capacity - off < chunk ? (size_t)(info.capacity - off) : chunk;
 		if (plat_block_read(bh, off, buf + off, n) != PLAT_OK) {
 			LOG_ERROR(d->loop, "cannot read the zones device");
+			region_free(&d->zr, buf);
 			return ATL_EIO;
 		}
 	}
@@ -497,6 +514,7 @@ static int load_archive(struct dns_srv *d, struct heap *h)
 	}
 	if (rc != ATL_ENOENT)
 		LOG_ERROR(d->loop, "the zones archive is malformed after member %s", m.name);
+	region_free(&d->zr, buf);
 	return ATL_OK;
 }
 
@@ -531,6 +549,18 @@ int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, voi
 	if (dns_sec_init(d, &heap) != ATL_OK)
 		return 1;
 
+	/* Response rate limiting is off unless asked for, as in Knot: the
+	 * right rate depends on who the clients are. */
+	uint64_t rrl, rrl_slip;
+	if (args_get_u64(&l, "rrl", 0, 1000000, &rrl) != ATL_OK ||
+	    args_get_u64(&l, "rrl-slip", 2, 100, &rrl_slip) != ATL_OK)
+		return 1;
+	if (dns_rrl_init(&d->rrl, &heap, DNS_RRL_ENTRIES, (uint32_t)rrl, (uint32_t)rrl_slip) !=
+	    ATL_OK) {
+		LOG_ERROR(&l, "heap too small for the rate limiting table");
+		return 1;
+	}
+
 	struct stack *st;
 	int rc = stack_open(&l, "service", &st);
 	d->st = st;
@@ -550,7 +580,7 @@ int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, voi
 			  (unsigned long long)zmem);
 		return 1;
 	}
-	rc = load_archive(d, &heap);
+	rc = load_archive(d);
 	if (rc == ATL_ENOENT && !dns_sec_nzones(d)) {
 		LOG_INFO(&l, "no zones device: serving the embedded example.test. zone");
 		add_zone(d, "embedded:example.test.zone", "example.test.", 13, example_zone,
@@ -632,13 +662,17 @@ static const struct plat_arg_decl dns_args[] = {
     {"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24 (required on the atoll stack)"},
     {"ipv4-gateway", "default gateway address"},
     {"mac", "MAC address (default: from the platform)"},
-    {"zone-mem", "bytes of heap for zone data (default: half of what is free at start)"},
+    {"zone-mem", "bytes of heap for zone data, and the zones archive while loading (default: "
+		 "half of what is free at start)"},
     {"axfr-allow", "who may transfer zones (AXFR/IXFR over TCP): any, or addresses and "
 		   "key:<TSIG key name>, a,b,... (default none)"},
     {"update-allow", "which TSIG key may send dynamic updates (RFC 2136) to which zone: "
 		     "<key>[@<zone>],... (a key without @ may update every zone; default none)"},
     {"primary", "be a secondary: <zone>@<address>[:port],... zones transferred in from there"},
     {"notify", "secondaries to NOTIFY of every zone at start and on changes: <address>[:port],..."},
+    {"rrl", "UDP responses a second per client /24 and kind of answer (default 0: no limit)"},
+    {"rrl-slip", "every Nth rate-limited response goes out truncated, the rest are dropped "
+		 "(0: drop all; default 2)"},
     TCP_ARG_DECLS,
 };
 

@@ -15,6 +15,7 @@
 
 #include "core/loop.h"
 #include "dns/dns.h"
+#include "dns/rrl.h"
 #include "net/stack.h"
 #include "net/tcp.h"
 
@@ -50,6 +51,8 @@ enum dns_stat {
 	DNS_S_UPDATES,	      /* updates applied */
 	DNS_S_UPDATE_REFUSED, /* updates refused: no key, key not allowed */
 	DNS_S_UPDATE_FAILED,  /* prerequisites or checks failed, or no room */
+	DNS_S_RRL_DROPPED,    /* UDP responses dropped by rate limiting */
+	DNS_S_RRL_SLIPPED,    /* sent truncated instead (rrl-slip=) */
 	DNS_S_COUNT
 };
 
@@ -103,6 +106,7 @@ struct dns_srv {
 	struct dns_journal j;
 	/* TSIG keys, from the zones archive's "keys" member */
 	struct dns_tsig_keys keys;
+	struct dns_rrl rrl; /* rrl=, rrl-slip=: UDP response rate limiting */
 	uint64_t stat[DNS_S_COUNT];
 	struct counter_group group;
 };

@@ -176,6 +176,33 @@ void *region_alloc(struct region *r, size_t size)
 	return NULL;
 }
 
+void *region_alloc_top(struct region *r, size_t size)
+{
+	size_t need = region_need(size);
+	struct rblock **best = NULL;
+	if (need)
+		for (struct rblock **link = (struct rblock **)&r->free; *link;
+		     link = &(*link)->next)
+			if ((*link)->size >= need)
+				best = link; /* the list is address-ordered: keep the last */
+	if (!best) {
+		r->fails++;
+		return NULL;
+	}
+	struct rblock *b = *best;
+	if (b->size - need < 2 * RHDR)
+		return region_take(r, best, b->size, true);
+	/* Split: the head stays free, in the same list position. */
+	struct rblock *t = (struct rblock *)((uint8_t *)b + b->size - need);
+	b->size -= need;
+	t->size = need;
+	t->next = NULL;
+	r->used += need;
+	if (r->used > r->hwm)
+		r->hwm = r->used;
+	return (uint8_t *)t + RHDR;
+}
+
 void *region_alloc_largest(struct region *r, size_t *size)
 {
 	struct rblock **best = NULL;

@@ -84,6 +84,10 @@ void region_init_mem(struct region *r, void *mem, size_t size);
 /* size bytes, 16-byte aligned, not zeroed; NULL (counted) if no free
  * block is large enough. */
 void *region_alloc(struct region *r, size_t size);
+/* The same from the top end of the highest free block that fits: for
+ * short-lived data (a zones archive while loading) that should not split
+ * the free space the long-lived blocks below it are built in. */
+void *region_alloc_top(struct region *r, size_t size);
 /* The largest free block, whole: *size gets its usable length (0 and NULL
  * when the region is full).  Build in it, then region_shrink it. */
 void *region_alloc_largest(struct region *r, size_t *size);

@@ -57,11 +57,10 @@ static void put_rdata(struct resp *r, uint16_t type, const uint8_t *rd, size_t l
 	}
 }
 
-static void put_rr(struct resp *r, const uint8_t *owner, uint16_t type, uint32_t ttl,
-		   const uint8_t *rd, size_t len)
+/* The rest of an RR after its owner. */
+static void put_rr_body(struct resp *r, uint16_t type, uint32_t ttl, const uint8_t *rd, size_t len)
 {
 	struct wr *w = &r->w;
-	dns_name_write(w, owner, &r->cmp);
 	wr_be16(w, type);
 	wr_be16(w, DNS_C_IN);
 	wr_be32(w, ttl);
@@ -71,6 +70,13 @@ static void put_rr(struct resp *r, const uint8_t *owner, uint16_t type, uint32_t
 	put_rdata(r, type, rd, len);
 	if (wr_ok(w))
 		wr_be16_at(w, lenpos, (uint16_t)(w->pos - start));
+}
+
+static void put_rr(struct resp *r, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		   const uint8_t *rd, size_t len)
+{
+	dns_name_write(&r->w, owner, &r->cmp);
+	put_rr_body(r, type, ttl, rd, len);
 }
 
 /*
@@ -86,9 +92,20 @@ static bool put_rrset(struct resp *r, int sec, const uint8_t *owner, const struc
 	size_t mark = r->w.pos;
 	unsigned cmark = r->cmp.n;
 	const uint8_t *p = s->rdata;
+	size_t opos = r->w.pos; /* where the first RR's owner went */
 	for (unsigned i = 0; i < s->count; i++) {
 		size_t len = load_be16(p);
-		put_rr(r, owner, s->type, ttl, p + 2, len);
+		/* The owner once; the other RRs point at it (or copy the
+		 * pointer it became) without searching again. */
+		if (!wr_ok(&r->w))
+			break;
+		if (i == 0 || opos >= 0x3fff)
+			dns_name_write(&r->w, owner, &r->cmp);
+		else if ((r->w.data[opos] & 0xc0) == 0xc0)
+			wr_bytes(&r->w, r->w.data + opos, 2);
+		else
+			wr_be16(&r->w, (uint16_t)(0xc000 | opos));
+		put_rr_body(r, s->type, ttl, p + 2, len);
 		p += 2 + len;
 	}
 	if (!wr_ok(&r->w)) {
@@ -151,12 +168,19 @@ static void put_additional(struct resp *r, const struct dns_zone *z, const struc
 
 const struct dns_zone *dns_zones_find(const struct dns_zones *zs, const uint8_t *name)
 {
+	/* The name's label offsets once, so each zone is one comparison of
+	 * the suffix with as many labels as its origin. */
+	uint8_t off[128];
+	unsigned nl = dns_name_offsets(name, off);
+	off[nl] = (uint8_t)(dns_name_len(name) - 1); /* the root label */
 	const struct dns_zone *best = NULL;
 	unsigned bestl = 0;
 	for (unsigned i = 0; i < zs->n; i++) {
 		const struct dns_zone *z = zs->z[i];
-		unsigned l = dns_name_labels(z->origin);
-		if ((!best || l > bestl) && dns_name_is_sub(name, z->origin)) {
+		unsigned l = z->labels;
+		if (l > nl || (best && l <= bestl))
+			continue;
+		if (dns_name_equal(name + off[nl - l], z->origin)) {
 			best = z;
 			bestl = l;
 		}
@@ -203,14 +227,15 @@ static int resolve(struct resp *r, const struct dns_zone *z, const uint8_t *qnam
 	uint8_t cur[DNS_NAME_MAX], next[DNS_NAME_MAX];
 	memcpy(cur, qname, dns_name_len(qname));
 	for (unsigned chain = 0;; chain++) {
-		unsigned nl = dns_name_labels(cur), zl = dns_name_labels(z->origin);
+		uint8_t off[128];
+		unsigned nl = dns_name_offsets(cur, off), zl = z->labels;
 		const struct dns_node *node = NULL, *ce = NULL;
 		bool restarted = false;
 		/* Step 3: walk down from the apex, stopping at a zone cut
 		 * (3b) or a DNAME (RFC 6672 3.2) above the name. */
 		for (unsigned k = zl; k <= nl; k++) {
-			const uint8_t *anc = dns_name_skip(cur, nl - k);
-			const struct dns_node *n = k == zl ? &z->nodes[0] : dns_zone_find(z, anc);
+			const struct dns_node *n =
+			    k == zl ? &z->nodes[0] : dns_zone_find(z, cur + off[nl - k]);
 			if (!n || (n->flags & DNS_NODE_HIDDEN))
 				break;
 			ce = n;
@@ -264,12 +289,12 @@ static int resolve(struct resp *r, const struct dns_zone *z, const uint8_t *qnam
 			}
 		}
 		/* Step 3a: the name (or its wildcard) matches. */
-		if (qtype == DNS_T_ANY && node->nrrsets) {
-			for (unsigned i = 0; i < node->nrrsets; i++)
-				put_rrset(r, AN, owner, &node->rrsets[i], node->rrsets[i].ttl);
-			return DNS_R_NOERROR;
-		}
-		const struct dns_rrset *s = dns_node_rrset(node, qtype);
+		/* RFC 8482 4.2: ANY gets one RRset, not all, so it is no
+		 * amplifier; like Knot, the lowest type (RRsets are kept in
+		 * type order), over UDP and TCP alike. */
+		const struct dns_rrset *s = qtype == DNS_T_ANY && node->nrrsets
+						? &node->rrsets[0]
+						: dns_node_rrset(node, qtype);
 		if (s) {
 			if (!seen(r, s) && put_rrset(r, AN, owner, s, s->ttl))
 				put_additional(r, z, s);

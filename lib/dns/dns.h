@@ -146,6 +146,7 @@ int dns_name_read(struct rd *r, uint8_t *out);
 struct dns_cmp {
 	unsigned n;
 	uint16_t off[DNS_CMP_MAX];
+	uint8_t len[DNS_CMP_MAX]; /* the length of the name at off, expanded */
 };
 /* Write name at w's position; with c, reuse a suffix already in the
  * message (w's data from offset 0 is the message). */
@@ -295,6 +296,7 @@ struct dns_node {
 
 struct dns_zone {
 	const uint8_t *origin;
+	unsigned labels; /* of the origin */
 	uint32_t serial;
 	struct dns_node *nodes; /* canonical order; nodes[0] is the apex */
 	size_t nnodes;

@@ -47,9 +47,12 @@ bool dns_name_equal(const uint8_t *a, const uint8_t *b)
 		unsigned n = *a;
 		if (!n)
 			return true;
-		for (unsigned j = 1; j <= n; j++)
-			if (lc(a[j]) != lc(b[j]))
-				return false;
+		/* Labels mostly match as they are (memcmp compares words at a
+		 * time): fold case only when not. */
+		if (memcmp(a + 1, b + 1, n))
+			for (unsigned j = 1; j <= n; j++)
+				if (lc(a[j]) != lc(b[j]))
+					return false;
 		a += n + 1;
 		b += n + 1;
 	}
@@ -280,9 +283,10 @@ static bool msg_name_equal(const uint8_t *msg, size_t len, size_t off, const uin
 			return false;
 		if (!c)
 			return true;
-		for (unsigned j = 1; j <= c; j++)
-			if (lc(msg[off + j]) != lc(name[j]))
-				return false;
+		if (memcmp(msg + off + 1, name + 1, c))
+			for (unsigned j = 1; j <= c; j++)
+				if (lc(msg[off + j]) != lc(name[j]))
+					return false;
 		off += c + 1u;
 		name += c + 1;
 	}
@@ -290,16 +294,22 @@ static bool msg_name_equal(const uint8_t *msg, size_t len, size_t off, const uin
 
 void dns_name_write(struct wr *w, const uint8_t *name, struct dns_cmp *c)
 {
-	for (const uint8_t *p = name; *p; p += *p + 1) {
+	size_t left = c ? dns_name_len(name) : 0; /* of the suffix at p */
+	for (const uint8_t *p = name; *p; left -= *p + 1u, p += *p + 1) {
 		if (c) {
+			/* Only a name of the same length can match: most
+			 * candidates are passed over without reading them. */
 			for (unsigned i = 0; i < c->n; i++) {
-				if (msg_name_equal(w->data, w->pos, c->off[i], p)) {
+				if (c->len[i] == left &&
+				    msg_name_equal(w->data, w->pos, c->off[i], p)) {
 					wr_be16(w, (uint16_t)(0xc000 | c->off[i]));
 					return;
 				}
 			}
-			if (c->n < DNS_CMP_MAX && w->pos < 0x3fff && !w->err)
+			if (c->n < DNS_CMP_MAX && w->pos < 0x3fff && !w->err) {
+				c->len[c->n] = (uint8_t)left;
 				c->off[c->n++] = (uint16_t)w->pos;
+			}
 		}
 		wr_bytes(w, p, *p + 1u);
 	}

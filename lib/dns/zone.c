@@ -13,26 +13,62 @@
  *
  * While loading, records are appended to the arena's free space; the
  * zone is built after them, then moved down over them and its pointers
- * relocated.  A failed load leaves the arena as it was.
+ * relocated.  A failed load leaves the arena as it was.  The loading
+ * records are what sets the peak memory of a load, so they are kept
+ * small: owners without the origin (every owner ends with it), 4-byte
+ * alignment, and the sort works on 32-bit offsets.
  */
 #include "core/err.h"
 #include "core/fmt.h"
 #include "dns/dns.h"
 
-/* A loading record, 16-byte aligned in the arena. */
+/* A loading record, 4-byte aligned in the arena.  The owner is stored
+ * relative to the origin, as a wire name of its own labels (the apex is
+ * the root name): names that share a suffix sort as their prefixes do
+ * (RFC 4034 6.1 compares from the rightmost label). */
 struct lrec {
-	uint32_t size; /* bytes to the next record */
 	uint32_t ttl;
 	uint16_t type; /* 0: an empty non-terminal marker */
 	uint16_t rdlen;
-	uint8_t ownerlen;
-	uint8_t data[]; /* owner, then rdata */
+	uint8_t ownerlen; /* of the relative owner, its root label included */
+	uint8_t data[];	  /* relative owner, then rdata */
 };
+
+#define LREC_HDR offsetof(struct lrec, data)
+
+static size_t lrec_size(const struct lrec *r)
+{
+	return (LREC_HDR + r->ownerlen + r->rdlen + 3) & ~(size_t)3;
+}
+
+/* The full owner name of r into out. */
+static void lrec_owner(const struct dns_zload *zl, const struct lrec *r, uint8_t *out)
+{
+	memcpy(out, r->data, r->ownerlen - 1u);
+	memcpy(out + r->ownerlen - 1, zl->origin, dns_name_len(zl->origin));
+}
 
 static uint8_t *region_lo(struct arena *a)
 {
 	return a->base + a->used;
 }
+
+/* Loading records are packed 4-byte aligned (arena_alloc's 16 would add a
+ * third to a typical record); dns_zload_finish realigns the arena. */
+static void *arena_alloc4(struct arena *a, size_t size)
+{
+	if (size > a->size - a->used) {
+		a->fails++;
+		return NULL;
+	}
+	void *p = a->base + a->used;
+	a->used += size;
+	if (a->used > a->hwm)
+		a->hwm = a->used;
+	return p;
+}
+
+static const uint8_t apex_rel[1] = {0}; /* the apex, relative to the origin */
 
 int dns_zload_init(struct dns_zload *zl, struct arena *a, const uint8_t *origin)
 {
@@ -53,19 +89,20 @@ int dns_zload_init(struct dns_zload *zl, struct arena *a, const uint8_t *origin)
 static int zload_push(struct dns_zload *zl, const uint8_t *owner, uint16_t type, uint32_t ttl,
 		      const uint8_t *rd, uint16_t rdlen)
 {
-	size_t ol = dns_name_len(owner);
-	size_t size = (sizeof(struct lrec) + ol + rdlen + 15) & ~(size_t)15;
-	struct lrec *r = arena_alloc(zl->a, size);
+	/* The owner is at or below the origin (checked by the caller). */
+	size_t ol = dns_name_len(owner) - dns_name_len(zl->origin) + 1;
+	size_t size = (LREC_HDR + ol + rdlen + 3) & ~(size_t)3;
+	struct lrec *r = arena_alloc4(zl->a, size);
 	if (!r) {
 		fmt_snprintf(zl->err, sizeof zl->err, "out of memory loading the zone (--mem)");
 		return ATL_ENOMEM;
 	}
-	r->size = (uint32_t)size;
 	r->ttl = ttl;
 	r->type = type;
 	r->rdlen = rdlen;
 	r->ownerlen = (uint8_t)ol;
-	memcpy(r->data, owner, ol);
+	memcpy(r->data, owner, ol - 1);
+	r->data[ol - 1] = 0;
 	if (rdlen)
 		memcpy(r->data + ol, rd, rdlen);
 	zl->nrecs++;
@@ -117,16 +154,18 @@ static int lrec_cmp(const struct lrec *a, const struct lrec *b)
 	return a->rdlen == b->rdlen ? 0 : a->rdlen < b->rdlen ? -1 : 1;
 }
 
-/* Bottom-up merge sort (stable; no recursion, O(n log n) always). */
-static void lrec_sort(struct lrec **v, struct lrec **tmp, size_t n)
+/* Bottom-up merge sort of record offsets from base (stable; no
+ * recursion, O(n log n) always). */
+static void lrec_sort(const uint8_t *base, uint32_t *v, uint32_t *tmp, size_t n)
 {
+#define AT(o) ((const struct lrec *)(base + (o)))
 	for (size_t w = 1; w < n; w *= 2) {
 		for (size_t lo = 0; lo < n; lo += 2 * w) {
 			size_t mid = lo + w < n ? lo + w : n;
 			size_t hi = lo + 2 * w < n ? lo + 2 * w : n;
 			size_t i = lo, j = mid, k = lo;
 			while (i < mid && j < hi)
-				tmp[k++] = lrec_cmp(v[j], v[i]) < 0 ? v[j++] : v[i++];
+				tmp[k++] = lrec_cmp(AT(v[j]), AT(v[i])) < 0 ? v[j++] : v[i++];
 			while (i < mid)
 				tmp[k++] = v[i++];
 			while (j < hi)
@@ -134,14 +173,20 @@ static void lrec_sort(struct lrec **v, struct lrec **tmp, size_t n)
 		}
 		memcpy(v, tmp, n * sizeof *v);
 	}
+#undef AT
 }
 
+/* name: relative to the origin (a loading record's), or NULL. */
 static int zfail(struct dns_zload *zl, const char *why, const uint8_t *name)
 {
 	char t[1024];
 	if (!zl->err[0]) {
 		if (name) {
-			dns_name_to_text(name, t, sizeof t);
+			uint8_t full[2 * DNS_NAME_MAX];
+			size_t rl = dns_name_len(name) - 1;
+			memcpy(full, name, rl);
+			memcpy(full + rl, zl->origin, dns_name_len(zl->origin));
+			dns_name_to_text(full, t, sizeof t);
 			fmt_snprintf(zl->err, sizeof zl->err, "%s: %s", why, t);
 		} else {
 			fmt_snprintf(zl->err, sizeof zl->err, "%s", why);
@@ -151,18 +196,23 @@ static int zfail(struct dns_zload *zl, const char *why, const uint8_t *name)
 	return ATL_EINVAL;
 }
 
-/* FNV-1a over the lowercased wire name. */
+/* A hash of the wire name with bit 5 of every byte set, eight bytes at a
+ * time: names that differ only in case (RFC 4343) hash alike; the few
+ * other bytes it folds together only cost a probe.  Built and looked up
+ * on the same machine, so byte order does not matter. */
 static size_t name_hash(const uint8_t *name)
 {
-	uint32_t h = 2166136261u;
-	size_t n = dns_name_len(name);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = name[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (uint8_t)(c + 32);
-		h = (h ^ c) * 16777619u;
+	size_t n = dns_name_len(name), i = 0;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	for (;; i += 8) {
+		uint64_t v = 0;
+		memcpy(&v, name + i, n - i < 8 ? n - i : 8);
+		h = (h ^ (v | 0x2020202020202020ull)) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+		if (n - i <= 8)
+			break;
 	}
-	return h;
+	return (size_t)(h ^ h >> 29);
 }
 
 static size_t align16(size_t n)
@@ -175,17 +225,30 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 	struct arena *a = zl->a;
 	size_t n = zl->nrecs;
 	if (!n)
-		return zfail(zl, "empty zone: no SOA record at the apex", zl->origin);
-	struct lrec **v = arena_alloc(a, n * sizeof *v);
-	struct lrec **tmp = arena_alloc(a, n * sizeof *tmp);
-	if (!v || !tmp)
+		return zfail(zl, "empty zone: no SOA record at the apex", apex_rel);
+	size_t recbytes = a->used - (size_t)(zl->recs - a->base);
+	if (recbytes > UINT32_MAX)
+		return zfail(zl, "zone too large (4 GiB of records)", NULL);
+	size_t aligned = (a->used + 15) & ~(size_t)15;
+	if (aligned > a->size)
 		return zfail(zl, "out of memory loading the zone (--mem)", NULL) ? ATL_ENOMEM : 0;
-	uint8_t *p = zl->recs;
+	a->used = aligned;
+	/* The sort's second array sits at the top of the free space: it is
+	 * dead once sorted, so the zone may be built over it. */
+	uint32_t *off = arena_alloc(a, n * sizeof *off);
+	if (!off || a->size - a->used < n * sizeof(uint32_t))
+		return zfail(zl, "out of memory loading the zone (--mem)", NULL) ? ATL_ENOMEM : 0;
+	uint32_t *tmp = (uint32_t *)(a->base + ((a->size - n * sizeof(uint32_t)) & ~(size_t)3));
+	if (a->size > a->hwm)
+		a->hwm = a->size;
+	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
-		v[i] = (struct lrec *)p;
-		p += v[i]->size;
+		off[i] = (uint32_t)o;
+		o += lrec_size((const struct lrec *)(zl->recs + o));
 	}
-	lrec_sort(v, tmp, n);
+	lrec_sort(zl->recs, off, tmp, n);
+	/* From here on v(i) is the i-th record in canonical order. */
+#define v(i) ((const struct lrec *)(zl->recs + off[i]))
 
 	/* Pass 1: count nodes, RRsets, bytes; check the zone's rules. */
 	size_t nnodes = 0, nrrsets = 0, namebytes = 0, rdbytes = 0;
@@ -194,11 +257,11 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		unsigned types = 0, cnames = 0, dnames = 0, other = 0;
-		while (j < n && dns_name_equal(v[j]->data, v[i]->data)) {
-			struct lrec *r = v[j];
-			bool dup = j > i && r->type == v[j - 1]->type && !lrec_cmp(r, v[j - 1]);
+		while (j < n && dns_name_equal(v(j)->data, v(i)->data)) {
+			const struct lrec *r = v(j);
+			bool dup = j > i && r->type == v(j - 1)->type && !lrec_cmp(r, v(j - 1));
 			if (r->type && !dup) {
-				if (j == i || r->type != v[j - 1]->type)
+				if (j == i || r->type != v(j - 1)->type)
 					types++;
 				rdbytes += 2u + r->rdlen;
 				if (r->type == DNS_T_CNAME)
@@ -212,14 +275,14 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 			}
 			j++;
 		}
-		const uint8_t *name = v[i]->data;
-		bool apex = dns_name_equal(name, zl->origin);
+		const uint8_t *name = v(i)->data;
+		bool apex = !name[0];
 		if (apex) {
 			for (size_t k = i; k < j; k++)
-				apex_ns |= v[k]->type == DNS_T_NS;
+				apex_ns |= v(k)->type == DNS_T_NS;
 		} else {
 			for (size_t k = i; k < j; k++)
-				if (v[k]->type == DNS_T_SOA)
+				if (v(k)->type == DNS_T_SOA)
 					return zfail(zl, "SOA record not at the zone apex", name);
 		}
 		/* RFC 1034 3.6.2, RFC 2181 10.1: a CNAME stands alone. */
@@ -231,15 +294,15 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 			return zfail(zl, "more than one DNAME record", name);
 		nnodes++;
 		nrrsets += types;
-		namebytes += v[i]->ownerlen;
+		namebytes += v(i)->ownerlen - 1u + dns_name_len(zl->origin);
 		i = j;
 	}
 	if (soa != 1)
 		return zfail(
 		    zl, soa ? "more than one SOA record at the apex" : "no SOA record at the apex",
-		    zl->origin);
+		    apex_rel);
 	if (!apex_ns)
-		return zfail(zl, "no NS records at the apex", zl->origin);
+		return zfail(zl, "no NS records at the apex", apex_rel);
 
 	/* Pass 2: build just past the loading records (so the memory
 	 * touched is records + zone, not the whole arena). */
@@ -262,17 +325,17 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 	size_t ni = 0, si = 0;
 	for (size_t i = 0; i < n;) {
 		struct dns_node *nd = &nodes[ni++];
-		memcpy(names, v[i]->data, v[i]->ownerlen);
+		lrec_owner(zl, v(i), names);
 		nd->name = names;
-		names += v[i]->ownerlen;
+		names += dns_name_len(names);
 		nd->rrsets = &sets[si];
 		nd->nrrsets = 0;
 		nd->flags = 0;
 		bool apex = ni == 1;
 		size_t j = i;
-		while (j < n && dns_name_equal(v[j]->data, v[i]->data)) {
-			struct lrec *r = v[j];
-			bool dup = j > i && r->type == v[j - 1]->type && !lrec_cmp(r, v[j - 1]);
+		while (j < n && dns_name_equal(v(j)->data, v(i)->data)) {
+			const struct lrec *r = v(j);
+			bool dup = j > i && r->type == v(j - 1)->type && !lrec_cmp(r, v(j - 1));
 			if (!r->type || dup) {
 				j++;
 				continue;
@@ -309,6 +372,7 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 		i = j;
 	}
 
+#undef v
 	memset(hash, 0, hbytes);
 	for (size_t i = 0; i < nnodes; i++) {
 		size_t h = name_hash(nodes[i].name) & (hslots - 1);
@@ -333,6 +397,7 @@ int dns_zload_finish(struct dns_zload *zl, struct dns_zone *z)
 		a->hwm = a->used;
 	memset(z, 0, sizeof *z);
 	z->origin = zl->origin;
+	z->labels = dns_name_labels(zl->origin);
 	z->nodes = nodes;
 	z->nnodes = nnodes;
 	z->hash = (uint32_t *)((uint8_t *)hash + delta);

@@ -135,8 +135,8 @@ void net_poll(struct loop *l, void *arg)
 {
 	struct net *n = arg;
 	for (;;) {
-		unsigned k = 0;
-		while (k < NET_RX_BATCH && pkt_pool_free(&n->pkts) > n->rx_reserve) {
+		unsigned k = 0, want = n->rx_want ? n->rx_want : 2;
+		while (k < want && pkt_pool_free(&n->pkts) > n->rx_reserve) {
 			struct pkt *p = pkt_alloc(&n->pkts);
 			if (!p)
 				break;
@@ -164,6 +164,12 @@ void net_poll(struct loop *l, void *arg)
 			if (got > 0)
 				NET_COUNT(n, pkt, rx_nobuf_drop);
 		} else {
+			/* Offer the next receive what this one suggests: a full
+			 * batch doubles it, else one more than arrived.  A wakeup
+			 * for one query then takes two buffers, not sixteen to
+			 * give fifteen back (a third of the cost of a query). */
+			unsigned next = (unsigned)got == k ? 2 * k : (unsigned)got + 1;
+			n->rx_want = next > NET_RX_BATCH ? NET_RX_BATCH : next < 2 ? 2 : next;
 			/* Unused buffers go back first: replies need them. */
 			for (unsigned i = (unsigned)got; i < k; i++)
 				pkt_free(&n->pkts, n->rxp[i]);

@@ -280,6 +280,7 @@ struct net {
 	struct pkt *scratch; /* drains the device when buffers are short */
 	struct plat_frame rxf[NET_RX_BATCH];
 	struct pkt *rxp[NET_RX_BATCH];
+	unsigned rx_want; /* buffers offered to the next receive (0: 2) */
 
 	struct arp_entry *arp; /* ARP_CACHE_SIZE entries */
 	unsigned arp_queued;   /* frames waiting in all entries */

@@ -239,10 +239,22 @@ QUERIES.append(("two questions: FORMERR",
                 struct.pack(">HHHHHH", 0x4242, 0x0100, 2, 0, 0, 0) +
                 (encode_name("example.") + struct.pack(">HH", 1, 1)) * 2))
 
+# ANY (RFC 8482): one RRset, over UDP and TCP alike.
+ANY_NAMES = [("ANY at the apex", "example."), ("ANY at a name with A and AAAA", "mail.example."),
+             ("ANY at a CNAME", "www.example."), ("ANY at a wildcard", "x.wild.example."),
+             ("ANY at a DNAME owner", "dn.example."), ("ANY at a cut", "sub.example."),
+             ("ANY below a cut", "ns1.sub.example."), ("ANY NXDOMAIN", "nope.example."),
+             ("ANY at an empty non-terminal", "ent.example."), ("ANY at a large TXT", "big.example."),
+             ("ANY at an NSEC3-only name", "t-nsec3.example."),
+             ("ANY at an RRSIG-only name", "t-rrsig.example.")]
+for desc, name in ANY_NAMES:
+    q(desc, name, 255, edns=1232)
+
 # Over TCP as well.
 TCP_QUERIES = [("TCP: big answer", build("big.example.", 16)),
                ("TCP: referral", build("host.sub.example.", 1)),
                ("TCP: NXDOMAIN", build("nope.example.", 1))]
+TCP_QUERIES += [("TCP: " + desc, build(name, 255)) for desc, name in ANY_NAMES]
 
 
 def show(p):

@@ -307,6 +307,79 @@ q=$(awk '$1 == "counter" && $2 == "dns.queries" { print $3 }' "$WORK/dns.log")
 [ "${q:-0}" -ge 100 ] && ok "counters printed at exit (dns.queries=$q)" ||
 	not_ok "counters printed at exit" "$(grep counter "$WORK/dns.log")"
 
+# ---- response rate limiting: a burst from one /24 is mostly dropped or
+# slipped (TC); another /24 and TCP are answered as usual ----
+in_c ip addr add 10.77.1.1/16 dev c0
+start_uk "$WORK/rrl.log" "$DNS" --mem=32M --net:service=tap0 --block:zones="$WORK/zones.tar" \
+	ipv4=10.77.0.2/16 mac=02:00:00:77:00:02 rrl=20 rrl-slip=2
+wait_for_log "$WORK/rrl.log" "zones on port 53" >/dev/null
+out=$(in_c python3 - 10.77.0.2 <<'EOF'
+import math, socket, struct, sys, time
+def q(i, name, t):
+    m = struct.pack(">HHHHHH", i, 0, 1, 0, 0, 1)
+    for l in name.split("."):
+        m += bytes([len(l)]) + l.encode()
+    return m + b"\0" + struct.pack(">HH", t, 1) + b"\0\0\x29\x04\xd0\0\0\0\0\0\0"
+def recv_all(s, wait):
+    got = []
+    s.settimeout(wait)
+    try:
+        while True:
+            got.append(s.recvfrom(65535)[0])
+    except socket.timeout:
+        return got
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.77.0.1", 0))
+t0 = time.monotonic()
+reqbytes = 0
+for i in range(300):
+    m = q(i, "example", 15)  # MX: an answer with additional addresses
+    reqbytes += len(m)
+    s.sendto(m, (sys.argv[1], 53))
+    if i % 50 == 49:
+        time.sleep(0.01)  # let the TAP queue drain: limiting, not loss, is under test
+got = recv_all(s, 1.0)
+secs = time.monotonic() - t0 - 1.0
+full = [r for r in got if not r[2] & 2]
+tc = [r for r in got if r[2] & 2 and struct.unpack(">HHH", r[6:12]) == (0, 0, 0)]
+respbytes = sum(len(r) for r in got)
+bound = 20 * (math.ceil(secs) + 2)
+print("burst of 300 from 10.77.0.1: %d answered, %d slipped (TC), %d dropped; %d response bytes for %d request bytes"
+      % (len(full), len(tc), 300 - len(got), respbytes, reqbytes))
+ok = len(full) <= bound and len(tc) >= 1 and len(got) < 300 and len(full) + len(tc) == len(got) and respbytes <= reqbytes
+# Another /24 (10.77.1.1): its own bucket, answered in full.
+o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+o.bind(("10.77.1.1", 0))
+other = 0
+for i in range(5):
+    o.sendto(q(1000 + i, "example", 15), (sys.argv[1], 53))
+    r = recv_all(o, 1.0)
+    other += len(r) == 1 and not r[0][2] & 2 and struct.unpack(">H", r[0][6:8])[0] > 0
+print("10.77.1.1: %d of 5 answered in full" % other)
+ok = ok and other == 5
+# TCP from the limited /24 is never limited.
+c = socket.create_connection((sys.argv[1], 53), timeout=3, source_address=("10.77.0.1", 0))
+m = q(2000, "example", 15)
+c.sendall(struct.pack(">H", len(m)) + m)
+r = c.recv(4096)
+tcp = len(r) > 14 and struct.unpack(">H", r[8:10])[0] > 0
+print("TCP from 10.77.0.1: %s" % ("answered" if tcp else "not answered"))
+sys.exit(0 if ok and tcp else 1)
+EOF
+)
+if [ $? -eq 0 ]; then
+	ok "rrl=20: a burst is limited, responses never outweigh the requests; another /24 and TCP are answered"
+	echo "$out" | sed 's/^/# /'
+else
+	not_ok "rrl=20: a burst is limited, responses never outweigh the requests; another /24 and TCP are answered" \
+		"$out" "$(tail -3 "$WORK/rrl.log")"
+fi
+stop_uk "$UK_PID"
+d=$(awk '$1 == "counter" && $2 == "dns.rrl_dropped" { print $3 }' "$WORK/rrl.log")
+sl=$(awk '$1 == "counter" && $2 == "dns.rrl_slipped" { print $3 }' "$WORK/rrl.log")
+[ "${d:-0}" -gt 0 ] && [ "${sl:-0}" -gt 0 ] && ok "rrl counters at exit (dns.rrl_dropped=$d dns.rrl_slipped=$sl)" ||
+	not_ok "rrl counters at exit" "$(grep rrl "$WORK/rrl.log")"
+
 # ---- the embedded zone over the socket stack ----
 start_uk "$WORK/sock.log" "$DNS" --mem=16M --stack=socket listen=10.77.0.3:5353
 wait_for_log "$WORK/sock.log" "zones on port 53" >/dev/null

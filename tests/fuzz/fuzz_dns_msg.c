@@ -7,7 +7,9 @@
  * Invariants: no crash or sanitizer report; a response is never larger
  * than the UDP limit the query allows; a response parses back and echoes
  * the ID; a malformed query never gets a response larger than itself
- * plus the question and an OPT (no amplification from garbage).  An
+ * plus the question and an OPT (no amplification from garbage); rate
+ * limiting classifies every UDP response and its slipped (TC) form is
+ * the header and question alone, never larger than the response.  An
  * AXFR query also runs a whole transfer in small messages, each of
  * which must parse.
  */
@@ -18,6 +20,7 @@
 
 #include "core/err.h"
 #include "dns/dns.h"
+#include "dns/rrl.h"
 
 static const char zone_text[] =
     "$TTL 300\n"
@@ -100,6 +103,30 @@ static bool read_all(const uint8_t *m, size_t len)
 	return rd_ok(&r);
 }
 
+/* Rate 1, slip 1: the first response of a bucket goes out, the second
+ * slips.  The clock moves two seconds a call, so buckets refill. */
+static void check_rrl(uint8_t *resp, size_t n)
+{
+	static struct dns_rrl rrl;
+	static uint64_t now;
+	if (!rrl.tab) {
+		static uint8_t mem[4096];
+		static struct heap h;
+		heap_init(&h, mem, sizeof mem);
+		if (dns_rrl_init(&rrl, &h, 16, 1, 1) != ATL_OK)
+			abort();
+	}
+	now += 2000000000ull;
+	size_t len = n;
+	if (dns_rrl_check(&rrl, 0x0a000001u, resp, &len, now) != DNS_RRL_SEND || len != n)
+		abort();
+	if (dns_rrl_check(&rrl, 0x0a000001u, resp, &len, now) != DNS_RRL_SLIP)
+		abort();
+	if (len > n || len > DNS_HDR_LEN + DNS_NAME_MAX + 4 || !(resp[2] & 0x02) ||
+	    !read_all(resp, len))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -125,6 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (out[0] != data[0] || out[1] != data[1] || !(out[2] & 0x80))
 			abort();
+		if (!tr)
+			check_rrl(out, n);
 	}
 	/* A transfer of the zone, when the input asks for one. */
 	struct dns_axfr x;

@@ -348,11 +348,34 @@ TEST(region_allocates_frees_and_coalesces)
 	region_free(&r, NULL);
 }
 
+TEST(region_top_blocks_leave_the_free_space_below_whole)
+{
+	static uint8_t mem[4096] __attribute__((aligned(16)));
+	struct region r;
+	region_init_mem(&r, mem, sizeof mem);
+	uint8_t *top = region_alloc_top(&r, 1000); /* 1008 + 16, at the end */
+	CHECK(top == mem + 4096 - 1008);
+	CHECK_EQ(region_largest_free(&r), 4096 - 1024 - 16);
+	/* A long-lived block below, shrunk; freeing the top block then
+	 * leaves one free block above it, not two. */
+	size_t n;
+	uint8_t *z = region_alloc_largest(&r, &n);
+	CHECK(z == mem + 16 && n == 4096 - 1024 - 16);
+	region_shrink(&r, z, 200);
+	region_free(&r, top);
+	CHECK_EQ(region_largest_free(&r), 4096 - 208 - 16 - 16);
+	CHECK(region_alloc_top(&r, 5000) == NULL);
+	CHECK_EQ(r.fails, 1);
+	region_free(&r, z);
+	CHECK_EQ(r.used, 0);
+}
+
 TEST_MAIN(TEST_ENTRY(reader_reads_big_endian_and_stops_at_end),
 	  TEST_ENTRY(reader_sub_and_huge_lengths), TEST_ENTRY(writer_sticky_overflow_and_patch),
 	  TEST_ENTRY(fmt_formats_like_printf), TEST_ENTRY(heap_arena_pool_report_and_refuse),
-	  TEST_ENTRY(region_allocates_frees_and_coalesces), TEST_ENTRY(args_lookup_and_numbers),
-	  TEST_ENTRY(args_unknown_words_are_reported),
+	  TEST_ENTRY(region_allocates_frees_and_coalesces),
+	  TEST_ENTRY(region_top_blocks_leave_the_free_space_below_whole),
+	  TEST_ENTRY(args_lookup_and_numbers), TEST_ENTRY(args_unknown_words_are_reported),
 	  TEST_ENTRY(timers_fire_in_deadline_order_and_cancel),
 	  TEST_ENTRY(fibers_wait_wake_sleep_and_time_out),
 	  TEST_ENTRY(fiber_stacks_are_reused_and_exhaustion_refused),

@@ -219,6 +219,34 @@ TEST(exact_match_is_authoritative_with_additional)
 	expect_not(r, "\nNS ");
 }
 
+TEST(any_gets_one_rrset_the_lowest_type_over_udp_and_tcp)
+{
+	/* RFC 8482 4.2, as Knot answers: not every RRset at the name. */
+	for (int tr = DNS_UDP; tr <= DNS_TCP; tr++) {
+		const char *r = ask_tr("example.", DNS_T_ANY, 0, (enum dns_transport)tr);
+		expect(r, "qr aa rd NOERROR\nQ example.\nAN example. 3600 A 192.0.2.80\n");
+		expect_not(r, "SOA");
+		expect_not(r, " MX ");
+		expect_not(r, " NS ");
+		r = ask_tr("mail.example.", DNS_T_ANY, 0, (enum dns_transport)tr);
+		expect(r, "AN mail.example. 3600 A 192.0.2.25\n");
+		expect_not(r, "AAAA");
+	}
+	/* A CNAME is the one RRset and is not followed; a wildcard answers
+	 * with the query name; a cut is still a referral. */
+	const char *r = ask("www.example.", DNS_T_ANY);
+	expect(r, "AN www.example. 3600 CNAME web.example.\n");
+	expect_not(r, "AN web.example.");
+	r = ask("x.wild.example.", DNS_T_ANY);
+	expect(r, "AN x.wild.example. 3600 A 192.0.2.99\n");
+	expect_not(r, " MX ");
+	r = ask("host.sub.example.", DNS_T_ANY);
+	expect(r, "qr rd NOERROR\n");
+	expect(r, "NS sub.example. 3600 NS ns1.sub.example.\n");
+	r = ask("nope.example.", DNS_T_ANY);
+	expect(r, "NXDOMAIN");
+}
+
 TEST(query_case_is_preserved_and_matching_ignores_it)
 {
 	const char *r = ask("WwW.ExAmPlE.", DNS_T_A);
@@ -526,5 +554,6 @@ TEST_MAIN(TEST_ENTRY(exact_match_is_authoritative_with_additional),
 	  TEST_ENTRY(nsec3_owner_names_do_not_exist), TEST_ENTRY(outside_our_zones_is_refused),
 	  TEST_ENTRY(malformed_and_unknown_opcodes),
 	  TEST_ENTRY(edns_echoes_an_opt_and_sizes_the_reply),
+	  TEST_ENTRY(any_gets_one_rrset_the_lowest_type_over_udp_and_tcp),
 	  TEST_ENTRY(axfr_streams_the_zone_between_two_soas),
 	  TEST_ENTRY(ixfr_is_the_soa_when_up_to_date_else_the_whole_zone))
