@@ -10,7 +10,8 @@
  * with Karn's rule; slow start, congestion avoidance, fast retransmit and
  * NewReno recovery (RFC 5681, RFC 6582); delayed ACKs; Nagle (RFC 896,
  * RFC 9293 3.7.4) with a switch; sender and receiver silly window
- * avoidance; zero-window probing; keep-alive; a bounded TIME-WAIT.
+ * avoidance; zero-window probing; keep-alive; a bounded TIME-WAIT; SYN
+ * cookies (RFC 4987 3.6) when a backlog or the pool is full.
  */
 #include <string.h>
 
@@ -63,6 +64,7 @@ struct seg {
 
 static void tcp_arm(struct tcp_conn *c);
 static void tcp_output(struct tcp_conn *c, uint64_t now);
+static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *p, uint64_t now);
 
 /* ---- Rings ------------------------------------------------------------------ */
 
@@ -508,6 +510,16 @@ static void tcp_arm(struct tcp_conn *c)
 		timer_arm(c->n->loop, &c->timer, d);
 }
 
+/* Our window scale: the smallest that lets the window cover the whole
+ * buffer (RFC 7323 2.2). */
+static uint8_t tcp_our_wscale(const struct tcp *t)
+{
+	uint8_t ws = 0;
+	while (ws < TCP_WSCALE_MAX && (t->buf_size >> ws) > 65535)
+		ws++;
+	return ws;
+}
+
 /* A fresh control block, recycling the oldest TIME-WAIT one if the pool
  * is empty (the TIME-WAIT bound).  NULL (counted) when none. */
 static struct tcp_conn *tcp_alloc(struct net *n)
@@ -539,10 +551,7 @@ static struct tcp_conn *tcp_alloc(struct net *n)
 	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = DEADLINE_NEVER;
 	c->rcv_mss = (uint16_t)(n->mtu - 40);
 	c->mss = TCP_MSS_DEFAULT;
-	/* Our window scale: the smallest that lets the window cover the
-	 * whole buffer (RFC 7323 2.2). */
-	while (c->rcv_wscale < TCP_WSCALE_MAX && (t->buf_size >> c->rcv_wscale) > 65535)
-		c->rcv_wscale++;
+	c->rcv_wscale = tcp_our_wscale(t);
 	c->ssthresh = UINT32_MAX; /* RFC 5681 3.1: arbitrarily high */
 	c->cc = t->cc;
 	plat_entropy(&c->ts_offset, sizeof c->ts_offset);
@@ -678,25 +687,273 @@ static struct tcp_listener *tcp_find_listener(struct net *n, uint32_t addr, uint
 	return NULL;
 }
 
-/* RFC 9293 3.10.7.2: a SYN to a listening port. */
+/* A passive open just established: onto its listener's accept queue. */
+static void tcp_queue_accept(struct tcp_conn *c)
+{
+	struct tcp_listener *ls = c->parent;
+	if (!ls)
+		return;
+	c->aq_next = NULL;
+	if (ls->aq_tail)
+		ls->aq_tail->aq_next = c;
+	else
+		ls->aq_head = c;
+	ls->aq_tail = c;
+	waitq_wake_one(c->n->loop, &ls->wq);
+}
+
+/* The half-open passive connection (SYN-RCVD) that has waited longest,
+ * of listener ls or of any listener (ls NULL).  The list has the newest
+ * first, so among equals the last is the oldest. */
+static struct tcp_conn *tcp_oldest_half_open(struct net *n, const struct tcp_listener *ls)
+{
+	struct tcp_conn *oldest = NULL;
+	for (struct tcp_conn *q = T(n)->list; q; q = q->next)
+		if (q->state == TCP_SYN_RCVD && q->parent && !q->app_owned &&
+		    (!ls || q->parent == ls) && (!oldest || q->last_rx <= oldest->last_rx))
+			oldest = q;
+	return oldest;
+}
+
+/* ---- SYN cookies (RFC 4987 3.6) -------------------------------------------------- */
+
+/* When a listener's backlog is full, or every control block is taken and
+ * some by half-open connections, a SYN is answered statelessly: our
+ * initial sequence number (the cookie) carries what the connection needs
+ * and a MAC over the 4-tuple, the peer's ISN and a 64 s clock tick, keyed
+ * with the stack's secret.  An ACK that returns a valid cookie creates the
+ * connection, already ESTABLISHED.
+ *
+ * The cookie: bits 31..8 are a MAC over all that and the options, bits
+ * 7..0 the options XORed with a mask derived from the rest:
+ *   1..0  the peer's MSS, rounded down to one of tcp_cookie_mss
+ *   5..2  the peer's window scale, 15 when it sent none
+ *   6     SACK permitted
+ *   7     timestamps
+ * So window scaling, SACK and timestamps survive a cookie (unlike older
+ * schemes, which drop them or need the timestamp to carry them); the
+ * timestamp offset of the connection comes from the MAC too, so RTT
+ * samples from the first ACK on are right.  The price: 24 bits of MAC (a
+ * blind ACK is accepted with odds of 2 in 2^24, the cookie being checked
+ * against two ticks), checked only for 128 s after a cookie was sent; and
+ * a cookie is not the RFC 6528 clock-driven ISN. */
+static const uint16_t tcp_cookie_mss[4] = {536, 1300, 1440, 1460};
+
+struct tcp_cookie {
+	uint32_t mac, ts_offset;
+	uint8_t mask; /* XORed over the options byte */
+};
+
+/* SHA-256 over what a cookie stands for: the 4-tuple, the peer's ISN, the
+ * tick and, for the MAC, the options byte (opts < 0: without). */
+static void tcp_cookie_hash(const struct tcp *t, const struct seg *s, uint32_t irs, uint64_t tick,
+			    int opts, uint8_t out[32])
+{
+	uint8_t in[2 + 12 + 4 + 8 + sizeof t->isn_key];
+	struct wr w = wr_make(in, sizeof in);
+	wr_u8(&w, opts < 0 ? 'C' : 'M'); /* apart from tcp_isn's inputs */
+	wr_u8(&w, (uint8_t)(opts < 0 ? 0 : opts));
+	wr_be32(&w, s->dst);
+	wr_be16(&w, s->dport);
+	wr_be32(&w, s->src);
+	wr_be16(&w, s->sport);
+	wr_be32(&w, irs);
+	wr_be32(&w, (uint32_t)(tick >> 32));
+	wr_be32(&w, (uint32_t)tick);
+	wr_bytes(&w, t->isn_key, sizeof t->isn_key);
+	br_sha256_context h;
+	br_sha256_init(&h);
+	br_sha256_update(&h, in, w.pos);
+	br_sha256_out(&h, out);
+}
+
+/* The mask and timestamp offset of a cookie (not depending on the
+ * options, so that the options can be recovered), then, unless opts < 0,
+ * its MAC over them. */
+static struct tcp_cookie tcp_cookie_make(const struct tcp *t, const struct seg *s, uint32_t irs,
+					 uint64_t tick, int opts)
+{
+	uint8_t out[32];
+	struct tcp_cookie k;
+	tcp_cookie_hash(t, s, irs, tick, -1, out);
+	struct rd r = rd_make(out, sizeof out);
+	k.ts_offset = rd_be32(&r);
+	k.mask = rd_u8(&r);
+	k.mac = 0;
+	if (opts < 0)
+		return k; /* the mask only */
+	tcp_cookie_hash(t, s, irs, tick, opts, out);
+	r = rd_make(out, sizeof out);
+	k.mac = rd_be32(&r) & 0xffffff00u;
+	return k;
+}
+
+/* The options byte of a cookie for SYN s. */
+static uint8_t tcp_cookie_opts(const struct seg *s)
+{
+	uint16_t mss = s->has_mss ? s->mss : TCP_MSS_DEFAULT;
+	uint8_t idx = 0;
+	for (uint8_t i = 0; i < 4; i++)
+		if (tcp_cookie_mss[i] <= mss)
+			idx = i;
+	uint8_t ws = s->has_ws ? (s->ws > TCP_WSCALE_MAX ? TCP_WSCALE_MAX : s->ws) : 15;
+	return (uint8_t)(idx | ws << 2 | (s->has_sackok ? 0x40 : 0) | (s->has_ts ? 0x80 : 0));
+}
+
+/* Answer SYN s with a cookie SYN-ACK, keeping nothing.  The segment is
+ * built by tcp_send from a control block on the stack, never linked. */
+static void tcp_send_cookie(struct net *n, struct tcp_listener *ls, const struct seg *s,
+			    uint64_t now)
+{
+	struct tcp *t = T(n);
+	uint8_t opts = tcp_cookie_opts(s);
+	struct tcp_cookie k = tcp_cookie_make(t, s, s->seq, now / TCP_COOKIE_TICK_NS, opts);
+	struct tcp_conn c;
+	memset(&c, 0, sizeof c);
+	c.n = n;
+	c.laddr = s->dst;
+	c.lport = s->dport;
+	c.raddr = s->src;
+	c.rport = s->sport;
+	c.state = TCP_SYN_RCVD;
+	c.rcv_nxt = c.rcv_adv = s->seq + 1;
+	c.rcv.cap = t->buf_size;
+	c.rcv_mss = (uint16_t)(n->mtu - 40);
+	c.ws_ok = s->has_ws;
+	c.rcv_wscale = c.ws_ok ? tcp_our_wscale(t) : 0;
+	c.sack_ok = s->has_sackok;
+	c.ts_ok = s->has_ts;
+	c.ts_recent = s->tsval;
+	c.ts_offset = k.ts_offset;
+	if (tcp_send(&c, k.mac | (uint8_t)(opts ^ k.mask), TH_SYN | TH_ACK, 0, now) == ATL_OK)
+		TCP_COUNT(n, syncookie_sent);
+	ls->cookie_until = now + 2 * TCP_COOKIE_TICK_NS;
+}
+
+/* The options of ACK s if it returns a cookie we made in this tick or the
+ * one before; false otherwise. */
+static bool tcp_cookie_check(const struct tcp *t, const struct seg *s, uint64_t now, uint8_t *opts,
+			     uint32_t *ts_offset)
+{
+	uint32_t cookie = s->ack - 1, irs = s->seq - 1;
+	uint64_t tick = now / TCP_COOKIE_TICK_NS;
+	for (uint64_t back = 0; back < 2 && back <= tick; back++) {
+		struct tcp_cookie k = tcp_cookie_make(t, s, irs, tick - back, -1);
+		uint8_t o = (uint8_t)(cookie ^ k.mask);
+		k = tcp_cookie_make(t, s, irs, tick - back, o);
+		if ((cookie & 0xffffff00u) != k.mac)
+			continue;
+		*opts = o;
+		*ts_offset = k.ts_offset;
+		return true;
+	}
+	return false;
+}
+
+/* An ACK to a listening port, with no connection: a returning cookie
+ * makes one (RFC 4987 3.6); anything else is answered with RST (RFC 9293
+ * 3.10.7.2). */
+static void tcp_input_cookie(struct net *n, struct tcp_listener *ls, const struct seg *s,
+			     struct pkt *p, uint64_t now)
+{
+	uint8_t opts;
+	uint32_t ts_offset;
+	if (now >= ls->cookie_until || (s->flags & (TH_SYN | TH_RST)) ||
+	    !tcp_cookie_check(T(n), s, now, &opts, &ts_offset)) {
+		if (now < ls->cookie_until)
+			TCP_COUNT(n, syncookie_bad);
+		tcp_send_rst(n, s, now);
+		return;
+	}
+	/* The backlog still bounds what waits for tcp_accept: a peer that has
+	 * proved its address is worth more than a half-open one. */
+	if (ls->pending >= ls->backlog) {
+		struct tcp_conn *old = tcp_oldest_half_open(n, ls);
+		if (!old) {
+			TCP_COUNT(n, backlog_drop); /* the peer will retransmit */
+			return;
+		}
+		TCP_COUNT(n, synrcvd_dropped);
+		tcp_set_closed(old, 0);
+	}
+	struct tcp_conn *c = tcp_alloc(n);
+	if (!c) {
+		struct tcp_conn *old = tcp_oldest_half_open(n, NULL);
+		if (old) {
+			TCP_COUNT(n, synrcvd_dropped);
+			tcp_set_closed(old, 0);
+			c = tcp_alloc(n);
+		}
+	}
+	if (!c) {
+		TCP_COUNT(n, conn_refused_nomem);
+		tcp_send_rst(n, s, now);
+		return;
+	}
+	TCP_COUNT(n, syncookie_ok);
+	TCP_COUNT(n, passive_open);
+	TCP_COUNT(n, established);
+	c->laddr = s->dst;
+	c->lport = s->dport;
+	c->raddr = s->src;
+	c->rport = s->sport;
+	c->parent = ls;
+	ls->pending++;
+	c->irs = s->seq - 1;
+	c->rcv_nxt = s->seq;
+	c->iss = s->ack - 1;
+	c->snd_una = c->snd_nxt = c->snd_max = s->ack;
+	c->snd_buf_seq = s->ack;
+	c->recover = c->iss;
+	struct seg syn = {0};
+	syn.has_mss = true;
+	syn.mss = tcp_cookie_mss[opts & 3];
+	syn.has_ws = (opts >> 2 & 15) != 15;
+	syn.ws = (uint8_t)(opts >> 2 & 15);
+	syn.has_sackok = (opts & 0x40) != 0;
+	/* Timestamps only if the peer keeps sending them. */
+	syn.has_ts = (opts & 0x80) && s->has_ts;
+	syn.tsval = s->tsval;
+	tcp_apply_syn_options(c, &syn);
+	if (syn.has_ts)
+		c->ts_offset = ts_offset;
+	/* What the SYN-ACK offered: its window, never scaled (RFC 7323 2.2). */
+	uint32_t offered = c->rcv.cap < 65535 ? c->rcv.cap : 65535;
+	c->rcv_adv = c->rcv_nxt + offered;
+	c->snd_wnd = s->wnd << c->snd_wscale;
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	c->state = TCP_ESTABLISHED;
+	c->last_rx = now;
+	tcp_queue_accept(c);
+	/* The ACK may carry data or a FIN: the connection takes it now. */
+	tcp_input_conn(c, s, p, now);
+}
+
+/* RFC 9293 3.10.7.2: a segment to a listening port. */
 static void tcp_input_listen(struct net *n, struct tcp_listener *ls, const struct seg *s,
-			     uint64_t now)
+			     struct pkt *p, uint64_t now)
 {
 	if (s->flags & TH_RST)
 		return;
 	if (s->flags & TH_ACK) {
-		tcp_send_rst(n, s, now);
+		tcp_input_cookie(n, ls, s, p, now);
 		return;
 	}
 	if (!(s->flags & TH_SYN))
 		return;
-	if (ls->pending >= ls->backlog) {
-		TCP_COUNT(n, backlog_drop);
-		return; /* the peer retries its SYN */
-	}
-	struct tcp_conn *c = tcp_alloc(n);
+	bool full = ls->pending >= ls->backlog;
+	struct tcp_conn *c = full ? NULL : tcp_alloc(n);
 	if (!c) {
-		/* Refused cleanly: existing connections keep their memory. */
+		/* A full backlog, or a pool held in part by half-open
+		 * connections (a flood, likely): a cookie, state kept by the
+		 * peer.  A pool full of live connections: refused cleanly,
+		 * existing connections keep their memory. */
+		if (full || tcp_oldest_half_open(n, NULL)) {
+			tcp_send_cookie(n, ls, s, now);
+			return;
+		}
 		TCP_COUNT(n, conn_refused_nomem);
 		tcp_send_rst(n, s, now);
 		return;
@@ -1417,16 +1674,7 @@ static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *
 		c->retries = 0;
 		if (c->keepalive)
 			c->t_keep = now + TCP_KEEPIDLE_NS;
-		struct tcp_listener *ls = c->parent;
-		if (ls) {
-			c->aq_next = NULL;
-			if (ls->aq_tail)
-				ls->aq_tail->aq_next = c;
-			else
-				ls->aq_head = c;
-			ls->aq_tail = c;
-			waitq_wake_one(n->loop, &ls->wq);
-		}
+		tcp_queue_accept(c);
 		tcp_wake(c);
 		if (c->fin_queued)
 			c->state = TCP_FIN_WAIT_1;
@@ -1510,7 +1758,7 @@ void tcp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t n
 	}
 	struct tcp_listener *ls = tcp_find_listener(n, rx->dst, s.dport);
 	if (ls) {
-		tcp_input_listen(n, ls, &s, now);
+		tcp_input_listen(n, ls, &s, p, now);
 		goto out;
 	}
 	/* RFC 9293 3.10.7.1: CLOSED.  A RST gets nothing back. */

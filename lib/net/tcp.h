@@ -15,8 +15,11 @@
  * A connection never grows beyond that.  Out-of-order data is kept in the
  * receive ring itself, at its place beyond the in-order bytes, so it is
  * bounded by the window we advertise.  When no control block is free a
- * SYN is answered with RST (counted) and established connections carry
- * on untouched; a control block in TIME-WAIT is recycled first.
+ * control block in TIME-WAIT is recycled first; failing that, a SYN is
+ * answered with a SYN cookie if half-open connections hold blocks (a
+ * flood, likely), with RST (counted) if every block is a live connection,
+ * and established connections carry on untouched.  A SYN beyond a
+ * listener's backlog is answered with a cookie too (tcp.c, "SYN cookies").
  */
 #ifndef ATOLL_NET_TCP_H
 #define ATOLL_NET_TCP_H
@@ -69,8 +72,11 @@
 #define TCP_FINWAIT2_NS (60 * NS_PER_SEC)
 /* ACKs sent for unacceptable pure ACKs: at most one per this interval. */
 #define TCP_OOW_ACK_INTERVAL_NS (500 * NS_PER_MS)
-#define TCP_EPHEMERAL_LO	49152
-#define TCP_EPHEMERAL_HI	65535
+/* SYN cookies (RFC 4987 3.6): a cookie's clock ticks every 64 s and a
+ * cookie is good for its tick and the next, so for 64 to 128 s. */
+#define TCP_COOKIE_TICK_NS (64 * NS_PER_SEC)
+#define TCP_EPHEMERAL_LO   49152
+#define TCP_EPHEMERAL_HI   65535
 
 /* Congestion control (tcp-cc=): NewReno (RFC 5681, RFC 6582), the
  * default, or CUBIC (RFC 9438) for congestion avoidance, with NewReno's
@@ -110,7 +116,11 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 	X(tcp, passive_open)                                                                       \
 	X(tcp, established)                                                                        \
 	X(tcp, conn_refused_nomem) /* SYN refused: no control block */                             \
-	X(tcp, backlog_drop)	   /* SYN dropped: the listener's backlog is full */               \
+	X(tcp, backlog_drop)	   /* cookie ACK dropped: the accept queue is full */              \
+	X(tcp, syncookie_sent)	   /* SYN-ACKs with a cookie (backlog or pool full) */             \
+	X(tcp, syncookie_ok)	   /* connections made from a valid cookie */                      \
+	X(tcp, syncookie_bad)	   /* ACKs to a listener with no valid cookie (RST) */             \
+	X(tcp, synrcvd_dropped)	   /* half-open blocks given up for a cookie's connection */       \
 	X(tcp, timewait_recycled)                                                                  \
 	X(tcp, rexmt_timeout)                                                                      \
 	X(tcp, fast_rexmt)                                                                         \
@@ -229,6 +239,7 @@ struct tcp_listener {
 	uint16_t port;
 	unsigned backlog;
 	unsigned pending;		    /* SYN-RCVD and accept queue together */
+	uint64_t cookie_until;		    /* cookies sent lately: ACKs are checked until then */
 	struct tcp_conn *aq_head, *aq_tail; /* established, not yet accepted */
 	struct waitq wq;
 };

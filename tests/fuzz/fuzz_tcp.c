@@ -9,7 +9,9 @@
  * numbers are chosen relative to the connection's own (so the fuzzer
  * reaches the in-window paths that random numbers never hit), the passing
  * of time, application writes, reads, shutdown and close, and SYNs from
- * other ports.  Checksums are always fixed up.
+ * other ports, and whole handshakes from other ports (which reach SYN
+ * cookies once the backlog of 3 or the pool of 4 is full).  Checksums
+ * are always fixed up.
  *
  * After every operation the connection's invariants must hold (sequence
  * numbers ordered, rings within their capacity, out-of-order ranges
@@ -307,6 +309,43 @@ static void op_syn(struct rd *r)
 	segment(sport, rd_be32(r), 0, 0x02, 1000, NULL, 0, NULL, 0);
 }
 
+static void op_handshake(struct rd *r)
+{
+	/* A whole handshake from another port: SYN (options from the input),
+	 * then the ACK of whatever SYN-ACK came back (a cookie when the
+	 * backlog or the pool is full), off by a little and with data and
+	 * flags from the input, to reach the cookie checks and the
+	 * connections they make. */
+	uint16_t sport = rd_be16(r);
+	uint32_t iss = rd_be32(r);
+	uint8_t optlen = rd_u8(r) % 41;
+	const uint8_t *opts = rd_take(r, optlen);
+	uint8_t flags = rd_u8(r) & 0x3f;
+	int8_t dack = (int8_t)rd_u8(r);
+	uint16_t len = rd_be16(r) % 1461;
+	if (!rd_ok(r) || !opts)
+		return;
+	if (sport == RPORT)
+		sport++;
+	drain();
+	segment(sport, iss, 0, 0x02, 65535, opts, optlen, NULL, 0);
+	int flen;
+	uint32_t synack = 0;
+	bool got = false;
+	while ((flen = fake_net_take("service", z.frame, sizeof z.frame)) >= 0) {
+		if (flen >= 54 && z.frame[23] == 6 && (z.frame[47] & 0x12) == 0x12) {
+			struct rd f = rd_make(z.frame + 38, 4);
+			synack = rd_be32(&f);
+			got = true;
+		}
+	}
+	if (!got)
+		return;
+	memset(z.buf, 'h', len);
+	segment(sport, iss + 1, synack + 1 + (uint32_t)(int32_t)dack, flags, 65535, NULL, 0, z.buf,
+		len);
+}
+
 static void op_setopt(struct rd *r)
 {
 	uint8_t v = rd_u8(r);
@@ -321,8 +360,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rd r = rd_make(data, size);
 	setup(&r);
 	static void (*const ops[])(struct rd *) = {
-	    op_segment, op_segment, op_segment,	 op_segment, op_time, op_write, op_read,
-	    op_write,	op_read,    op_shutdown, op_close,   op_syn,  op_setopt};
+	    op_segment, op_segment, op_segment,	 op_segment, op_time, op_write,	 op_read,
+	    op_write,	op_read,    op_shutdown, op_close,   op_syn,  op_setopt, op_handshake};
 	for (unsigned steps = 0; rd_left(&r) && steps < 256; steps++) {
 		ops[rd_u8(&r) % ARRAY_SIZE(ops)](&r);
 		fire_timers();
