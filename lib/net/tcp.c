@@ -8,10 +8,12 @@
  * timestamps with PAWS (RFC 7323); RFC 5961 checks of RST, SYN and ACK;
  * RFC 6528 initial sequence numbers; the RFC 6298 retransmission timer
  * with Karn's rule; slow start, congestion avoidance, fast retransmit and
- * NewReno recovery (RFC 5681, RFC 6582); delayed ACKs; Nagle (RFC 896,
- * RFC 9293 3.7.4) with a switch; sender and receiver silly window
- * avoidance; zero-window probing; keep-alive; a bounded TIME-WAIT; SYN
- * cookies (RFC 4987 3.6) when a backlog or the pool is full.
+ * NewReno recovery (RFC 5681, RFC 6582) with Limited Transmit (RFC
+ * 3042); with SACK, RFC 6675 recovery and loss probes (after RFC 8985);
+ * delayed ACKs; Nagle (RFC 896, RFC 9293 3.7.4) with a switch; sender
+ * and receiver silly window avoidance; zero-window probing; keep-alive; a
+ * bounded TIME-WAIT; SYN cookies (RFC 4987 3.6) when a backlog or the
+ * pool is full.
  */
 #include <string.h>
 
@@ -65,6 +67,9 @@ struct seg {
 static void tcp_arm(struct tcp_conn *c);
 static void tcp_output(struct tcp_conn *c, uint64_t now);
 static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *p, uint64_t now);
+static bool tcp_sack_recovery(const struct tcp_conn *c);
+static void tcp_sack_rexmt_lost(struct tcp_conn *c, uint64_t now);
+static void tcp_sack_rexmt_rest(struct tcp_conn *c, uint64_t now);
 
 /* ---- Rings ------------------------------------------------------------------ */
 
@@ -332,6 +337,30 @@ static bool tcp_can_send_data(const struct tcp_conn *c)
 	       c->state == TCP_FIN_WAIT_1 || c->state == TCP_CLOSING || c->state == TCP_LAST_ACK;
 }
 
+/* The loss probe timer (after RFC 8985 7.2, which has it outside
+ * recovery, where RACK's timer covers the rest; atoll has no RACK, so
+ * the probe also runs in recovery): with SACK and data in flight, more
+ * than one segment of it, and no probe out since the last ACK of new
+ * data, a probe is due max(2 SRTT, 10 ms) after the last segment
+ * received.  It catches a lost tail, a lost retransmission, and a peer
+ * that holds back its SACKs (Linux compresses them behind a timer), each
+ * of which would otherwise cost a retransmission timeout (200 ms at
+ * least) and cwnd down to one segment. */
+static void tcp_probe_arm(struct tcp_conn *c, uint64_t now)
+{
+	(void)now;
+	c->t_probe = DEADLINE_NEVER;
+	if (!c->sack_ok || c->probed || c->srtt == 0 || !tcp_can_send_data(c) ||
+	    c->t_rexmt == DEADLINE_NEVER || c->snd_max - c->snd_una <= c->mss || c->rto_recovery)
+		return;
+	uint64_t pto = 2 * c->srtt;
+	if (pto < TCP_PTO_MIN_NS)
+		pto = TCP_PTO_MIN_NS;
+	uint64_t at = c->last_rx + pto;
+	if (at < c->t_rexmt)
+		c->t_probe = at;
+}
+
 /* Send what the windows allow (RFC 5681 and RFC 9293 3.8.6.2.1), then an
  * ACK if one is owed and none went with data. */
 static void tcp_output(struct tcp_conn *c, uint64_t now)
@@ -354,6 +383,10 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		return;
 	}
 	bool sent_any = false;
+	bool sack_rec = tcp_sack_recovery(c) && tcp_can_send_data(c);
+	/* RFC 6675 5 (C), NextSeg rule 1: lost holes before new data. */
+	if (sack_rec)
+		tcp_sack_rexmt_lost(c, now);
 	while (tcp_can_send_data(c)) {
 		/* The peer's window is anchored where it was advertised
 		 * (SND.WL2 + SND.WND, RFC 9293 3.8.6.2.1), not at SND.UNA:
@@ -361,7 +394,17 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		uint32_t edge = c->snd_wl2 + c->snd_wnd;
 		uint32_t flight = tcp_flight(c);
 		uint32_t usable = tcp_seq_lt(c->snd_nxt, edge) ? edge - c->snd_nxt : 0;
-		uint32_t cw = c->cwnd > flight ? c->cwnd - flight : 0;
+		/* In SACK recovery the congestion window bounds the pipe.
+		 * Before recovery, RFC 3042 (Limited Transmit): the first and
+		 * second duplicate ACK each let one new segment go beyond
+		 * cwnd, so that a small window still brings the three
+		 * duplicates (or the SACKs) that start fast recovery instead of
+		 * waiting out the retransmission timer. */
+		uint32_t used = sack_rec ? tcp_pipe(c) : flight;
+		uint32_t allowed = c->cwnd;
+		if (!c->in_recovery && c->dupacks > 0)
+			allowed += (c->dupacks < 2 ? c->dupacks : 2) * (uint32_t)c->mss;
+		uint32_t cw = allowed > used ? allowed - used : 0;
 		if (cw < usable)
 			usable = cw;
 		uint32_t unsent = tcp_unsent(c);
@@ -405,6 +448,9 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		if (fin_due || rc != ATL_OK)
 			break;
 	}
+	/* NextSeg rules 3 and 4, when no new data could go. */
+	if (sack_rec && c->in_recovery)
+		tcp_sack_rexmt_rest(c, now);
 	/* RFC 9293 3.8.6.1: data waits behind a closed window (zero, or
 	 * used up) with nothing in flight to bring an update: probe it. */
 	if (tcp_can_send_data(c) && tcp_unsent(c) > 0 && c->snd_una == c->snd_max &&
@@ -418,6 +464,7 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		c->t_rexmt = now + c->rto;
 	if (!sent_any && c->ack_now)
 		tcp_send_ack(c, now);
+	tcp_probe_arm(c, now);
 	tcp_arm(c);
 }
 
@@ -469,7 +516,8 @@ static void tcp_set_closed(struct tcp_conn *c, int err)
 	if (err && !c->err)
 		c->err = err;
 	c->state = TCP_CLOSED;
-	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = DEADLINE_NEVER;
+	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = c->t_probe =
+	    DEADLINE_NEVER;
 	tcp_unlink_listener(c);
 	tcp_wake(c);
 	if (!c->app_owned)
@@ -500,6 +548,8 @@ static void tcp_arm(struct tcp_conn *c)
 		d = c->t_delack;
 	if (c->t_persist < d)
 		d = c->t_persist;
+	if (c->t_probe < d)
+		d = c->t_probe;
 	if (c->t_keep < d)
 		d = c->t_keep;
 	if (c->t_close < d)
@@ -548,7 +598,8 @@ static struct tcp_conn *tcp_alloc(struct net *n)
 	c->st = &n->st;
 	c->n = n;
 	c->rto = TCP_RTO_INIT_NS;
-	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = DEADLINE_NEVER;
+	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = c->t_probe =
+	    DEADLINE_NEVER;
 	c->rcv_mss = (uint16_t)(n->mtu - 40);
 	c->mss = TCP_MSS_DEFAULT;
 	c->rcv_wscale = tcp_our_wscale(t);
@@ -1237,26 +1288,67 @@ static void tcp_sack_update(struct tcp_conn *c, const struct seg *s)
 	}
 }
 
-/* The first hole at or after from and below the highest SACKed byte:
- * data the peer lacks while holding later data, so presumed lost (RFC
- * 6675 4's IsLost, simplified to "below a SACKed range"). */
-static bool tcp_sack_hole(const struct tcp_conn *c, uint32_t from, uint32_t *seq, uint32_t *len)
+/* ---- SACK-based loss recovery (RFC 6675) ------------------------------------ */
+
+/* The scoreboard's holes: hole i lies below SACKed range i, from the end
+ * of range i - 1 (or SND.UNA); hole nsacked is the tail above the highest
+ * SACKed byte, up to SND.MAX.  Sequence numbers [*lo, *hi). */
+static void tcp_hole(const struct tcp_conn *c, unsigned i, uint32_t *lo, uint32_t *hi)
 {
-	uint32_t x = from;
-	for (unsigned i = 0; i < c->nsacked; i++) {
-		if (tcp_seq_lt(x, c->sacked[i].start)) {
-			*seq = x;
-			*len = c->sacked[i].start - x;
-			return true;
-		}
-		if (tcp_seq_lt(x, c->sacked[i].end))
-			x = c->sacked[i].end;
-	}
-	return false;
+	*lo = i == 0 ? c->snd_una : c->sacked[i - 1].end;
+	*hi = i < c->nsacked ? c->sacked[i].start : c->snd_max;
+	if (tcp_seq_lt(*lo, c->snd_una))
+		*lo = c->snd_una;
+	if (tcp_seq_lt(*hi, *lo))
+		*hi = *lo;
 }
 
-/* Retransmit up to one segment from seq (at most len bytes). */
-static uint32_t tcp_rexmt_at(struct tcp_conn *c, uint32_t seq, uint32_t len, uint64_t now)
+/* RFC 6675 4, IsLost() for the bytes of hole i: DupThresh (3)
+ * discontiguous SACKed ranges above it, or more than (DupThresh - 1) *
+ * SMSS bytes SACKed above it.  The same for every byte of the hole. */
+static bool tcp_hole_lost(const struct tcp_conn *c, unsigned i)
+{
+	uint32_t bytes = 0;
+	for (unsigned j = i; j < c->nsacked; j++)
+		bytes += c->sacked[j].end - c->sacked[j].start;
+	return c->nsacked - i >= TCP_DUPTHRESH || bytes > (TCP_DUPTHRESH - 1u) * c->mss;
+}
+
+/* HighRxt: the end of the highest retransmission of this recovery. */
+static uint32_t tcp_high_rxt(const struct tcp_conn *c)
+{
+	return tcp_seq_lt(c->snd_una, c->rexmt_hint) ? c->rexmt_hint : c->snd_una;
+}
+
+/* RFC 6675 4, SetPipe(): the bytes presumed in the network.  Per byte not
+ * SACKed: one unless presumed lost, one more if retransmitted (at or below
+ * HighRxt). */
+uint32_t tcp_pipe(const struct tcp_conn *c)
+{
+	uint32_t pipe = 0, rxt = tcp_high_rxt(c);
+	for (unsigned i = 0; i <= c->nsacked; i++) {
+		uint32_t lo, hi;
+		tcp_hole(c, i, &lo, &hi);
+		if (lo == hi)
+			continue;
+		if (!tcp_hole_lost(c, i))
+			pipe += hi - lo;
+		if (tcp_seq_lt(lo, rxt))
+			pipe += (tcp_seq_lt(rxt, hi) ? rxt : hi) - lo;
+	}
+	return pipe;
+}
+
+/* In SACK-based recovery the window in use is the pipe, not the flight. */
+static bool tcp_sack_recovery(const struct tcp_conn *c)
+{
+	return c->in_recovery && c->sack_ok;
+}
+
+/* Retransmit up to one segment from seq (at most len bytes); HighRxt
+ * moves up unless this is the rescue (RFC 6675 4, NextSeg rule 4). */
+static uint32_t tcp_rexmt_at(struct tcp_conn *c, uint32_t seq, uint32_t len, bool rescue,
+			     uint64_t now)
 {
 	uint32_t data = c->snd_buf_seq + c->snd.len - seq;
 	if (tcp_seq_lt(c->snd_buf_seq + c->snd.len, seq))
@@ -1268,34 +1360,133 @@ static uint32_t tcp_rexmt_at(struct tcp_conn *c, uint32_t seq, uint32_t len, uin
 	if (len) {
 		tcp_send(c, seq, TH_ACK, len, now);
 		TCP_COUNT(c->n, rexmt_segs);
-		if (tcp_seq_lt(c->rexmt_hint, seq + len))
+		if (!rescue && tcp_seq_lt(c->rexmt_hint, seq + len))
 			c->rexmt_hint = seq + len;
+		if (seq == c->snd_una) {
+			c->una_rxt = true;
+			c->una_rxt_high = c->snd_max;
+		}
 	}
 	return len;
 }
 
-/* Congestion control on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2). */
+/* RFC 6675 4, NextSeg() rule 1 (lost = true) or rule 3 (lost = false):
+ * the first byte above HighRxt and below the highest SACKed byte that is
+ * not SACKed and, for rule 1, presumed lost.  Up to one segment from it,
+ * within its hole. */
+static bool tcp_next_hole(const struct tcp_conn *c, bool lost, uint32_t *seq, uint32_t *len)
+{
+	uint32_t rxt = tcp_high_rxt(c);
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		uint32_t lo, hi;
+		tcp_hole(c, i, &lo, &hi);
+		if (tcp_seq_lt(lo, rxt))
+			lo = rxt;
+		if (!tcp_seq_lt(lo, hi) || (lost && !tcp_hole_lost(c, i)))
+			continue;
+		*seq = lo;
+		*len = hi - lo < c->mss ? hi - lo : c->mss;
+		return true;
+	}
+	return false;
+}
+
+/* RFC 6675 5 (C): in recovery, while cwnd - pipe >= SMSS, send what
+ * NextSeg() names.  Rules 1 and 2 are taken by tcp_output (lost holes
+ * first, then new data with the pipe as the flight); this is rules 3 and 4
+ * once no new data can go: holes not yet presumed lost, then one rescue
+ * retransmission of the highest unSACKed data per recovery. */
+static void tcp_sack_rexmt_lost(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t seq, len;
+	while (tcp_pipe(c) + c->mss <= c->cwnd && tcp_next_hole(c, true, &seq, &len))
+		if (tcp_rexmt_at(c, seq, len, false, now) == 0)
+			break;
+}
+
+static void tcp_sack_rexmt_rest(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t seq, len;
+	while (tcp_pipe(c) + c->mss <= c->cwnd && tcp_next_hole(c, false, &seq, &len))
+		if (tcp_rexmt_at(c, seq, len, false, now) == 0)
+			break;
+	if (c->rescued || tcp_pipe(c) + c->mss > c->cwnd)
+		return;
+	/* Rule 4: the highest unSACKed data, one segment ending there. */
+	for (unsigned i = c->nsacked + 1; i-- > 0;) {
+		uint32_t lo, hi;
+		tcp_hole(c, i, &lo, &hi);
+		uint32_t data_end = c->snd_buf_seq + c->snd.len;
+		if (tcp_seq_lt(data_end, hi))
+			hi = data_end; /* a FIN takes no data */
+		if (!tcp_seq_lt(lo, hi))
+			continue;
+		uint32_t n = hi - lo < c->mss ? hi - lo : c->mss;
+		c->rescued = true;
+		TCP_COUNT(c->n, rescue_rexmt);
+		tcp_rexmt_at(c, hi - n, n, true, now);
+		return;
+	}
+}
+
+/* A retransmission of the first unacknowledged segment that was itself
+ * lost: RFC 6675 cannot see it and would wait for the retransmission
+ * timer, with cwnd back to one segment.  But once more than (DupThresh -
+ * 1) segments' worth of data sent after that retransmission has been
+ * SACKed while the segment is still missing, it is lost as surely as a
+ * first transmission would be by IsLost (Linux's "lost retransmit"
+ * detection, the idea RACK, RFC 8985, generalizes by time): send it
+ * again.  Only the first hole is watched: it is the one that holds the
+ * window back; a later hole becomes the first in turn. */
+static void tcp_sack_lost_rexmt(struct tcp_conn *c, uint64_t now)
+{
+	if (!c->una_rxt || c->nsacked == 0 || !tcp_seq_lt(c->snd_una, c->sacked[0].start))
+		return;
+	uint32_t above = 0;
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		uint32_t lo = c->sacked[i].start, hi = c->sacked[i].end;
+		if (tcp_seq_lt(lo, c->una_rxt_high))
+			lo = c->una_rxt_high;
+		if (tcp_seq_lt(lo, hi))
+			above += hi - lo;
+	}
+	if (above <= (TCP_DUPTHRESH - 1u) * c->mss)
+		return;
+	TCP_COUNT(c->n, lost_rexmt);
+	tcp_rexmt_at(c, c->snd_una, c->sacked[0].start - c->snd_una, false, now);
+}
+
+/* Congestion control on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2,
+ * RFC 6675 5). */
 static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 {
 	if (c->in_recovery) {
 		if (tcp_seq_lt(c->snd_una, c->recover)) {
-			/* RFC 6582 3.2 step 3, partial ACK: retransmit the next
-			 * hole, deflate by the amount acked, add back one MSS. */
-			uint32_t hole = c->snd_max - c->snd_una, at = c->snd_una;
-			if (c->nsacked > 0)
-				tcp_sack_hole(c, c->snd_una, &at, &hole);
-			tcp_rexmt_at(c, at, hole, now);
+			c->t_rexmt = now + c->rto;
+			if (c->sack_ok)
+				return; /* RFC 6675: cwnd stays; tcp_output goes on */
+			/* RFC 6582 3.2 step 3, partial ACK: retransmit the first
+			 * unacknowledged segment, deflate by the amount acked,
+			 * add back one MSS. */
+			tcp_rexmt_at(c, c->snd_una, c->snd_max - c->snd_una, false, now);
 			c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
 			if (acked >= c->mss)
 				c->cwnd += c->mss;
 			if (c->cwnd < c->mss)
 				c->cwnd = c->mss;
-			c->t_rexmt = now + c->rto;
 			return;
 		}
-		/* Full ACK: step 3 (1), cwnd = min(ssthresh, flight + MSS). */
+		/* Full ACK: RFC 6582 3.2 step 3 (1), cwnd = min(ssthresh,
+		 * flight + MSS).  RFC 6675 leaves cwnd at ssthresh (as RFC
+		 * 6937 ends its recovery): the NewReno rule would leave one
+		 * segment after a recovery that sent little new data, and a
+		 * window of one segment cannot bring duplicate ACKs when that
+		 * segment is lost: every loss there costs a timeout. */
 		uint32_t fl = tcp_flight(c);
-		c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh : fl + c->mss;
+		if (c->sack_ok)
+			c->cwnd = c->ssthresh;
+		else
+			c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh : fl + c->mss;
 		c->in_recovery = false;
 		c->dupacks = 0;
 		return;
@@ -1319,38 +1510,57 @@ static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 		c->cwnd = cap; /* beyond what the buffer can use: no point */
 }
 
-/* RFC 5681 3.2 / RFC 6582 3.2: a duplicate ACK. */
+/* Fast retransmit: loss recovery begins (RFC 5681 3.2, RFC 6582 3.2 step
+ * 2, RFC 6675 5 steps 1-4). */
+static void tcp_enter_recovery(struct tcp_conn *c, uint64_t now)
+{
+	TCP_COUNT(c->n, fast_rexmt);
+	tcp_cc_loss(c);
+	c->recover = c->snd_max; /* RecoveryPoint */
+	c->in_recovery = true;
+	c->rescued = false;
+	c->rtt_timing = false; /* Karn */
+	c->rexmt_hint = c->snd_una;
+	/* The first segment not acknowledged is retransmitted in any case. */
+	tcp_rexmt_at(c, c->snd_una, c->snd_max - c->snd_una, false, now);
+	if (c->sack_ok)
+		c->cwnd = c->ssthresh; /* then sending follows the pipe */
+	else
+		c->cwnd = c->ssthresh + 3u * c->mss;
+	c->t_rexmt = now + c->rto;
+}
+
+/* Whether a new loss may start a recovery: RFC 6582 3.2 step 2, not
+ * while the cumulative ACK does not cover more than the last recovery's
+ * point (its retransmissions can bring duplicates).  With SACK the
+ * scoreboard tells losses apart, so a loss at the recovery point itself
+ * (data first sent during that recovery) starts a new one; RFC 6675 5's
+ * "beyond RecoveryPoint" would leave it to the retransmission timer.
+ * After a timeout, recover is SND.MAX (RFC 6675 5.1): no recovery until
+ * the data sent before it is acknowledged. */
+static bool tcp_may_recover(const struct tcp_conn *c)
+{
+	if (c->recover == c->iss)
+		return true;
+	if (c->sack_ok && !c->rto_recovery)
+		return tcp_seq_le(c->recover, c->snd_una);
+	return !tcp_seq_le(c->snd_una - 1, c->recover);
+}
+
+/* RFC 5681 3.2 / RFC 6582 3.2 / RFC 6675 5: a duplicate ACK. */
 static void tcp_dupack(struct tcp_conn *c, uint64_t now)
 {
 	c->dupacks++;
 	if (c->in_recovery) {
-		/* With SACK, a duplicate ACK's slot first repairs the next
-		 * hole the scoreboard shows (RFC 6675 5 NextSeg rule 1). */
-		uint32_t from = tcp_seq_lt(c->snd_una, c->rexmt_hint) ? c->rexmt_hint : c->snd_una;
-		uint32_t seq, len;
-		if (tcp_sack_hole(c, from, &seq, &len) && tcp_rexmt_at(c, seq, len, now) > 0)
-			return;
-		c->cwnd += c->mss; /* RFC 6582 step 4: inflate */
+		/* NewReno inflates the window by one segment (RFC 6582 step
+		 * 4); with SACK the pipe already went down by what the ACK
+		 * reported, and tcp_output sends by it. */
+		if (!c->sack_ok)
+			c->cwnd += c->mss;
 		return;
 	}
-	if (c->dupacks != 3)
-		return;
-	/* RFC 6582 3.2 step 2: only if this loss is newer than the last
-	 * recovery's. */
-	if (tcp_seq_le(c->snd_una - 1, c->recover) && c->recover != c->iss)
-		return;
-	TCP_COUNT(c->n, fast_rexmt);
-	tcp_cc_loss(c);
-	c->recover = c->snd_max;
-	c->in_recovery = true;
-	c->rtt_timing = false; /* Karn */
-	c->rexmt_hint = c->snd_una;
-	uint32_t len = c->snd_max - c->snd_una, at = c->snd_una;
-	if (c->nsacked > 0)
-		tcp_sack_hole(c, c->snd_una, &at, &len);
-	tcp_rexmt_at(c, at, len, now);
-	c->cwnd = c->ssthresh + 3u * c->mss;
-	c->t_rexmt = now + c->rto;
+	if (c->dupacks == TCP_DUPTHRESH && tcp_may_recover(c))
+		tcp_enter_recovery(c, now);
 }
 
 /* The ACK field of a segment in a synchronized state (RFC 9293
@@ -1396,6 +1606,10 @@ static bool tcp_process_ack(struct tcp_conn *c, const struct seg *s, uint64_t no
 			c->rtt_timing = false;
 		}
 		c->snd_una = s->ack;
+		c->una_rxt = false; /* a new first segment, not retransmitted */
+		c->probed = false;
+		if (c->rto_recovery && tcp_seq_lt(c->recover, c->snd_una))
+			c->rto_recovery = false;
 		if (tcp_seq_lt(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
 		c->retries = 0;
@@ -1410,6 +1624,14 @@ static bool tcp_process_ack(struct tcp_conn *c, const struct seg *s, uint64_t no
 		   wnd == c->snd_wnd && wnd != 0 && c->snd_max != c->snd_una) {
 		tcp_dupack(c, now);
 	}
+	if (tcp_sack_recovery(c))
+		tcp_sack_lost_rexmt(c, now);
+	/* RFC 6675 5: recovery also begins when the SACKed data shows the
+	 * first unacknowledged segment lost, before three duplicate ACKs
+	 * (ACKs that also moved the window, say, are not duplicates). */
+	if (c->sack_ok && !c->in_recovery && c->nsacked > 0 &&
+	    tcp_seq_lt(c->snd_una, c->sacked[0].start) && tcp_hole_lost(c, 0) && tcp_may_recover(c))
+		tcp_enter_recovery(c, now);
 	/* RFC 9293 3.10.7.4: window update from newer segments only. */
 	if (tcp_seq_lt(c->snd_wl1, s->seq) ||
 	    (c->snd_wl1 == s->seq && tcp_seq_le(c->snd_wl2, s->ack))) {
@@ -1815,14 +2037,36 @@ static void tcp_rexmt_timeout(struct tcp_conn *c, uint64_t now)
 		c->in_recovery = false;
 		c->dupacks = 0;
 		c->recover = c->snd_max; /* RFC 6582 4: no fast retransmit below */
+		c->rto_recovery = true;
 		c->bytes_acked = 0;
 	}
-	/* RFC 2018 8: after a timeout, SACK information is not trusted. */
+	/* RFC 2018 8 / RFC 6675 5.1: after a timeout, SACK information is
+	 * not trusted. */
 	c->nsacked = 0;
 	c->rexmt_hint = c->snd_una;
 	c->snd_nxt = c->snd_una; /* go back and resend from the first hole */
 	c->t_rexmt = now + c->rto;
 	tcp_output(c, now);
+}
+
+static void tcp_probe_timeout(struct tcp_conn *c, uint64_t now)
+{
+	/* In recovery, the first hole again (its retransmission may be the
+	 * loss); otherwise the last segment sent (RFC 8985 7.3), whose ACK
+	 * SACKs whatever arrived and so starts recovery if anything was
+	 * lost.  One probe until an ACK of new data; cwnd is not touched. */
+	if (c->snd_una == c->snd_max)
+		return;
+	TCP_COUNT(c->n, loss_probe);
+	c->probed = true;
+	uint32_t data_end = c->snd_buf_seq + c->snd.len;
+	uint32_t end = tcp_seq_lt(data_end, c->snd_max) ? data_end : c->snd_max;
+	if (c->in_recovery || !tcp_seq_lt(c->snd_una, end)) {
+		tcp_rexmt_at(c, c->snd_una, c->snd_max - c->snd_una, true, now);
+	} else {
+		uint32_t n = end - c->snd_una < c->mss ? end - c->snd_una : c->mss;
+		tcp_rexmt_at(c, end - n, n, true, now);
+	}
 }
 
 static void tcp_persist_timeout(struct tcp_conn *c, uint64_t now)
@@ -1882,6 +2126,10 @@ void tcp_tick(struct tcp_conn *c, uint64_t now)
 		tcp_rexmt_timeout(c, now);
 		if (c->state == TCP_CLOSED)
 			return;
+	}
+	if (c->t_probe <= now) {
+		c->t_probe = DEADLINE_NEVER;
+		tcp_probe_timeout(c, now);
 	}
 	if (c->t_persist <= now) {
 		c->t_persist = DEADLINE_NEVER;

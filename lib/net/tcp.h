@@ -42,7 +42,8 @@
 
 #define TCP_MSS_DEFAULT 536 /* RFC 9293 3.7.1: when the peer sends no MSS option */
 #define TCP_OOO_MAX	8   /* out-of-order ranges held in the receive ring */
-#define TCP_SACKED_MAX	4   /* SACKed ranges remembered as a sender (the lowest) */
+#define TCP_SACKED_MAX	16  /* SACKed ranges remembered as a sender (the lowest) */
+#define TCP_DUPTHRESH	3   /* RFC 5681 3.2, RFC 6675 2: duplicate ACKs, SACKed ranges */
 
 /* RFC 6298 2: the initial RTO is 1 s, never below 1 s (2.4: we take
  * 200 ms as Linux does; the RFC allows a lower bound "MAY"), 60 s at most. */
@@ -51,6 +52,9 @@
 #define TCP_RTO_MAX_NS	(60 * NS_PER_SEC)
 #define TCP_SYN_RETRIES 6  /* SYN or SYN-ACK transmissions before giving up */
 #define TCP_RETRIES	15 /* RFC 1122 4.2.3.5 R2: data retransmissions before abort */
+/* Loss probes (after RFC 8985 7): with data in flight and no ACK for
+ * max(2 SRTT, this), one segment is resent to draw an ACK with SACKs. */
+#define TCP_PTO_MIN_NS (10 * NS_PER_MS)
 
 /* RFC 9293 3.8.6.3 / RFC 1122 4.2.3.2: ACK delay below 0.5 s; every
  * second full-sized segment is acknowledged at once. */
@@ -123,8 +127,11 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 	X(tcp, synrcvd_dropped)	   /* half-open blocks given up for a cookie's connection */       \
 	X(tcp, timewait_recycled)                                                                  \
 	X(tcp, rexmt_timeout)                                                                      \
-	X(tcp, fast_rexmt)                                                                         \
+	X(tcp, fast_rexmt)   /* loss recoveries begun (3 duplicate ACKs or SACK) */                \
+	X(tcp, rescue_rexmt) /* RFC 6675 rescue retransmissions */                                 \
+	X(tcp, lost_rexmt)   /* retransmissions seen lost by SACKs of later data */                \
 	X(tcp, rexmt_segs)                                                                         \
+	X(tcp, loss_probe) /* silence for 2 SRTT with data in flight: one probe */                 \
 	X(tcp, persist_probe)                                                                      \
 	X(tcp, keepalive_probe)                                                                    \
 	X(tcp, aborted_timeout)                                                                    \
@@ -213,7 +220,7 @@ struct tcp_conn {
 	uint64_t epoch_start, k_ms;
 
 	/* Deadlines (DEADLINE_NEVER: off); one loop timer at the earliest. */
-	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_close;
+	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_close, t_probe;
 	uint64_t persist_ns;
 	unsigned keep_probes;
 	uint64_t last_rx, last_oow_ack;
@@ -224,10 +231,18 @@ struct tcp_conn {
 	unsigned nooo;
 	uint32_t ooo_recent; /* start of the latest out-of-order segment (SACK order) */
 	/* RFC 2018 sender scoreboard: ranges above SND.UNA the peer holds,
-	 * sorted; and how far this recovery has retransmitted. */
+	 * sorted; how far this recovery has retransmitted (RFC 6675's
+	 * HighRxt); whether its rescue retransmission was sent. */
 	struct tcp_range sacked[TCP_SACKED_MAX];
 	unsigned nsacked;
 	uint32_t rexmt_hint;
+	bool rescued;
+	/* The first unacknowledged segment was retransmitted when SND.MAX was
+	 * una_rxt_high (to see that retransmission lost). */
+	bool una_rxt;
+	uint32_t una_rxt_high;
+	bool rto_recovery;   /* a timeout's go-back-N below recover goes on */
+	bool probed;	     /* a loss probe went out, no ACK of new data since */
 	struct waitq rq, wq; /* fibers waiting to read (or connect), to write */
 };
 
@@ -276,6 +291,8 @@ void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, const uint8_t *qu
 void tcp_tick(struct tcp_conn *c, uint64_t now);
 /* CUBIC's W_cubic(t) in bytes, t ns after the epoch began (RFC 9438 4.2). */
 uint32_t tcp_cubic_window(const struct tcp_conn *c, uint64_t t);
+/* RFC 6675 4 SetPipe(): the bytes the sender presumes in the network. */
+uint32_t tcp_pipe(const struct tcp_conn *c);
 /* RFC 6528 initial sequence number for a 4-tuple at time now. */
 uint32_t tcp_isn(const struct tcp *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		 uint16_t rport, uint64_t now);

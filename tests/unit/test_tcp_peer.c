@@ -192,26 +192,159 @@ TEST(sack_guides_retransmission_to_the_holes)
 	static const uint32_t b2[][2] = {{1000, 3000}};
 	static const uint32_t b3[][2] = {{4000, 5000}, {1000, 3000}};
 	static const uint32_t b4[][2] = {{4000, 6000}, {1000, 3000}};
+	static const uint32_t b5[][2] = {{4000, 7000}, {1000, 3000}};
 	sack_ack(&p, b1, 1);
 	sack_ack(&p, b2, 1);
 	CHECK(!take(&p));
-	sack_ack(&p, b3, 2); /* third duplicate: fast retransmit of the first hole */
+	/* Third duplicate, and 3000 bytes SACKed above the first hole (RFC
+	 * 6675 IsLost): fast retransmit of the first hole; cwnd = ssthresh =
+	 * half the flight. */
+	sack_ack(&p, b3, 2);
 	CHECK(take(&p));
 	CHECK_EQ(p.o.seq, p.iss + 1);
 	CHECK_EQ(p.o.len, 1000);
 	CHECK_EQ(p.c->nsacked, 2);
-	/* The next duplicate repairs the second hole, not new data. */
+	CHECK_EQ(p.c->cwnd, 4000);
+	/* pipe: the retransmission, the second hole (not yet lost: one range
+	 * and only 1000 bytes SACKed above it) and the 3000-byte tail. */
+	CHECK_EQ(tcp_pipe(p.c), 1000 + 1000 + 3000);
+	CHECK(!take(&p));
+	/* Two segments SACKed above the second hole: not lost yet, and the
+	 * pipe (4000) leaves no room. */
 	sack_ack(&p, b4, 2);
+	CHECK_EQ(tcp_pipe(p.c), 4000);
+	CHECK(!take(&p));
+	/* Three: the second hole is lost and repaired, not new data; then,
+	 * no new data being left, the one rescue retransmission of the
+	 * highest unSACKed segment (RFC 6675 NextSeg rule 4). */
+	sack_ack(&p, b5, 2);
 	CHECK(take(&p));
 	CHECK_EQ(p.o.seq, p.iss + 1 + 3000);
 	CHECK_EQ(p.o.len, 1000);
 	CHECK_MEM(p.o.data, data + 3000, 1000);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1 + 7000);
+	CHECK_EQ(cnt(&p.t, "tcp", "rescue_rexmt"), 1);
+	CHECK(!take(&p));
+	CHECK_EQ(cnt(&p.t, "tcp", "fast_rexmt"), 1);
 	/* Both holes filled: everything acknowledged, recovery over. */
 	peer_send(&p, p.snd, p.iss + 1 + 8000, F_ACK, 65535, NULL, 0);
 	CHECK_EQ(p.c->snd_una, p.iss + 1 + 8000);
 	CHECK(!p.c->in_recovery);
 	CHECK_EQ(p.c->nsacked, 0);
 	CHECK_EQ(cnt(&p.t, "tcp", "rexmt_timeout"), 0);
+}
+
+/* A SACK-carrying ACK with a given window (a different window makes it
+ * no duplicate ACK). */
+static void sack_ack_wnd(struct peer *p, const uint32_t (*blocks)[2], unsigned n, uint16_t wnd)
+{
+	uint8_t opts[36], f[FRAME_MAX];
+	opts[0] = 1;
+	opts[1] = 1;
+	opts[2] = 5;
+	opts[3] = (uint8_t)(2 + 8 * n);
+	for (unsigned i = 0; i < n; i++) {
+		put32(opts + 4 + 8 * i, p->iss + 1 + blocks[i][0]);
+		put32(opts + 8 + 8 * i, p->iss + 1 + blocks[i][1]);
+	}
+	struct tseg s = {RPORT, LPORT, p->snd, p->iss + 1, F_ACK, wnd, opts, 4 + 8 * (size_t)n,
+			 NULL,	0};
+	tnet_rx(&p->t, f, tcp_frame(f, &s));
+}
+
+static void sack_open(struct peer *p, uint32_t cwnd, size_t len)
+{
+	static const uint8_t opts[] = {2, 4, 0x03, 0xe8, 1, 1, 4, 2}; /* MSS 1000, SACK */
+	static uint8_t data[16000];
+	peer_open(p, opts, sizeof opts, NULL);
+	CHECK(p->c->sack_ok);
+	tcp_setopt(p->c, TCP_OPT_NODELAY, 1);
+	p->c->cwnd = cwnd;
+	p->c->srtt = NS_PER_MS;
+	fill_pattern(data, sizeof data, 4);
+	CHECK_EQ(tcp_write(p->c, data, len, NULL, TCP_NOWAIT), ATL_OK);
+}
+
+TEST(limited_transmit_sends_new_data_on_the_first_two_dupacks)
+{
+	/* RFC 3042: with a window of four segments and the first lost, each
+	 * of the first two duplicate ACKs lets one new segment out, so the
+	 * third duplicate comes and fast retransmit repairs the loss. */
+	struct peer p;
+	sack_open(&p, 4000, 8000);
+	unsigned segs = 0;
+	while (take(&p))
+		segs++;
+	CHECK_EQ(segs, 4);
+	static const uint32_t b1[][2] = {{1000, 2000}};
+	static const uint32_t b2[][2] = {{1000, 3000}};
+	static const uint32_t b3[][2] = {{1000, 4000}};
+	sack_ack(&p, b1, 1);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1 + 4000);
+	CHECK(!take(&p));
+	sack_ack(&p, b2, 1);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1 + 5000);
+	CHECK(!take(&p));
+	CHECK(!p.c->in_recovery);
+	sack_ack(&p, b3, 1);
+	CHECK(p.c->in_recovery);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1);
+	CHECK_EQ(cnt(&p.t, "tcp", "fast_rexmt"), 1);
+}
+
+TEST(sacked_data_starts_recovery_without_three_dupacks)
+{
+	/* RFC 6675 5: IsLost(HighACK + 1) starts recovery too.  ACKs that
+	 * also change the window are not duplicates, but their SACKs count:
+	 * once more than two segments are SACKed above the first, it is lost. */
+	struct peer p;
+	sack_open(&p, 6000, 6000);
+	while (take(&p))
+		;
+	static const uint32_t b1[][2] = {{1000, 3000}};
+	static const uint32_t b2[][2] = {{1000, 4000}};
+	sack_ack_wnd(&p, b1, 1, 60000);
+	CHECK(!p.c->in_recovery);
+	CHECK_EQ(p.c->dupacks, 0);
+	sack_ack_wnd(&p, b2, 1, 50000);
+	CHECK(p.c->in_recovery);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1);
+	CHECK_EQ(p.o.len, 1000);
+	CHECK_EQ(cnt(&p.t, "tcp", "fast_rexmt"), 1);
+}
+
+TEST(a_silent_flight_gets_one_loss_probe_before_the_timeout)
+{
+	/* Four segments out, nothing comes back: after max(2 SRTT, 10 ms)
+	 * the last segment is sent again (RFC 8985 7.3) to draw an ACK with
+	 * SACKs; one probe only, then the retransmission timer as before. */
+	struct peer p;
+	sack_open(&p, 4000, 4000);
+	while (take(&p))
+		;
+	tnet_advance(&p.t, 9 * NS_PER_MS);
+	CHECK(!take(&p));
+	tnet_advance(&p.t, 2 * NS_PER_MS);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1 + 3000);
+	CHECK_EQ(p.o.len, 1000);
+	CHECK_EQ(cnt(&p.t, "tcp", "loss_probe"), 1);
+	CHECK_EQ(cnt(&p.t, "tcp", "rexmt_timeout"), 0);
+	CHECK_EQ(p.c->cwnd, 4000);
+	/* No second probe; the retransmission timer (200 ms after the
+	 * handshake's RTT sample) goes back to the first segment. */
+	tnet_advance(&p.t, 150 * NS_PER_MS);
+	CHECK(!take(&p));
+	tnet_advance(&p.t, 100 * NS_PER_MS);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1);
+	CHECK_EQ(cnt(&p.t, "tcp", "rexmt_timeout"), 1);
+	CHECK_EQ(cnt(&p.t, "tcp", "loss_probe"), 1);
 }
 
 TEST(rst_checks_follow_rfc5961)
@@ -529,6 +662,9 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(syn_without_options_gets_defaults),
 	  TEST_ENTRY(sack_blocks_report_out_of_order_data),
 	  TEST_ENTRY(sack_guides_retransmission_to_the_holes),
+	  TEST_ENTRY(limited_transmit_sends_new_data_on_the_first_two_dupacks),
+	  TEST_ENTRY(sacked_data_starts_recovery_without_three_dupacks),
+	  TEST_ENTRY(a_silent_flight_gets_one_loss_probe_before_the_timeout),
 	  TEST_ENTRY(rst_checks_follow_rfc5961), TEST_ENTRY(paws_drops_old_timestamps),
 	  TEST_ENTRY(delayed_ack_and_every_second_segment),
 	  TEST_ENTRY(nagle_holds_small_segments_and_nodelay_does_not),
