@@ -256,7 +256,8 @@ static int tcp_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t le
 	csum_add_pseudo(&cs, c->laddr, c->raddr, IP_PROTO_TCP, (uint16_t)w.pos);
 	csum_add(&cs, seg, w.pos);
 	wr_be16_at(&w, 16, csum_fold(&cs));
-	struct ip4_src src = {.hdr = seg, .hdr_len = w.pos};
+	/* RFC 1191: DF on every segment, so the path tells us its MTU. */
+	struct ip4_src src = {.df = true, .hdr = seg, .hdr_len = w.pos};
 	int rc = ip4_output(n, c->raddr, IP_PROTO_TCP, &src, now);
 	if (rc != ATL_OK) {
 		TCP_COUNT(n, tx_fail);
@@ -1993,18 +1994,85 @@ out:
 	net_stats_sync(n);
 }
 
-void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, const uint8_t *quote, size_t len,
-		    uint64_t now)
+/* RFC 1191 7: without a next-hop MTU in the message (old routers), the
+ * next plateau below the datagram's length. */
+static uint32_t tcp_pmtu_plateau(uint32_t tot)
 {
-	/* Soft errors only (RFC 1122 4.2.3.9): nothing is aborted.  Path MTU
-	 * discovery is not implemented (DF is never set), so "fragmentation
-	 * needed" cannot concern us. */
-	(void)n;
-	(void)type;
-	(void)code;
-	(void)quote;
-	(void)len;
-	(void)now;
+	static const uint16_t plateau[] = {32000, 17914, 8166, 4352, 2002, 1492, 1006, 508};
+	for (unsigned i = 0; i < sizeof plateau / sizeof plateau[0]; i++)
+		if (plateau[i] < tot)
+			return plateau[i];
+	return TCP_PMTU_MIN;
+}
+
+void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, uint32_t info, const uint8_t *quote,
+		    size_t len, uint64_t now)
+{
+	if (!n->tcp)
+		return;
+	struct rd r = rd_make(quote, len);
+	uint8_t vihl = rd_u8(&r);
+	rd_skip(&r, 1);
+	uint16_t tot = rd_be16(&r);
+	rd_skip(&r, 8);
+	uint32_t src = rd_be32(&r), dst = rd_be32(&r);
+	size_t ihl = (size_t)(vihl & 15) * 4;
+	if (ihl < 20 || !rd_ok(&r))
+		return;
+	struct rd t = rd_make(quote + ihl, len > ihl ? len - ihl : 0);
+	uint16_t sport = rd_be16(&t), dport = rd_be16(&t);
+	uint32_t seq = rd_be32(&t);
+	if (!rd_ok(&t))
+		return;
+	TCP_COUNT(n, icmp_rx);
+	/* The segment was ours: from us, to the peer. */
+	struct tcp_conn *c = NULL;
+	for (struct tcp_conn *q = T(n)->list; q; q = q->next)
+		if (q->laddr == src && q->raddr == dst && q->lport == sport && q->rport == dport &&
+		    q->state != TCP_CLOSED && q->state != TCP_TIME_WAIT)
+			c = q;
+	/* RFC 5927 4.1: only about data in flight, SND.UNA <= seq < SND.NXT
+	 * (SND.MAX here: retransmissions go back below SND.NXT); anything
+	 * else is forged or stale. */
+	if (!c || tcp_seq_lt(seq, c->snd_una) || !tcp_seq_lt(seq, c->snd_max)) {
+		TCP_COUNT(n, icmp_ignored);
+		return;
+	}
+	if (type == 3 && code == 4) {
+		/* RFC 1191 6.3: fragmentation needed and DF set: the path is
+		 * narrower.  Never below TCP_PMTU_MIN, never a larger MSS. */
+		uint32_t mtu = info & 0xffff;
+		if (mtu == 0)
+			mtu = tcp_pmtu_plateau(tot);
+		if (mtu < TCP_PMTU_MIN)
+			mtu = TCP_PMTU_MIN;
+		if (mtu > n->mtu)
+			return;
+		uint32_t mss = mtu - 40 - (c->ts_ok ? 12 : 0);
+		if (mss >= c->mss)
+			return;
+		TCP_COUNT(n, pmtu_lowered);
+		c->mss = (uint16_t)mss;
+		/* The segments sent were dropped, not lost to congestion (RFC
+		 * 1191 6.4 keeps cwnd): go back and send them again at the new
+		 * size.  Karn: no RTT from them. */
+		c->rtt_timing = false;
+		if (c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD) {
+			c->snd_nxt = c->snd_una;
+			c->nsacked = 0;
+			c->rexmt_hint = c->snd_una;
+			tcp_output(c, now);
+		}
+		return;
+	}
+	/* RFC 5461 / RFC 1122 4.2.3.9: other errors are soft, except that a
+	 * connection still in SYN-SENT whose SYN was answered with host,
+	 * protocol or port unreachable gives up (as Linux does) rather than
+	 * retrying for a minute.  Codes 2 and 3 say the host refused. */
+	if (type == 3 && c->state == TCP_SYN_SENT && code <= 3) {
+		TCP_COUNT(n, icmp_abort);
+		tcp_set_closed(c, code >= 2 ? ATL_ECONNREFUSED : ATL_EHOSTUNREACH);
+	}
 }
 
 /* ---- Timers ------------------------------------------------------------------------- */
