@@ -13,7 +13,8 @@
  * delayed ACKs; Nagle (RFC 896, RFC 9293 3.7.4) with a switch; sender
  * and receiver silly window avoidance; zero-window probing; keep-alive; a
  * bounded TIME-WAIT; SYN cookies (RFC 4987 3.6) when a backlog or the
- * pool is full.
+ * pool is full; path MTU discovery (RFC 1191, RFC 5927); CUBIC (RFC 9438)
+ * with HyStart++ (RFC 9406).
  */
 #include <string.h>
 
@@ -1127,6 +1128,7 @@ static void tcp_challenge_ack(struct tcp_conn *c, uint64_t now)
 /* RFC 6298 2.2-2.3 */
 static void tcp_rtt_sample(struct tcp_conn *c, uint64_t r)
 {
+	c->rtt_last = r; /* for HyStart++ */
 	if (c->srtt == 0) {
 		c->srtt = r;
 		c->rttvar = r / 2;
@@ -1457,6 +1459,59 @@ static void tcp_sack_lost_rexmt(struct tcp_conn *c, uint64_t now)
 	tcp_rexmt_at(c, c->snd_una, c->sacked[0].start - c->snd_una, false, now);
 }
 
+/* RFC 9406 (HyStart++) for CUBIC's first slow start (ssthresh still
+ * unset; after a loss or timeout slow start is the usual one): each
+ * round (a window of data, ended when SND.NXT at its start is
+ * acknowledged) keeps its lowest RTT sample.  After 8 samples, a round
+ * whose minimum exceeds the last round's by clamp(last / 8, 4 ms, 16 ms)
+ * means queues are building: Conservative Slow Start, growing by a
+ * quarter as fast; back to slow start if the RTT falls below the
+ * baseline again, or on to congestion avoidance (ssthresh = cwnd) after
+ * 5 rounds of it.  Called after the ACK's RTT sample, if any. */
+static void tcp_hystart_ack(struct tcp_conn *c, uint32_t acked)
+{
+	uint64_t inf = UINT64_MAX;
+	if (!c->hs_round || tcp_seq_le(c->hs_window_end, c->snd_una)) {
+		/* A new round. */
+		if (c->hs_round && c->hs_css && ++c->hs_css_rounds >= TCP_HS_CSS_ROUNDS) {
+			c->ssthresh = c->cwnd; /* 4.3: on to congestion avoidance */
+			c->hs_css = false;
+			return;
+		}
+		c->hs_last_min = c->hs_round ? c->hs_cur_min : inf;
+		c->hs_round = true;
+		c->hs_cur_min = inf;
+		c->hs_samples = 0;
+		c->hs_window_end = c->snd_nxt == c->snd_una ? c->snd_una + 1 : c->snd_nxt;
+	}
+	uint32_t inc = acked < 2u * c->mss ? acked : 2u * c->mss; /* L = 2 (RFC 3465) */
+	c->cwnd += c->hs_css ? inc / TCP_HS_CSS_GROWTH_DIVISOR : inc;
+	if (c->rtt_last == 0)
+		return;
+	if (c->rtt_last < c->hs_cur_min)
+		c->hs_cur_min = c->rtt_last;
+	c->rtt_last = 0;
+	if (++c->hs_samples < TCP_HS_N_RTT_SAMPLE)
+		return;
+	if (!c->hs_css) {
+		if (c->hs_last_min == inf || c->hs_cur_min == inf)
+			return;
+		uint64_t thresh = c->hs_last_min / 8;
+		if (thresh < TCP_HS_MIN_RTT_THRESH_NS)
+			thresh = TCP_HS_MIN_RTT_THRESH_NS;
+		if (thresh > TCP_HS_MAX_RTT_THRESH_NS)
+			thresh = TCP_HS_MAX_RTT_THRESH_NS;
+		if (c->hs_cur_min >= c->hs_last_min + thresh) {
+			TCP_COUNT(c->n, hystart_css);
+			c->hs_css = true;
+			c->hs_css_rounds = 0;
+			c->hs_css_base = c->hs_cur_min;
+		}
+	} else if (c->hs_cur_min < c->hs_css_base) {
+		c->hs_css = false; /* 4.2: a spurious exit: slow start again */
+	}
+}
+
 /* Congestion control on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2,
  * RFC 6675 5). */
 static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
@@ -1493,7 +1548,9 @@ static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 		return;
 	}
 	c->dupacks = 0;
-	if (c->cwnd < c->ssthresh) {
+	if (c->cwnd < c->ssthresh && c->cc == TCP_CC_CUBIC && c->ssthresh == UINT32_MAX) {
+		tcp_hystart_ack(c, acked);
+	} else if (c->cwnd < c->ssthresh) {
 		/* RFC 5681 3.1 slow start; RFC 3465 L = 2 MSS. */
 		c->cwnd += acked < 2u * c->mss ? acked : 2u * c->mss;
 	} else if (c->cc == TCP_CC_CUBIC) {

@@ -93,6 +93,12 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 /* RFC 9438 4.1 and 4.6: C = 0.4, beta_cubic = 0.7 (as tenths). */
 #define TCP_CUBIC_C10	 4
 #define TCP_CUBIC_BETA10 7
+/* RFC 9406 4.3: HyStart++'s constants (for CUBIC's first slow start). */
+#define TCP_HS_MIN_RTT_THRESH_NS  (4 * NS_PER_MS)
+#define TCP_HS_MAX_RTT_THRESH_NS  (16 * NS_PER_MS)
+#define TCP_HS_N_RTT_SAMPLE	  8
+#define TCP_HS_CSS_GROWTH_DIVISOR 4
+#define TCP_HS_CSS_ROUNDS	  5
 
 /* clang-format off */
 #define TCP_ARG_DECLS                                                                      \
@@ -132,6 +138,7 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 	X(tcp, timewait_recycled)                                                                  \
 	X(tcp, rexmt_timeout)                                                                      \
 	X(tcp, fast_rexmt)   /* loss recoveries begun (3 duplicate ACKs or SACK) */                \
+	X(tcp, hystart_css)  /* RFC 9406: slow start left for Conservative Slow Start */           \
 	X(tcp, rescue_rexmt) /* RFC 6675 rescue retransmissions */                                 \
 	X(tcp, lost_rexmt)   /* retransmissions seen lost by SACKs of later data */                \
 	X(tcp, rexmt_segs)                                                                         \
@@ -227,6 +234,13 @@ struct tcp_conn {
 	 * start, K (ms), and the Reno-friendly estimate W_est (bytes). */
 	uint32_t w_max, w_est;
 	uint64_t epoch_start, k_ms;
+	/* RFC 9406 state: the round's end, the lowest RTT of this round and
+	 * the last, samples this round, Conservative Slow Start and its
+	 * baseline and rounds; the latest RTT sample (0: none since). */
+	uint32_t hs_window_end;
+	uint64_t hs_cur_min, hs_last_min, hs_css_base, rtt_last;
+	unsigned hs_samples, hs_css_rounds;
+	bool hs_round, hs_css;
 
 	/* Deadlines (DEADLINE_NEVER: off); one loop timer at the earliest. */
 	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_close, t_probe;

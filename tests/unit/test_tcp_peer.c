@@ -733,6 +733,54 @@ TEST(cubic_reduces_by_beta_and_follows_the_cubic)
 	CHECK(a - 70000 > b - a);
 }
 
+TEST(hystart_leaves_slow_start_when_the_rtt_grows)
+{
+	/* RFC 9406 with CUBIC: three rounds at an RTT of 10 ms, then 40 ms
+	 * (a queue building): the first round at 40 ms, once it has 8 RTT
+	 * samples, leaves slow start for Conservative Slow Start; five rounds
+	 * later congestion avoidance begins with ssthresh = cwnd, no loss
+	 * having happened. */
+	static const char *const args[] = {"ipv4=10.0.0.2/24", "tcp-buf=512K", "tcp-conns=2",
+					   "tcp-cc=cubic", NULL};
+	struct peer p;
+	peer_open(&p, SYN_OPTS, sizeof SYN_OPTS, args);
+	tcp_setopt(p.c, TCP_OPT_NODELAY, 1);
+	static uint8_t buf[65536];
+	static uint32_t end[1024], tsv[1024];
+	uint32_t css_cwnd = 0;
+	for (int round = 0; round < 10; round++) {
+		size_t done;
+		while (tcp_write(p.c, buf, sizeof buf, &done, TCP_NOWAIT) == ATL_OK)
+			;
+		unsigned k = 0;
+		while (k < 1024 && take(&p)) {
+			end[k] = p.o.seq + (uint32_t)p.o.len;
+			tsv[k++] = p.o.tsval;
+		}
+		CHECK(k > 0);
+		fake_set_time(fake_time() + (round < 3 ? 10 : 40) * NS_PER_MS);
+		for (unsigned i = 0; i < k; i++) {
+			p.o.tsval = tsv[i];
+			p.ts++;
+			peer_send(&p, p.snd, end[i], F_ACK, 65535, NULL, 0);
+		}
+		if (round < 3)
+			CHECK(!p.c->hs_css);
+		if (round == 3) {
+			CHECK(p.c->hs_css);
+			CHECK_EQ(cnt(&p.t, "tcp", "hystart_css"), 1);
+			CHECK_EQ(p.c->ssthresh, UINT32_MAX);
+			css_cwnd = p.c->cwnd;
+		}
+	}
+	/* Out of slow start without a loss; in CSS cwnd grew by a quarter
+	 * of slow start's pace (at most 1.25 times per round). */
+	CHECK(p.c->ssthresh != UINT32_MAX);
+	CHECK(!p.c->hs_css);
+	CHECK(p.c->ssthresh <= css_cwnd * 4);
+	CHECK_EQ(cnt(&p.t, "tcp", "fast_rexmt"), 0);
+}
+
 TEST(rto_backs_off_and_karn_ignores_retransmissions)
 {
 	struct peer p;
@@ -775,4 +823,5 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(simultaneous_close_goes_through_closing),
 	  TEST_ENTRY(fast_retransmit_after_three_dupacks),
 	  TEST_ENTRY(cubic_reduces_by_beta_and_follows_the_cubic),
+	  TEST_ENTRY(hystart_leaves_slow_start_when_the_rtt_grows),
 	  TEST_ENTRY(rto_backs_off_and_karn_ignores_retransmissions))
