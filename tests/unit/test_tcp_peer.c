@@ -318,6 +318,34 @@ TEST(sacked_data_starts_recovery_without_three_dupacks)
 	CHECK_EQ(cnt(&p.t, "tcp", "fast_rexmt"), 1);
 }
 
+TEST(a_lost_retransmission_is_sent_again_once_later_data_is_sacked)
+{
+	/* The first segment is lost, and so is its fast retransmission.  New
+	 * data sent after that retransmission arrives and is SACKed: once
+	 * more than two segments of it are, the retransmission is lost too
+	 * and goes again, without waiting for the timer. */
+	struct peer p;
+	sack_open(&p, 4000, 16000);
+	while (take(&p))
+		;
+	static const uint32_t b[][1][2] = {{{1000, 2000}}, {{1000, 3000}}, {{1000, 4000}},
+					   {{1000, 5000}}, {{1000, 6000}}, {{1000, 7000}},
+					   {{1000, 8000}}, {{1000, 9000}}};
+	unsigned first = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		sack_ack(&p, b[i], 1);
+		while (take(&p))
+			if (p.o.seq == p.iss + 1)
+				first++;
+		if (i < 7)
+			CHECK_EQ(cnt(&p.t, "tcp", "lost_rexmt"), 0);
+	}
+	CHECK_EQ(first, 2); /* the fast retransmission, then the second */
+	CHECK_EQ(cnt(&p.t, "tcp", "lost_rexmt"), 1);
+	CHECK_EQ(cnt(&p.t, "tcp", "fast_rexmt"), 1);
+	CHECK_EQ(cnt(&p.t, "tcp", "rexmt_timeout"), 0);
+}
+
 TEST(a_silent_flight_gets_one_loss_probe_before_the_timeout)
 {
 	/* Four segments out, nothing comes back: after max(2 SRTT, 10 ms)
@@ -813,6 +841,7 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(port_unreachable_ends_a_connect_in_syn_sent),
 	  TEST_ENTRY(limited_transmit_sends_new_data_on_the_first_two_dupacks),
 	  TEST_ENTRY(sacked_data_starts_recovery_without_three_dupacks),
+	  TEST_ENTRY(a_lost_retransmission_is_sent_again_once_later_data_is_sacked),
 	  TEST_ENTRY(a_silent_flight_gets_one_loss_probe_before_the_timeout),
 	  TEST_ENTRY(rst_checks_follow_rfc5961), TEST_ENTRY(paws_drops_old_timestamps),
 	  TEST_ENTRY(delayed_ack_and_every_second_segment),
