@@ -348,9 +348,8 @@ static bool tcp_can_send_data(const struct tcp_conn *c)
  * that holds back its SACKs (Linux compresses them behind a timer), each
  * of which would otherwise cost a retransmission timeout (200 ms at
  * least) and cwnd down to one segment. */
-static void tcp_probe_arm(struct tcp_conn *c, uint64_t now)
+static void tcp_probe_arm(struct tcp_conn *c)
 {
-	(void)now;
 	c->t_probe = DEADLINE_NEVER;
 	if (!c->sack_ok || c->probed || c->srtt == 0 || !tcp_can_send_data(c) ||
 	    c->t_rexmt == DEADLINE_NEVER || c->snd_max - c->snd_una <= c->mss || c->rto_recovery)
@@ -466,7 +465,7 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		c->t_rexmt = now + c->rto;
 	if (!sent_any && c->ack_now)
 		tcp_send_ack(c, now);
-	tcp_probe_arm(c, now);
+	tcp_probe_arm(c);
 	tcp_arm(c);
 }
 
@@ -1395,10 +1394,9 @@ static bool tcp_next_hole(const struct tcp_conn *c, bool lost, uint32_t *seq, ui
 }
 
 /* RFC 6675 5 (C): in recovery, while cwnd - pipe >= SMSS, send what
- * NextSeg() names.  Rules 1 and 2 are taken by tcp_output (lost holes
- * first, then new data with the pipe as the flight); this is rules 3 and 4
- * once no new data can go: holes not yet presumed lost, then one rescue
- * retransmission of the highest unSACKed data per recovery. */
+ * NextSeg() names.  tcp_output takes the rules in order: rule 1 here (the
+ * lost holes), rule 2 itself (new data, with the pipe as the flight), then
+ * tcp_sack_rexmt_rest. */
 static void tcp_sack_rexmt_lost(struct tcp_conn *c, uint64_t now)
 {
 	uint32_t seq, len;
@@ -1407,6 +1405,9 @@ static void tcp_sack_rexmt_lost(struct tcp_conn *c, uint64_t now)
 			break;
 }
 
+/* NextSeg rules 3 and 4, once no new data can go: holes below the
+ * highest SACKed byte not yet presumed lost, then one rescue
+ * retransmission per recovery of the highest unSACKed data. */
 static void tcp_sack_rexmt_rest(struct tcp_conn *c, uint64_t now)
 {
 	uint32_t seq, len;
