@@ -8,9 +8,13 @@
  * timestamps with PAWS (RFC 7323); RFC 5961 checks of RST, SYN and ACK;
  * RFC 6528 initial sequence numbers; the RFC 6298 retransmission timer
  * with Karn's rule; slow start, congestion avoidance, fast retransmit and
- * NewReno recovery (RFC 5681, RFC 6582); delayed ACKs; Nagle (RFC 896,
- * RFC 9293 3.7.4) with a switch; sender and receiver silly window
- * avoidance; zero-window probing; keep-alive; a bounded TIME-WAIT.
+ * NewReno recovery (RFC 5681, RFC 6582) with Limited Transmit (RFC
+ * 3042); with SACK, RFC 6675 recovery and loss probes (after RFC 8985);
+ * delayed ACKs; Nagle (RFC 896, RFC 9293 3.7.4) with a switch; sender
+ * and receiver silly window avoidance; zero-window probing; keep-alive; a
+ * bounded TIME-WAIT; SYN cookies (RFC 4987 3.6) when a backlog or the
+ * pool is full; path MTU discovery (RFC 1191, RFC 5927); CUBIC (RFC 9438)
+ * with HyStart++ (RFC 9406).
  */
 #include <string.h>
 
@@ -63,6 +67,10 @@ struct seg {
 
 static void tcp_arm(struct tcp_conn *c);
 static void tcp_output(struct tcp_conn *c, uint64_t now);
+static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *p, uint64_t now);
+static bool tcp_sack_recovery(const struct tcp_conn *c);
+static void tcp_sack_rexmt_lost(struct tcp_conn *c, uint64_t now);
+static void tcp_sack_rexmt_rest(struct tcp_conn *c, uint64_t now);
 
 /* ---- Rings ------------------------------------------------------------------ */
 
@@ -249,7 +257,8 @@ static int tcp_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t le
 	csum_add_pseudo(&cs, c->laddr, c->raddr, IP_PROTO_TCP, (uint16_t)w.pos);
 	csum_add(&cs, seg, w.pos);
 	wr_be16_at(&w, 16, csum_fold(&cs));
-	struct ip4_src src = {.hdr = seg, .hdr_len = w.pos};
+	/* RFC 1191: DF on every segment, so the path tells us its MTU. */
+	struct ip4_src src = {.df = true, .hdr = seg, .hdr_len = w.pos};
 	int rc = ip4_output(n, c->raddr, IP_PROTO_TCP, &src, now);
 	if (rc != ATL_OK) {
 		TCP_COUNT(n, tx_fail);
@@ -330,6 +339,29 @@ static bool tcp_can_send_data(const struct tcp_conn *c)
 	       c->state == TCP_FIN_WAIT_1 || c->state == TCP_CLOSING || c->state == TCP_LAST_ACK;
 }
 
+/* The loss probe timer (after RFC 8985 7.2, which has it outside
+ * recovery, where RACK's timer covers the rest; atoll has no RACK, so
+ * the probe also runs in recovery): with SACK and data in flight, more
+ * than one segment of it, and no probe out since the last ACK of new
+ * data, a probe is due max(2 SRTT, 10 ms) after the last segment
+ * received.  It catches a lost tail, a lost retransmission, and a peer
+ * that holds back its SACKs (Linux compresses them behind a timer), each
+ * of which would otherwise cost a retransmission timeout (200 ms at
+ * least) and cwnd down to one segment. */
+static void tcp_probe_arm(struct tcp_conn *c)
+{
+	c->t_probe = DEADLINE_NEVER;
+	if (!c->sack_ok || c->probed || c->srtt == 0 || !tcp_can_send_data(c) ||
+	    c->t_rexmt == DEADLINE_NEVER || c->snd_max - c->snd_una <= c->mss || c->rto_recovery)
+		return;
+	uint64_t pto = 2 * c->srtt;
+	if (pto < TCP_PTO_MIN_NS)
+		pto = TCP_PTO_MIN_NS;
+	uint64_t at = c->last_rx + pto;
+	if (at < c->t_rexmt)
+		c->t_probe = at;
+}
+
 /* Send what the windows allow (RFC 5681 and RFC 9293 3.8.6.2.1), then an
  * ACK if one is owed and none went with data. */
 static void tcp_output(struct tcp_conn *c, uint64_t now)
@@ -352,6 +384,10 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		return;
 	}
 	bool sent_any = false;
+	bool sack_rec = tcp_sack_recovery(c) && tcp_can_send_data(c);
+	/* RFC 6675 5 (C), NextSeg rule 1: lost holes before new data. */
+	if (sack_rec)
+		tcp_sack_rexmt_lost(c, now);
 	while (tcp_can_send_data(c)) {
 		/* The peer's window is anchored where it was advertised
 		 * (SND.WL2 + SND.WND, RFC 9293 3.8.6.2.1), not at SND.UNA:
@@ -359,7 +395,17 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		uint32_t edge = c->snd_wl2 + c->snd_wnd;
 		uint32_t flight = tcp_flight(c);
 		uint32_t usable = tcp_seq_lt(c->snd_nxt, edge) ? edge - c->snd_nxt : 0;
-		uint32_t cw = c->cwnd > flight ? c->cwnd - flight : 0;
+		/* In SACK recovery the congestion window bounds the pipe.
+		 * Before recovery, RFC 3042 (Limited Transmit): the first and
+		 * second duplicate ACK each let one new segment go beyond
+		 * cwnd, so that a small window still brings the three
+		 * duplicates (or the SACKs) that start fast recovery instead of
+		 * waiting out the retransmission timer. */
+		uint32_t used = sack_rec ? tcp_pipe(c) : flight;
+		uint32_t allowed = c->cwnd;
+		if (!c->in_recovery && c->dupacks > 0)
+			allowed += (c->dupacks < 2 ? c->dupacks : 2) * (uint32_t)c->mss;
+		uint32_t cw = allowed > used ? allowed - used : 0;
 		if (cw < usable)
 			usable = cw;
 		uint32_t unsent = tcp_unsent(c);
@@ -403,6 +449,9 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		if (fin_due || rc != ATL_OK)
 			break;
 	}
+	/* NextSeg rules 3 and 4, when no new data could go. */
+	if (sack_rec && c->in_recovery)
+		tcp_sack_rexmt_rest(c, now);
 	/* RFC 9293 3.8.6.1: data waits behind a closed window (zero, or
 	 * used up) with nothing in flight to bring an update: probe it. */
 	if (tcp_can_send_data(c) && tcp_unsent(c) > 0 && c->snd_una == c->snd_max &&
@@ -416,6 +465,7 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		c->t_rexmt = now + c->rto;
 	if (!sent_any && c->ack_now)
 		tcp_send_ack(c, now);
+	tcp_probe_arm(c);
 	tcp_arm(c);
 }
 
@@ -467,7 +517,8 @@ static void tcp_set_closed(struct tcp_conn *c, int err)
 	if (err && !c->err)
 		c->err = err;
 	c->state = TCP_CLOSED;
-	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = DEADLINE_NEVER;
+	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = c->t_probe =
+	    DEADLINE_NEVER;
 	tcp_unlink_listener(c);
 	tcp_wake(c);
 	if (!c->app_owned)
@@ -498,6 +549,8 @@ static void tcp_arm(struct tcp_conn *c)
 		d = c->t_delack;
 	if (c->t_persist < d)
 		d = c->t_persist;
+	if (c->t_probe < d)
+		d = c->t_probe;
 	if (c->t_keep < d)
 		d = c->t_keep;
 	if (c->t_close < d)
@@ -506,6 +559,16 @@ static void tcp_arm(struct tcp_conn *c)
 		timer_cancel(c->n->loop, &c->timer);
 	else if (!c->timer.armed || c->timer.deadline != d)
 		timer_arm(c->n->loop, &c->timer, d);
+}
+
+/* Our window scale: the smallest that lets the window cover the whole
+ * buffer (RFC 7323 2.2). */
+static uint8_t tcp_our_wscale(const struct tcp *t)
+{
+	uint8_t ws = 0;
+	while (ws < TCP_WSCALE_MAX && (t->buf_size >> ws) > 65535)
+		ws++;
+	return ws;
 }
 
 /* A fresh control block, recycling the oldest TIME-WAIT one if the pool
@@ -536,13 +599,11 @@ static struct tcp_conn *tcp_alloc(struct net *n)
 	c->st = &n->st;
 	c->n = n;
 	c->rto = TCP_RTO_INIT_NS;
-	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = DEADLINE_NEVER;
+	c->t_rexmt = c->t_delack = c->t_persist = c->t_keep = c->t_close = c->t_probe =
+	    DEADLINE_NEVER;
 	c->rcv_mss = (uint16_t)(n->mtu - 40);
 	c->mss = TCP_MSS_DEFAULT;
-	/* Our window scale: the smallest that lets the window cover the
-	 * whole buffer (RFC 7323 2.2). */
-	while (c->rcv_wscale < TCP_WSCALE_MAX && (t->buf_size >> c->rcv_wscale) > 65535)
-		c->rcv_wscale++;
+	c->rcv_wscale = tcp_our_wscale(t);
 	c->ssthresh = UINT32_MAX; /* RFC 5681 3.1: arbitrarily high */
 	c->cc = t->cc;
 	plat_entropy(&c->ts_offset, sizeof c->ts_offset);
@@ -678,25 +739,273 @@ static struct tcp_listener *tcp_find_listener(struct net *n, uint32_t addr, uint
 	return NULL;
 }
 
-/* RFC 9293 3.10.7.2: a SYN to a listening port. */
+/* A passive open just established: onto its listener's accept queue. */
+static void tcp_queue_accept(struct tcp_conn *c)
+{
+	struct tcp_listener *ls = c->parent;
+	if (!ls)
+		return;
+	c->aq_next = NULL;
+	if (ls->aq_tail)
+		ls->aq_tail->aq_next = c;
+	else
+		ls->aq_head = c;
+	ls->aq_tail = c;
+	waitq_wake_one(c->n->loop, &ls->wq);
+}
+
+/* The half-open passive connection (SYN-RCVD) that has waited longest,
+ * of listener ls or of any listener (ls NULL).  The list has the newest
+ * first, so among equals the last is the oldest. */
+static struct tcp_conn *tcp_oldest_half_open(struct net *n, const struct tcp_listener *ls)
+{
+	struct tcp_conn *oldest = NULL;
+	for (struct tcp_conn *q = T(n)->list; q; q = q->next)
+		if (q->state == TCP_SYN_RCVD && q->parent && !q->app_owned &&
+		    (!ls || q->parent == ls) && (!oldest || q->last_rx <= oldest->last_rx))
+			oldest = q;
+	return oldest;
+}
+
+/* ---- SYN cookies (RFC 4987 3.6) -------------------------------------------------- */
+
+/* When a listener's backlog is full, or every control block is taken and
+ * some by half-open connections, a SYN is answered statelessly: our
+ * initial sequence number (the cookie) carries what the connection needs
+ * and a MAC over the 4-tuple, the peer's ISN and a 64 s clock tick, keyed
+ * with the stack's secret.  An ACK that returns a valid cookie creates the
+ * connection, already ESTABLISHED.
+ *
+ * The cookie: bits 31..8 are a MAC over all that and the options, bits
+ * 7..0 the options XORed with a mask derived from the rest:
+ *   1..0  the peer's MSS, rounded down to one of tcp_cookie_mss
+ *   5..2  the peer's window scale, 15 when it sent none
+ *   6     SACK permitted
+ *   7     timestamps
+ * So window scaling, SACK and timestamps survive a cookie (unlike older
+ * schemes, which drop them or need the timestamp to carry them); the
+ * timestamp offset of the connection comes from the MAC too, so RTT
+ * samples from the first ACK on are right.  The price: 24 bits of MAC (a
+ * blind ACK is accepted with odds of 2 in 2^24, the cookie being checked
+ * against two ticks), checked only for 128 s after a cookie was sent; and
+ * a cookie is not the RFC 6528 clock-driven ISN. */
+static const uint16_t tcp_cookie_mss[4] = {536, 1300, 1440, 1460};
+
+struct tcp_cookie {
+	uint32_t mac, ts_offset;
+	uint8_t mask; /* XORed over the options byte */
+};
+
+/* SHA-256 over what a cookie stands for: the 4-tuple, the peer's ISN, the
+ * tick and, for the MAC, the options byte (opts < 0: without). */
+static void tcp_cookie_hash(const struct tcp *t, const struct seg *s, uint32_t irs, uint64_t tick,
+			    int opts, uint8_t out[32])
+{
+	uint8_t in[2 + 12 + 4 + 8 + sizeof t->isn_key];
+	struct wr w = wr_make(in, sizeof in);
+	wr_u8(&w, opts < 0 ? 'C' : 'M'); /* apart from tcp_isn's inputs */
+	wr_u8(&w, (uint8_t)(opts < 0 ? 0 : opts));
+	wr_be32(&w, s->dst);
+	wr_be16(&w, s->dport);
+	wr_be32(&w, s->src);
+	wr_be16(&w, s->sport);
+	wr_be32(&w, irs);
+	wr_be32(&w, (uint32_t)(tick >> 32));
+	wr_be32(&w, (uint32_t)tick);
+	wr_bytes(&w, t->isn_key, sizeof t->isn_key);
+	br_sha256_context h;
+	br_sha256_init(&h);
+	br_sha256_update(&h, in, w.pos);
+	br_sha256_out(&h, out);
+}
+
+/* The mask and timestamp offset of a cookie (not depending on the
+ * options, so that the options can be recovered), then, unless opts < 0,
+ * its MAC over them. */
+static struct tcp_cookie tcp_cookie_make(const struct tcp *t, const struct seg *s, uint32_t irs,
+					 uint64_t tick, int opts)
+{
+	uint8_t out[32];
+	struct tcp_cookie k;
+	tcp_cookie_hash(t, s, irs, tick, -1, out);
+	struct rd r = rd_make(out, sizeof out);
+	k.ts_offset = rd_be32(&r);
+	k.mask = rd_u8(&r);
+	k.mac = 0;
+	if (opts < 0)
+		return k; /* the mask only */
+	tcp_cookie_hash(t, s, irs, tick, opts, out);
+	r = rd_make(out, sizeof out);
+	k.mac = rd_be32(&r) & 0xffffff00u;
+	return k;
+}
+
+/* The options byte of a cookie for SYN s. */
+static uint8_t tcp_cookie_opts(const struct seg *s)
+{
+	uint16_t mss = s->has_mss ? s->mss : TCP_MSS_DEFAULT;
+	uint8_t idx = 0;
+	for (uint8_t i = 0; i < 4; i++)
+		if (tcp_cookie_mss[i] <= mss)
+			idx = i;
+	uint8_t ws = s->has_ws ? (s->ws > TCP_WSCALE_MAX ? TCP_WSCALE_MAX : s->ws) : 15;
+	return (uint8_t)(idx | ws << 2 | (s->has_sackok ? 0x40 : 0) | (s->has_ts ? 0x80 : 0));
+}
+
+/* Answer SYN s with a cookie SYN-ACK, keeping nothing.  The segment is
+ * built by tcp_send from a control block on the stack, never linked. */
+static void tcp_send_cookie(struct net *n, struct tcp_listener *ls, const struct seg *s,
+			    uint64_t now)
+{
+	struct tcp *t = T(n);
+	uint8_t opts = tcp_cookie_opts(s);
+	struct tcp_cookie k = tcp_cookie_make(t, s, s->seq, now / TCP_COOKIE_TICK_NS, opts);
+	struct tcp_conn c;
+	memset(&c, 0, sizeof c);
+	c.n = n;
+	c.laddr = s->dst;
+	c.lport = s->dport;
+	c.raddr = s->src;
+	c.rport = s->sport;
+	c.state = TCP_SYN_RCVD;
+	c.rcv_nxt = c.rcv_adv = s->seq + 1;
+	c.rcv.cap = t->buf_size;
+	c.rcv_mss = (uint16_t)(n->mtu - 40);
+	c.ws_ok = s->has_ws;
+	c.rcv_wscale = c.ws_ok ? tcp_our_wscale(t) : 0;
+	c.sack_ok = s->has_sackok;
+	c.ts_ok = s->has_ts;
+	c.ts_recent = s->tsval;
+	c.ts_offset = k.ts_offset;
+	if (tcp_send(&c, k.mac | (uint8_t)(opts ^ k.mask), TH_SYN | TH_ACK, 0, now) == ATL_OK)
+		TCP_COUNT(n, syncookie_sent);
+	ls->cookie_until = now + 2 * TCP_COOKIE_TICK_NS;
+}
+
+/* The options of ACK s if it returns a cookie we made in this tick or the
+ * one before; false otherwise. */
+static bool tcp_cookie_check(const struct tcp *t, const struct seg *s, uint64_t now, uint8_t *opts,
+			     uint32_t *ts_offset)
+{
+	uint32_t cookie = s->ack - 1, irs = s->seq - 1;
+	uint64_t tick = now / TCP_COOKIE_TICK_NS;
+	for (uint64_t back = 0; back < 2 && back <= tick; back++) {
+		struct tcp_cookie k = tcp_cookie_make(t, s, irs, tick - back, -1);
+		uint8_t o = (uint8_t)(cookie ^ k.mask);
+		k = tcp_cookie_make(t, s, irs, tick - back, o);
+		if ((cookie & 0xffffff00u) != k.mac)
+			continue;
+		*opts = o;
+		*ts_offset = k.ts_offset;
+		return true;
+	}
+	return false;
+}
+
+/* An ACK to a listening port, with no connection: a returning cookie
+ * makes one (RFC 4987 3.6); anything else is answered with RST (RFC 9293
+ * 3.10.7.2). */
+static void tcp_input_cookie(struct net *n, struct tcp_listener *ls, const struct seg *s,
+			     struct pkt *p, uint64_t now)
+{
+	uint8_t opts;
+	uint32_t ts_offset;
+	if (now >= ls->cookie_until || (s->flags & (TH_SYN | TH_RST)) ||
+	    !tcp_cookie_check(T(n), s, now, &opts, &ts_offset)) {
+		if (now < ls->cookie_until)
+			TCP_COUNT(n, syncookie_bad);
+		tcp_send_rst(n, s, now);
+		return;
+	}
+	/* The backlog still bounds what waits for tcp_accept: a peer that has
+	 * proved its address is worth more than a half-open one. */
+	if (ls->pending >= ls->backlog) {
+		struct tcp_conn *old = tcp_oldest_half_open(n, ls);
+		if (!old) {
+			TCP_COUNT(n, backlog_drop); /* the peer will retransmit */
+			return;
+		}
+		TCP_COUNT(n, synrcvd_dropped);
+		tcp_set_closed(old, 0);
+	}
+	struct tcp_conn *c = tcp_alloc(n);
+	if (!c) {
+		struct tcp_conn *old = tcp_oldest_half_open(n, NULL);
+		if (old) {
+			TCP_COUNT(n, synrcvd_dropped);
+			tcp_set_closed(old, 0);
+			c = tcp_alloc(n);
+		}
+	}
+	if (!c) {
+		TCP_COUNT(n, conn_refused_nomem);
+		tcp_send_rst(n, s, now);
+		return;
+	}
+	TCP_COUNT(n, syncookie_ok);
+	TCP_COUNT(n, passive_open);
+	TCP_COUNT(n, established);
+	c->laddr = s->dst;
+	c->lport = s->dport;
+	c->raddr = s->src;
+	c->rport = s->sport;
+	c->parent = ls;
+	ls->pending++;
+	c->irs = s->seq - 1;
+	c->rcv_nxt = s->seq;
+	c->iss = s->ack - 1;
+	c->snd_una = c->snd_nxt = c->snd_max = s->ack;
+	c->snd_buf_seq = s->ack;
+	c->recover = c->iss;
+	struct seg syn = {0};
+	syn.has_mss = true;
+	syn.mss = tcp_cookie_mss[opts & 3];
+	syn.has_ws = (opts >> 2 & 15) != 15;
+	syn.ws = (uint8_t)(opts >> 2 & 15);
+	syn.has_sackok = (opts & 0x40) != 0;
+	/* Timestamps only if the peer keeps sending them. */
+	syn.has_ts = (opts & 0x80) && s->has_ts;
+	syn.tsval = s->tsval;
+	tcp_apply_syn_options(c, &syn);
+	if (syn.has_ts)
+		c->ts_offset = ts_offset;
+	/* What the SYN-ACK offered: its window, never scaled (RFC 7323 2.2). */
+	uint32_t offered = c->rcv.cap < 65535 ? c->rcv.cap : 65535;
+	c->rcv_adv = c->rcv_nxt + offered;
+	c->snd_wnd = s->wnd << c->snd_wscale;
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = s->seq;
+	c->snd_wl2 = s->ack;
+	c->state = TCP_ESTABLISHED;
+	c->last_rx = now;
+	tcp_queue_accept(c);
+	/* The ACK may carry data or a FIN: the connection takes it now. */
+	tcp_input_conn(c, s, p, now);
+}
+
+/* RFC 9293 3.10.7.2: a segment to a listening port. */
 static void tcp_input_listen(struct net *n, struct tcp_listener *ls, const struct seg *s,
-			     uint64_t now)
+			     struct pkt *p, uint64_t now)
 {
 	if (s->flags & TH_RST)
 		return;
 	if (s->flags & TH_ACK) {
-		tcp_send_rst(n, s, now);
+		tcp_input_cookie(n, ls, s, p, now);
 		return;
 	}
 	if (!(s->flags & TH_SYN))
 		return;
-	if (ls->pending >= ls->backlog) {
-		TCP_COUNT(n, backlog_drop);
-		return; /* the peer retries its SYN */
-	}
-	struct tcp_conn *c = tcp_alloc(n);
+	bool full = ls->pending >= ls->backlog;
+	struct tcp_conn *c = full ? NULL : tcp_alloc(n);
 	if (!c) {
-		/* Refused cleanly: existing connections keep their memory. */
+		/* A full backlog, or a pool held in part by half-open
+		 * connections (a flood, likely): a cookie, state kept by the
+		 * peer.  A pool full of live connections: refused cleanly,
+		 * existing connections keep their memory. */
+		if (full || tcp_oldest_half_open(n, NULL)) {
+			tcp_send_cookie(n, ls, s, now);
+			return;
+		}
 		TCP_COUNT(n, conn_refused_nomem);
 		tcp_send_rst(n, s, now);
 		return;
@@ -818,6 +1127,7 @@ static void tcp_challenge_ack(struct tcp_conn *c, uint64_t now)
 /* RFC 6298 2.2-2.3 */
 static void tcp_rtt_sample(struct tcp_conn *c, uint64_t r)
 {
+	c->rtt_last = r; /* for HyStart++ */
 	if (c->srtt == 0) {
 		c->srtt = r;
 		c->rttvar = r / 2;
@@ -980,26 +1290,67 @@ static void tcp_sack_update(struct tcp_conn *c, const struct seg *s)
 	}
 }
 
-/* The first hole at or after from and below the highest SACKed byte:
- * data the peer lacks while holding later data, so presumed lost (RFC
- * 6675 4's IsLost, simplified to "below a SACKed range"). */
-static bool tcp_sack_hole(const struct tcp_conn *c, uint32_t from, uint32_t *seq, uint32_t *len)
+/* ---- SACK-based loss recovery (RFC 6675) ------------------------------------ */
+
+/* The scoreboard's holes: hole i lies below SACKed range i, from the end
+ * of range i - 1 (or SND.UNA); hole nsacked is the tail above the highest
+ * SACKed byte, up to SND.MAX.  Sequence numbers [*lo, *hi). */
+static void tcp_hole(const struct tcp_conn *c, unsigned i, uint32_t *lo, uint32_t *hi)
 {
-	uint32_t x = from;
-	for (unsigned i = 0; i < c->nsacked; i++) {
-		if (tcp_seq_lt(x, c->sacked[i].start)) {
-			*seq = x;
-			*len = c->sacked[i].start - x;
-			return true;
-		}
-		if (tcp_seq_lt(x, c->sacked[i].end))
-			x = c->sacked[i].end;
-	}
-	return false;
+	*lo = i == 0 ? c->snd_una : c->sacked[i - 1].end;
+	*hi = i < c->nsacked ? c->sacked[i].start : c->snd_max;
+	if (tcp_seq_lt(*lo, c->snd_una))
+		*lo = c->snd_una;
+	if (tcp_seq_lt(*hi, *lo))
+		*hi = *lo;
 }
 
-/* Retransmit up to one segment from seq (at most len bytes). */
-static uint32_t tcp_rexmt_at(struct tcp_conn *c, uint32_t seq, uint32_t len, uint64_t now)
+/* RFC 6675 4, IsLost() for the bytes of hole i: DupThresh (3)
+ * discontiguous SACKed ranges above it, or more than (DupThresh - 1) *
+ * SMSS bytes SACKed above it.  The same for every byte of the hole. */
+static bool tcp_hole_lost(const struct tcp_conn *c, unsigned i)
+{
+	uint32_t bytes = 0;
+	for (unsigned j = i; j < c->nsacked; j++)
+		bytes += c->sacked[j].end - c->sacked[j].start;
+	return c->nsacked - i >= TCP_DUPTHRESH || bytes > (TCP_DUPTHRESH - 1u) * c->mss;
+}
+
+/* HighRxt: the end of the highest retransmission of this recovery. */
+static uint32_t tcp_high_rxt(const struct tcp_conn *c)
+{
+	return tcp_seq_lt(c->snd_una, c->rexmt_hint) ? c->rexmt_hint : c->snd_una;
+}
+
+/* RFC 6675 4, SetPipe(): the bytes presumed in the network.  Per byte not
+ * SACKed: one unless presumed lost, one more if retransmitted (at or below
+ * HighRxt). */
+uint32_t tcp_pipe(const struct tcp_conn *c)
+{
+	uint32_t pipe = 0, rxt = tcp_high_rxt(c);
+	for (unsigned i = 0; i <= c->nsacked; i++) {
+		uint32_t lo, hi;
+		tcp_hole(c, i, &lo, &hi);
+		if (lo == hi)
+			continue;
+		if (!tcp_hole_lost(c, i))
+			pipe += hi - lo;
+		if (tcp_seq_lt(lo, rxt))
+			pipe += (tcp_seq_lt(rxt, hi) ? rxt : hi) - lo;
+	}
+	return pipe;
+}
+
+/* In SACK-based recovery the window in use is the pipe, not the flight. */
+static bool tcp_sack_recovery(const struct tcp_conn *c)
+{
+	return c->in_recovery && c->sack_ok;
+}
+
+/* Retransmit up to one segment from seq (at most len bytes); HighRxt
+ * moves up unless this is the rescue (RFC 6675 4, NextSeg rule 4). */
+static uint32_t tcp_rexmt_at(struct tcp_conn *c, uint32_t seq, uint32_t len, bool rescue,
+			     uint64_t now)
 {
 	uint32_t data = c->snd_buf_seq + c->snd.len - seq;
 	if (tcp_seq_lt(c->snd_buf_seq + c->snd.len, seq))
@@ -1011,40 +1362,196 @@ static uint32_t tcp_rexmt_at(struct tcp_conn *c, uint32_t seq, uint32_t len, uin
 	if (len) {
 		tcp_send(c, seq, TH_ACK, len, now);
 		TCP_COUNT(c->n, rexmt_segs);
-		if (tcp_seq_lt(c->rexmt_hint, seq + len))
+		if (!rescue && tcp_seq_lt(c->rexmt_hint, seq + len))
 			c->rexmt_hint = seq + len;
+		if (seq == c->snd_una) {
+			c->una_rxt = true;
+			c->una_rxt_high = c->snd_max;
+		}
 	}
 	return len;
 }
 
-/* Congestion control on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2). */
+/* RFC 6675 4, NextSeg() rule 1 (lost = true) or rule 3 (lost = false):
+ * the first byte above HighRxt and below the highest SACKed byte that is
+ * not SACKed and, for rule 1, presumed lost.  Up to one segment from it,
+ * within its hole. */
+static bool tcp_next_hole(const struct tcp_conn *c, bool lost, uint32_t *seq, uint32_t *len)
+{
+	uint32_t rxt = tcp_high_rxt(c);
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		uint32_t lo, hi;
+		tcp_hole(c, i, &lo, &hi);
+		if (tcp_seq_lt(lo, rxt))
+			lo = rxt;
+		if (!tcp_seq_lt(lo, hi) || (lost && !tcp_hole_lost(c, i)))
+			continue;
+		*seq = lo;
+		*len = hi - lo < c->mss ? hi - lo : c->mss;
+		return true;
+	}
+	return false;
+}
+
+/* RFC 6675 5 (C): in recovery, while cwnd - pipe >= SMSS, send what
+ * NextSeg() names.  tcp_output takes the rules in order: rule 1 here (the
+ * lost holes), rule 2 itself (new data, with the pipe as the flight), then
+ * tcp_sack_rexmt_rest. */
+static void tcp_sack_rexmt_lost(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t seq, len;
+	while (tcp_pipe(c) + c->mss <= c->cwnd && tcp_next_hole(c, true, &seq, &len))
+		if (tcp_rexmt_at(c, seq, len, false, now) == 0)
+			break;
+}
+
+/* NextSeg rules 3 and 4, once no new data can go: holes below the
+ * highest SACKed byte not yet presumed lost, then one rescue
+ * retransmission per recovery of the highest unSACKed data. */
+static void tcp_sack_rexmt_rest(struct tcp_conn *c, uint64_t now)
+{
+	uint32_t seq, len;
+	while (tcp_pipe(c) + c->mss <= c->cwnd && tcp_next_hole(c, false, &seq, &len))
+		if (tcp_rexmt_at(c, seq, len, false, now) == 0)
+			break;
+	if (c->rescued || tcp_pipe(c) + c->mss > c->cwnd)
+		return;
+	/* Rule 4: the highest unSACKed data, one segment ending there. */
+	for (unsigned i = c->nsacked + 1; i-- > 0;) {
+		uint32_t lo, hi;
+		tcp_hole(c, i, &lo, &hi);
+		uint32_t data_end = c->snd_buf_seq + c->snd.len;
+		if (tcp_seq_lt(data_end, hi))
+			hi = data_end; /* a FIN takes no data */
+		if (!tcp_seq_lt(lo, hi))
+			continue;
+		uint32_t n = hi - lo < c->mss ? hi - lo : c->mss;
+		c->rescued = true;
+		TCP_COUNT(c->n, rescue_rexmt);
+		tcp_rexmt_at(c, hi - n, n, true, now);
+		return;
+	}
+}
+
+/* A retransmission of the first unacknowledged segment that was itself
+ * lost: RFC 6675 cannot see it and would wait for the retransmission
+ * timer, with cwnd back to one segment.  But once more than (DupThresh -
+ * 1) segments' worth of data sent after that retransmission has been
+ * SACKed while the segment is still missing, it is lost as surely as a
+ * first transmission would be by IsLost (Linux's "lost retransmit"
+ * detection, the idea RACK, RFC 8985, generalizes by time): send it
+ * again.  Only the first hole is watched: it is the one that holds the
+ * window back; a later hole becomes the first in turn. */
+static void tcp_sack_lost_rexmt(struct tcp_conn *c, uint64_t now)
+{
+	if (!c->una_rxt || c->nsacked == 0 || !tcp_seq_lt(c->snd_una, c->sacked[0].start))
+		return;
+	uint32_t above = 0;
+	for (unsigned i = 0; i < c->nsacked; i++) {
+		uint32_t lo = c->sacked[i].start, hi = c->sacked[i].end;
+		if (tcp_seq_lt(lo, c->una_rxt_high))
+			lo = c->una_rxt_high;
+		if (tcp_seq_lt(lo, hi))
+			above += hi - lo;
+	}
+	if (above <= (TCP_DUPTHRESH - 1u) * c->mss)
+		return;
+	TCP_COUNT(c->n, lost_rexmt);
+	tcp_rexmt_at(c, c->snd_una, c->sacked[0].start - c->snd_una, false, now);
+}
+
+/* RFC 9406 (HyStart++) for CUBIC's first slow start (ssthresh still
+ * unset; after a loss or timeout slow start is the usual one): each
+ * round (a window of data, ended when SND.NXT at its start is
+ * acknowledged) keeps its lowest RTT sample.  After 8 samples, a round
+ * whose minimum exceeds the last round's by clamp(last / 8, 4 ms, 16 ms)
+ * means queues are building: Conservative Slow Start, growing by a
+ * quarter as fast; back to slow start if the RTT falls below the
+ * baseline again, or on to congestion avoidance (ssthresh = cwnd) after
+ * 5 rounds of it.  Called after the ACK's RTT sample, if any. */
+static void tcp_hystart_ack(struct tcp_conn *c, uint32_t acked)
+{
+	uint64_t inf = UINT64_MAX;
+	if (!c->hs_round || tcp_seq_le(c->hs_window_end, c->snd_una)) {
+		/* A new round. */
+		if (c->hs_round && c->hs_css && ++c->hs_css_rounds >= TCP_HS_CSS_ROUNDS) {
+			c->ssthresh = c->cwnd; /* 4.3: on to congestion avoidance */
+			c->hs_css = false;
+			return;
+		}
+		c->hs_last_min = c->hs_round ? c->hs_cur_min : inf;
+		c->hs_round = true;
+		c->hs_cur_min = inf;
+		c->hs_samples = 0;
+		c->hs_window_end = c->snd_nxt == c->snd_una ? c->snd_una + 1 : c->snd_nxt;
+	}
+	uint32_t inc = acked < 2u * c->mss ? acked : 2u * c->mss; /* L = 2 (RFC 3465) */
+	c->cwnd += c->hs_css ? inc / TCP_HS_CSS_GROWTH_DIVISOR : inc;
+	if (c->rtt_last == 0)
+		return;
+	if (c->rtt_last < c->hs_cur_min)
+		c->hs_cur_min = c->rtt_last;
+	c->rtt_last = 0;
+	if (++c->hs_samples < TCP_HS_N_RTT_SAMPLE)
+		return;
+	if (!c->hs_css) {
+		if (c->hs_last_min == inf || c->hs_cur_min == inf)
+			return;
+		uint64_t thresh = c->hs_last_min / 8;
+		if (thresh < TCP_HS_MIN_RTT_THRESH_NS)
+			thresh = TCP_HS_MIN_RTT_THRESH_NS;
+		if (thresh > TCP_HS_MAX_RTT_THRESH_NS)
+			thresh = TCP_HS_MAX_RTT_THRESH_NS;
+		if (c->hs_cur_min >= c->hs_last_min + thresh) {
+			TCP_COUNT(c->n, hystart_css);
+			c->hs_css = true;
+			c->hs_css_rounds = 0;
+			c->hs_css_base = c->hs_cur_min;
+		}
+	} else if (c->hs_cur_min < c->hs_css_base) {
+		c->hs_css = false; /* 4.2: a spurious exit: slow start again */
+	}
+}
+
+/* Congestion control on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2,
+ * RFC 6675 5). */
 static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 {
 	if (c->in_recovery) {
 		if (tcp_seq_lt(c->snd_una, c->recover)) {
-			/* RFC 6582 3.2 step 3, partial ACK: retransmit the next
-			 * hole, deflate by the amount acked, add back one MSS. */
-			uint32_t hole = c->snd_max - c->snd_una, at = c->snd_una;
-			if (c->nsacked > 0)
-				tcp_sack_hole(c, c->snd_una, &at, &hole);
-			tcp_rexmt_at(c, at, hole, now);
+			c->t_rexmt = now + c->rto;
+			if (c->sack_ok)
+				return; /* RFC 6675: cwnd stays; tcp_output goes on */
+			/* RFC 6582 3.2 step 3, partial ACK: retransmit the first
+			 * unacknowledged segment, deflate by the amount acked,
+			 * add back one MSS. */
+			tcp_rexmt_at(c, c->snd_una, c->snd_max - c->snd_una, false, now);
 			c->cwnd = c->cwnd > acked ? c->cwnd - acked : 0;
 			if (acked >= c->mss)
 				c->cwnd += c->mss;
 			if (c->cwnd < c->mss)
 				c->cwnd = c->mss;
-			c->t_rexmt = now + c->rto;
 			return;
 		}
-		/* Full ACK: step 3 (1), cwnd = min(ssthresh, flight + MSS). */
+		/* Full ACK: RFC 6582 3.2 step 3 (1), cwnd = min(ssthresh,
+		 * flight + MSS).  RFC 6675 leaves cwnd at ssthresh (as RFC
+		 * 6937 ends its recovery): the NewReno rule would leave one
+		 * segment after a recovery that sent little new data, and a
+		 * window of one segment cannot bring duplicate ACKs when that
+		 * segment is lost: every loss there costs a timeout. */
 		uint32_t fl = tcp_flight(c);
-		c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh : fl + c->mss;
+		if (c->sack_ok)
+			c->cwnd = c->ssthresh;
+		else
+			c->cwnd = c->ssthresh < fl + c->mss ? c->ssthresh : fl + c->mss;
 		c->in_recovery = false;
 		c->dupacks = 0;
 		return;
 	}
 	c->dupacks = 0;
-	if (c->cwnd < c->ssthresh) {
+	if (c->cwnd < c->ssthresh && c->cc == TCP_CC_CUBIC && c->ssthresh == UINT32_MAX) {
+		tcp_hystart_ack(c, acked);
+	} else if (c->cwnd < c->ssthresh) {
 		/* RFC 5681 3.1 slow start; RFC 3465 L = 2 MSS. */
 		c->cwnd += acked < 2u * c->mss ? acked : 2u * c->mss;
 	} else if (c->cc == TCP_CC_CUBIC) {
@@ -1062,38 +1569,57 @@ static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 		c->cwnd = cap; /* beyond what the buffer can use: no point */
 }
 
-/* RFC 5681 3.2 / RFC 6582 3.2: a duplicate ACK. */
+/* Fast retransmit: loss recovery begins (RFC 5681 3.2, RFC 6582 3.2 step
+ * 2, RFC 6675 5 steps 1-4). */
+static void tcp_enter_recovery(struct tcp_conn *c, uint64_t now)
+{
+	TCP_COUNT(c->n, fast_rexmt);
+	tcp_cc_loss(c);
+	c->recover = c->snd_max; /* RecoveryPoint */
+	c->in_recovery = true;
+	c->rescued = false;
+	c->rtt_timing = false; /* Karn */
+	c->rexmt_hint = c->snd_una;
+	/* The first segment not acknowledged is retransmitted in any case. */
+	tcp_rexmt_at(c, c->snd_una, c->snd_max - c->snd_una, false, now);
+	if (c->sack_ok)
+		c->cwnd = c->ssthresh; /* then sending follows the pipe */
+	else
+		c->cwnd = c->ssthresh + 3u * c->mss;
+	c->t_rexmt = now + c->rto;
+}
+
+/* Whether a new loss may start a recovery: RFC 6582 3.2 step 2, not
+ * while the cumulative ACK does not cover more than the last recovery's
+ * point (its retransmissions can bring duplicates).  With SACK the
+ * scoreboard tells losses apart, so a loss at the recovery point itself
+ * (data first sent during that recovery) starts a new one; RFC 6675 5's
+ * "beyond RecoveryPoint" would leave it to the retransmission timer.
+ * After a timeout, recover is SND.MAX (RFC 6675 5.1): no recovery until
+ * the data sent before it is acknowledged. */
+static bool tcp_may_recover(const struct tcp_conn *c)
+{
+	if (c->recover == c->iss)
+		return true;
+	if (c->sack_ok && !c->rto_recovery)
+		return tcp_seq_le(c->recover, c->snd_una);
+	return !tcp_seq_le(c->snd_una - 1, c->recover);
+}
+
+/* RFC 5681 3.2 / RFC 6582 3.2 / RFC 6675 5: a duplicate ACK. */
 static void tcp_dupack(struct tcp_conn *c, uint64_t now)
 {
 	c->dupacks++;
 	if (c->in_recovery) {
-		/* With SACK, a duplicate ACK's slot first repairs the next
-		 * hole the scoreboard shows (RFC 6675 5 NextSeg rule 1). */
-		uint32_t from = tcp_seq_lt(c->snd_una, c->rexmt_hint) ? c->rexmt_hint : c->snd_una;
-		uint32_t seq, len;
-		if (tcp_sack_hole(c, from, &seq, &len) && tcp_rexmt_at(c, seq, len, now) > 0)
-			return;
-		c->cwnd += c->mss; /* RFC 6582 step 4: inflate */
+		/* NewReno inflates the window by one segment (RFC 6582 step
+		 * 4); with SACK the pipe already went down by what the ACK
+		 * reported, and tcp_output sends by it. */
+		if (!c->sack_ok)
+			c->cwnd += c->mss;
 		return;
 	}
-	if (c->dupacks != 3)
-		return;
-	/* RFC 6582 3.2 step 2: only if this loss is newer than the last
-	 * recovery's. */
-	if (tcp_seq_le(c->snd_una - 1, c->recover) && c->recover != c->iss)
-		return;
-	TCP_COUNT(c->n, fast_rexmt);
-	tcp_cc_loss(c);
-	c->recover = c->snd_max;
-	c->in_recovery = true;
-	c->rtt_timing = false; /* Karn */
-	c->rexmt_hint = c->snd_una;
-	uint32_t len = c->snd_max - c->snd_una, at = c->snd_una;
-	if (c->nsacked > 0)
-		tcp_sack_hole(c, c->snd_una, &at, &len);
-	tcp_rexmt_at(c, at, len, now);
-	c->cwnd = c->ssthresh + 3u * c->mss;
-	c->t_rexmt = now + c->rto;
+	if (c->dupacks == TCP_DUPTHRESH && tcp_may_recover(c))
+		tcp_enter_recovery(c, now);
 }
 
 /* The ACK field of a segment in a synchronized state (RFC 9293
@@ -1139,6 +1665,10 @@ static bool tcp_process_ack(struct tcp_conn *c, const struct seg *s, uint64_t no
 			c->rtt_timing = false;
 		}
 		c->snd_una = s->ack;
+		c->una_rxt = false; /* a new first segment, not retransmitted */
+		c->probed = false;
+		if (c->rto_recovery && tcp_seq_lt(c->recover, c->snd_una))
+			c->rto_recovery = false;
 		if (tcp_seq_lt(c->snd_nxt, c->snd_una))
 			c->snd_nxt = c->snd_una;
 		c->retries = 0;
@@ -1153,6 +1683,14 @@ static bool tcp_process_ack(struct tcp_conn *c, const struct seg *s, uint64_t no
 		   wnd == c->snd_wnd && wnd != 0 && c->snd_max != c->snd_una) {
 		tcp_dupack(c, now);
 	}
+	if (tcp_sack_recovery(c))
+		tcp_sack_lost_rexmt(c, now);
+	/* RFC 6675 5: recovery also begins when the SACKed data shows the
+	 * first unacknowledged segment lost, before three duplicate ACKs
+	 * (ACKs that also moved the window, say, are not duplicates). */
+	if (c->sack_ok && !c->in_recovery && c->nsacked > 0 &&
+	    tcp_seq_lt(c->snd_una, c->sacked[0].start) && tcp_hole_lost(c, 0) && tcp_may_recover(c))
+		tcp_enter_recovery(c, now);
 	/* RFC 9293 3.10.7.4: window update from newer segments only. */
 	if (tcp_seq_lt(c->snd_wl1, s->seq) ||
 	    (c->snd_wl1 == s->seq && tcp_seq_le(c->snd_wl2, s->ack))) {
@@ -1417,16 +1955,7 @@ static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *
 		c->retries = 0;
 		if (c->keepalive)
 			c->t_keep = now + TCP_KEEPIDLE_NS;
-		struct tcp_listener *ls = c->parent;
-		if (ls) {
-			c->aq_next = NULL;
-			if (ls->aq_tail)
-				ls->aq_tail->aq_next = c;
-			else
-				ls->aq_head = c;
-			ls->aq_tail = c;
-			waitq_wake_one(n->loop, &ls->wq);
-		}
+		tcp_queue_accept(c);
 		tcp_wake(c);
 		if (c->fin_queued)
 			c->state = TCP_FIN_WAIT_1;
@@ -1510,7 +2039,7 @@ void tcp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t n
 	}
 	struct tcp_listener *ls = tcp_find_listener(n, rx->dst, s.dport);
 	if (ls) {
-		tcp_input_listen(n, ls, &s, now);
+		tcp_input_listen(n, ls, &s, p, now);
 		goto out;
 	}
 	/* RFC 9293 3.10.7.1: CLOSED.  A RST gets nothing back. */
@@ -1523,18 +2052,85 @@ out:
 	net_stats_sync(n);
 }
 
-void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, const uint8_t *quote, size_t len,
-		    uint64_t now)
+/* RFC 1191 7: without a next-hop MTU in the message (old routers), the
+ * next plateau below the datagram's length. */
+static uint32_t tcp_pmtu_plateau(uint32_t tot)
 {
-	/* Soft errors only (RFC 1122 4.2.3.9): nothing is aborted.  Path MTU
-	 * discovery is not implemented (DF is never set), so "fragmentation
-	 * needed" cannot concern us. */
-	(void)n;
-	(void)type;
-	(void)code;
-	(void)quote;
-	(void)len;
-	(void)now;
+	static const uint16_t plateau[] = {32000, 17914, 8166, 4352, 2002, 1492, 1006, 508};
+	for (unsigned i = 0; i < sizeof plateau / sizeof plateau[0]; i++)
+		if (plateau[i] < tot)
+			return plateau[i];
+	return TCP_PMTU_MIN;
+}
+
+void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, uint32_t info, const uint8_t *quote,
+		    size_t len, uint64_t now)
+{
+	if (!n->tcp)
+		return;
+	struct rd r = rd_make(quote, len);
+	uint8_t vihl = rd_u8(&r);
+	rd_skip(&r, 1);
+	uint16_t tot = rd_be16(&r);
+	rd_skip(&r, 8);
+	uint32_t src = rd_be32(&r), dst = rd_be32(&r);
+	size_t ihl = (size_t)(vihl & 15) * 4;
+	if (ihl < 20 || !rd_ok(&r))
+		return;
+	struct rd t = rd_make(quote + ihl, len > ihl ? len - ihl : 0);
+	uint16_t sport = rd_be16(&t), dport = rd_be16(&t);
+	uint32_t seq = rd_be32(&t);
+	if (!rd_ok(&t))
+		return;
+	TCP_COUNT(n, icmp_rx);
+	/* The segment was ours: from us, to the peer. */
+	struct tcp_conn *c = NULL;
+	for (struct tcp_conn *q = T(n)->list; q; q = q->next)
+		if (q->laddr == src && q->raddr == dst && q->lport == sport && q->rport == dport &&
+		    q->state != TCP_CLOSED && q->state != TCP_TIME_WAIT)
+			c = q;
+	/* RFC 5927 4.1: only about data in flight, SND.UNA <= seq < SND.NXT
+	 * (SND.MAX here: retransmissions go back below SND.NXT); anything
+	 * else is forged or stale. */
+	if (!c || tcp_seq_lt(seq, c->snd_una) || !tcp_seq_lt(seq, c->snd_max)) {
+		TCP_COUNT(n, icmp_ignored);
+		return;
+	}
+	if (type == 3 && code == 4) {
+		/* RFC 1191 6.3: fragmentation needed and DF set: the path is
+		 * narrower.  Never below TCP_PMTU_MIN, never a larger MSS. */
+		uint32_t mtu = info & 0xffff;
+		if (mtu == 0)
+			mtu = tcp_pmtu_plateau(tot);
+		if (mtu < TCP_PMTU_MIN)
+			mtu = TCP_PMTU_MIN;
+		if (mtu > n->mtu)
+			return;
+		uint32_t mss = mtu - 40 - (c->ts_ok ? 12 : 0);
+		if (mss >= c->mss)
+			return;
+		TCP_COUNT(n, pmtu_lowered);
+		c->mss = (uint16_t)mss;
+		/* The segments sent were dropped, not lost to congestion (RFC
+		 * 1191 6.4 keeps cwnd): go back and send them again at the new
+		 * size.  Karn: no RTT from them. */
+		c->rtt_timing = false;
+		if (c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD) {
+			c->snd_nxt = c->snd_una;
+			c->nsacked = 0;
+			c->rexmt_hint = c->snd_una;
+			tcp_output(c, now);
+		}
+		return;
+	}
+	/* RFC 5461 / RFC 1122 4.2.3.9: other errors are soft, except that a
+	 * connection still in SYN-SENT whose SYN was answered with host,
+	 * protocol or port unreachable gives up (as Linux does) rather than
+	 * retrying for a minute.  Codes 2 and 3 say the host refused. */
+	if (type == 3 && c->state == TCP_SYN_SENT && code <= 3) {
+		TCP_COUNT(n, icmp_abort);
+		tcp_set_closed(c, code >= 2 ? ATL_ECONNREFUSED : ATL_EHOSTUNREACH);
+	}
 }
 
 /* ---- Timers ------------------------------------------------------------------------- */
@@ -1567,14 +2163,36 @@ static void tcp_rexmt_timeout(struct tcp_conn *c, uint64_t now)
 		c->in_recovery = false;
 		c->dupacks = 0;
 		c->recover = c->snd_max; /* RFC 6582 4: no fast retransmit below */
+		c->rto_recovery = true;
 		c->bytes_acked = 0;
 	}
-	/* RFC 2018 8: after a timeout, SACK information is not trusted. */
+	/* RFC 2018 8 / RFC 6675 5.1: after a timeout, SACK information is
+	 * not trusted. */
 	c->nsacked = 0;
 	c->rexmt_hint = c->snd_una;
 	c->snd_nxt = c->snd_una; /* go back and resend from the first hole */
 	c->t_rexmt = now + c->rto;
 	tcp_output(c, now);
+}
+
+static void tcp_probe_timeout(struct tcp_conn *c, uint64_t now)
+{
+	/* In recovery, the first hole again (its retransmission may be the
+	 * loss); otherwise the last segment sent (RFC 8985 7.3), whose ACK
+	 * SACKs whatever arrived and so starts recovery if anything was
+	 * lost.  One probe until an ACK of new data; cwnd is not touched. */
+	if (c->snd_una == c->snd_max)
+		return;
+	TCP_COUNT(c->n, loss_probe);
+	c->probed = true;
+	uint32_t data_end = c->snd_buf_seq + c->snd.len;
+	uint32_t end = tcp_seq_lt(data_end, c->snd_max) ? data_end : c->snd_max;
+	if (c->in_recovery || !tcp_seq_lt(c->snd_una, end)) {
+		tcp_rexmt_at(c, c->snd_una, c->snd_max - c->snd_una, true, now);
+	} else {
+		uint32_t n = end - c->snd_una < c->mss ? end - c->snd_una : c->mss;
+		tcp_rexmt_at(c, end - n, n, true, now);
+	}
 }
 
 static void tcp_persist_timeout(struct tcp_conn *c, uint64_t now)
@@ -1634,6 +2252,10 @@ void tcp_tick(struct tcp_conn *c, uint64_t now)
 		tcp_rexmt_timeout(c, now);
 		if (c->state == TCP_CLOSED)
 			return;
+	}
+	if (c->t_probe <= now) {
+		c->t_probe = DEADLINE_NEVER;
+		tcp_probe_timeout(c, now);
 	}
 	if (c->t_persist <= now) {
 		c->t_persist = DEADLINE_NEVER;

@@ -15,8 +15,11 @@
  * A connection never grows beyond that.  Out-of-order data is kept in the
  * receive ring itself, at its place beyond the in-order bytes, so it is
  * bounded by the window we advertise.  When no control block is free a
- * SYN is answered with RST (counted) and established connections carry
- * on untouched; a control block in TIME-WAIT is recycled first.
+ * control block in TIME-WAIT is recycled first; failing that, a SYN is
+ * answered with a SYN cookie if half-open connections hold blocks (a
+ * flood, likely), with RST (counted) if every block is a live connection,
+ * and established connections carry on untouched.  A SYN beyond a
+ * listener's backlog is answered with a cookie too (tcp.c, "SYN cookies").
  */
 #ifndef ATOLL_NET_TCP_H
 #define ATOLL_NET_TCP_H
@@ -39,7 +42,8 @@
 
 #define TCP_MSS_DEFAULT 536 /* RFC 9293 3.7.1: when the peer sends no MSS option */
 #define TCP_OOO_MAX	8   /* out-of-order ranges held in the receive ring */
-#define TCP_SACKED_MAX	4   /* SACKed ranges remembered as a sender (the lowest) */
+#define TCP_SACKED_MAX	16  /* SACKed ranges remembered as a sender (the lowest) */
+#define TCP_DUPTHRESH	3   /* RFC 5681 3.2, RFC 6675 2: duplicate ACKs, SACKed ranges */
 
 /* RFC 6298 2: the initial RTO is 1 s, never below 1 s (2.4: we take
  * 200 ms as Linux does; the RFC allows a lower bound "MAY"), 60 s at most. */
@@ -48,6 +52,13 @@
 #define TCP_RTO_MAX_NS	(60 * NS_PER_SEC)
 #define TCP_SYN_RETRIES 6  /* SYN or SYN-ACK transmissions before giving up */
 #define TCP_RETRIES	15 /* RFC 1122 4.2.3.5 R2: data retransmissions before abort */
+/* Loss probes (after RFC 8985 7): with data in flight and no ACK for
+ * max(2 SRTT, this), one segment is resent to draw an ACK with SACKs. */
+#define TCP_PTO_MIN_NS (10 * NS_PER_MS)
+/* Path MTU discovery (RFC 1191): the lowest path MTU believed, 576 (the
+ * datagram every IPv4 host must accept, RFC 791), so MSS 536 less
+ * options; lower claims in ICMP are taken as 576. */
+#define TCP_PMTU_MIN 576
 
 /* RFC 9293 3.8.6.3 / RFC 1122 4.2.3.2: ACK delay below 0.5 s; every
  * second full-sized segment is acknowledged at once. */
@@ -69,8 +80,11 @@
 #define TCP_FINWAIT2_NS (60 * NS_PER_SEC)
 /* ACKs sent for unacceptable pure ACKs: at most one per this interval. */
 #define TCP_OOW_ACK_INTERVAL_NS (500 * NS_PER_MS)
-#define TCP_EPHEMERAL_LO	49152
-#define TCP_EPHEMERAL_HI	65535
+/* SYN cookies (RFC 4987 3.6): a cookie's clock ticks every 64 s and a
+ * cookie is good for its tick and the next, so for 64 to 128 s. */
+#define TCP_COOKIE_TICK_NS (64 * NS_PER_SEC)
+#define TCP_EPHEMERAL_LO   49152
+#define TCP_EPHEMERAL_HI   65535
 
 /* Congestion control (tcp-cc=): NewReno (RFC 5681, RFC 6582), the
  * default, or CUBIC (RFC 9438) for congestion avoidance, with NewReno's
@@ -79,6 +93,12 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 /* RFC 9438 4.1 and 4.6: C = 0.4, beta_cubic = 0.7 (as tenths). */
 #define TCP_CUBIC_C10	 4
 #define TCP_CUBIC_BETA10 7
+/* RFC 9406 4.3: HyStart++'s constants (for CUBIC's first slow start). */
+#define TCP_HS_MIN_RTT_THRESH_NS  (4 * NS_PER_MS)
+#define TCP_HS_MAX_RTT_THRESH_NS  (16 * NS_PER_MS)
+#define TCP_HS_N_RTT_SAMPLE	  8
+#define TCP_HS_CSS_GROWTH_DIVISOR 4
+#define TCP_HS_CSS_ROUNDS	  5
 
 /* clang-format off */
 #define TCP_ARG_DECLS                                                                      \
@@ -110,17 +130,30 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 	X(tcp, passive_open)                                                                       \
 	X(tcp, established)                                                                        \
 	X(tcp, conn_refused_nomem) /* SYN refused: no control block */                             \
-	X(tcp, backlog_drop)	   /* SYN dropped: the listener's backlog is full */               \
+	X(tcp, backlog_drop)	   /* cookie ACK dropped: the accept queue is full */              \
+	X(tcp, syncookie_sent)	   /* SYN-ACKs with a cookie (backlog or pool full) */             \
+	X(tcp, syncookie_ok)	   /* connections made from a valid cookie */                      \
+	X(tcp, syncookie_bad)	   /* ACKs to a listener with no valid cookie (RST) */             \
+	X(tcp, synrcvd_dropped)	   /* half-open blocks given up for a cookie's connection */       \
 	X(tcp, timewait_recycled)                                                                  \
 	X(tcp, rexmt_timeout)                                                                      \
-	X(tcp, fast_rexmt)                                                                         \
+	X(tcp, fast_rexmt)   /* loss recoveries begun (3 duplicate ACKs or SACK) */                \
+	X(tcp, hystart_css)  /* RFC 9406: slow start left for Conservative Slow Start */           \
+	X(tcp, rescue_rexmt) /* RFC 6675 rescue retransmissions */                                 \
+	X(tcp, lost_rexmt)   /* retransmissions seen lost by SACKs of later data */                \
 	X(tcp, rexmt_segs)                                                                         \
+	X(tcp, loss_probe) /* silence for 2 SRTT with data in flight: one probe */                 \
 	X(tcp, persist_probe)                                                                      \
 	X(tcp, keepalive_probe)                                                                    \
 	X(tcp, aborted_timeout)                                                                    \
 	X(tcp, reset_by_peer)                                                                      \
 	X(tcp, delack)                                                                             \
-	X(tcp, tx_fail)
+	X(tcp, tx_fail)                                                                            \
+	X(tcp, icmp_rx) /* ICMP errors about a TCP segment */                                      \
+	X(tcp,                                                                                     \
+	  icmp_ignored) /* about no connection, or a sequence number outside SND.UNA..SND.NXT */   \
+	X(tcp, pmtu_lowered) /* "fragmentation needed": a smaller MSS */                           \
+	X(tcp, icmp_abort)   /* unreachable during SYN-SENT: connect fails */
 
 #define NET_COUNTER_ENUM_TCP(g, name) C_##g##_##name,
 enum tcp_counter { TCP_COUNTERS(NET_COUNTER_ENUM_TCP) C_tcp_N };
@@ -201,9 +234,16 @@ struct tcp_conn {
 	 * start, K (ms), and the Reno-friendly estimate W_est (bytes). */
 	uint32_t w_max, w_est;
 	uint64_t epoch_start, k_ms;
+	/* RFC 9406 state: the round's end, the lowest RTT of this round and
+	 * the last, samples this round, Conservative Slow Start and its
+	 * baseline and rounds; the latest RTT sample (0: none since). */
+	uint32_t hs_window_end;
+	uint64_t hs_cur_min, hs_last_min, hs_css_base, rtt_last;
+	unsigned hs_samples, hs_css_rounds;
+	bool hs_round, hs_css;
 
 	/* Deadlines (DEADLINE_NEVER: off); one loop timer at the earliest. */
-	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_close;
+	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_close, t_probe;
 	uint64_t persist_ns;
 	unsigned keep_probes;
 	uint64_t last_rx, last_oow_ack;
@@ -214,10 +254,18 @@ struct tcp_conn {
 	unsigned nooo;
 	uint32_t ooo_recent; /* start of the latest out-of-order segment (SACK order) */
 	/* RFC 2018 sender scoreboard: ranges above SND.UNA the peer holds,
-	 * sorted; and how far this recovery has retransmitted. */
+	 * sorted; how far this recovery has retransmitted (RFC 6675's
+	 * HighRxt); whether its rescue retransmission was sent. */
 	struct tcp_range sacked[TCP_SACKED_MAX];
 	unsigned nsacked;
 	uint32_t rexmt_hint;
+	bool rescued;
+	/* The first unacknowledged segment was retransmitted when SND.MAX was
+	 * una_rxt_high (to see that retransmission lost). */
+	bool una_rxt;
+	uint32_t una_rxt_high;
+	bool rto_recovery;   /* a timeout's go-back-N below recover goes on */
+	bool probed;	     /* a loss probe went out, no ACK of new data since */
 	struct waitq rq, wq; /* fibers waiting to read (or connect), to write */
 };
 
@@ -229,6 +277,7 @@ struct tcp_listener {
 	uint16_t port;
 	unsigned backlog;
 	unsigned pending;		    /* SYN-RCVD and accept queue together */
+	uint64_t cookie_until;		    /* cookies sent lately: ACKs are checked until then */
 	struct tcp_conn *aq_head, *aq_tail; /* established, not yet accepted */
 	struct waitq wq;
 };
@@ -257,14 +306,17 @@ struct pkt;
 int tcp_init(struct net *n);
 /* One received segment (the IP payload in p, owned by the call). */
 void tcp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t now);
-/* An ICMP error about a segment we sent: quote is the IP header plus at
- * least 8 bytes of it. */
-void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, const uint8_t *quote, size_t len,
-		    uint64_t now);
+/* An ICMP error about a segment we sent: info is the ICMP header's second
+ * word (the next-hop MTU in its low 16 bits for "fragmentation needed"),
+ * quote the IP header plus at least 8 bytes of the segment. */
+void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, uint32_t info, const uint8_t *quote,
+		    size_t len, uint64_t now);
 /* What a connection's timer does at now (tests call it through the loop). */
 void tcp_tick(struct tcp_conn *c, uint64_t now);
 /* CUBIC's W_cubic(t) in bytes, t ns after the epoch began (RFC 9438 4.2). */
 uint32_t tcp_cubic_window(const struct tcp_conn *c, uint64_t t);
+/* RFC 6675 4 SetPipe(): the bytes the sender presumes in the network. */
+uint32_t tcp_pipe(const struct tcp_conn *c);
 /* RFC 6528 initial sequence number for a 4-tuple at time now. */
 uint32_t tcp_isn(const struct tcp *t, uint32_t laddr, uint16_t lport, uint32_t raddr,
 		 uint16_t rport, uint64_t now);
