@@ -1859,11 +1859,17 @@ static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *
 	}
 
 	/* RFC 7323 5.3 PAWS: a segment with an older timestamp is a stale
-	 * duplicate (a RST is exempt, R1). */
+	 * duplicate (a RST is exempt, R1), answered with an ACK.  Most are
+	 * pure ACKs overtaken in the network by later ones: for those the
+	 * answer is rate limited as for other unacceptable ACKs (Linux does
+	 * the same), or a reordering path doubles the ACK traffic. */
 	if (c->ts_ok && s->has_ts && !(s->flags & TH_RST) &&
 	    (int32_t)(s->tsval - c->ts_recent) < 0) {
 		TCP_COUNT(n, paws_drop);
-		tcp_send_ack(c, now);
+		if (seglen > 0 || now - c->last_oow_ack >= TCP_OOW_ACK_INTERVAL_NS) {
+			c->last_oow_ack = now;
+			tcp_send_ack(c, now);
+		}
 		return;
 	}
 	/* First check: sequence number. */

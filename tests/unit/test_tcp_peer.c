@@ -511,6 +511,31 @@ TEST(rst_checks_follow_rfc5961)
 	CHECK_EQ(p.t.n->tcp->conns.in_use, 0);
 }
 
+TEST(paws_answers_stale_pure_acks_at_a_limited_rate)
+{
+	/* Pure ACKs overtaken by later ones (a reordering path) fail PAWS;
+	 * answering each would double the ACK traffic. */
+	struct peer p;
+	peer_open(&p, SYN_OPTS, sizeof SYN_OPTS, NULL);
+	fake_set_time(fake_time() + TCP_OOW_ACK_INTERVAL_NS);
+	p.ts = 6000;
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, NULL, 0);
+	while (take(&p))
+		;
+	p.ts = 5500;
+	for (int i = 0; i < 5; i++)
+		peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, NULL, 0);
+	CHECK_EQ(cnt(&p.t, "tcp", "paws_drop"), 5);
+	int acks = 0;
+	while (take(&p))
+		acks++;
+	CHECK_EQ(acks, 1);
+	/* A stale segment with data is always answered. */
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, (const uint8_t *)"def", 3);
+	CHECK(take(&p));
+	CHECK_EQ(cnt(&p.t, "tcp", "paws_drop"), 6);
+}
+
 TEST(paws_drops_old_timestamps)
 {
 	struct peer p;
@@ -844,6 +869,7 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(a_lost_retransmission_is_sent_again_once_later_data_is_sacked),
 	  TEST_ENTRY(a_silent_flight_gets_one_loss_probe_before_the_timeout),
 	  TEST_ENTRY(rst_checks_follow_rfc5961), TEST_ENTRY(paws_drops_old_timestamps),
+	  TEST_ENTRY(paws_answers_stale_pure_acks_at_a_limited_rate),
 	  TEST_ENTRY(delayed_ack_and_every_second_segment),
 	  TEST_ENTRY(nagle_holds_small_segments_and_nodelay_does_not),
 	  TEST_ENTRY(zero_window_is_probed_until_it_opens),
