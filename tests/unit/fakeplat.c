@@ -177,6 +177,7 @@ int plat_net_acquire(const char *name, plat_handle_t *h, struct plat_net_info *i
 	if (!n)
 		return PLAT_ENOENT;
 	*h = (plat_handle_t)(n - nets);
+	memset(info, 0, sizeof *info);
 	memcpy(info->mac, n->mac, 6);
 	info->mtu = n->mtu;
 	return PLAT_OK;
@@ -194,6 +195,7 @@ int plat_net_recv(plat_handle_t h, struct plat_frame *frames, unsigned count)
 		if (f->len > frames[i].cap)
 			continue; /* platform.h: an oversized frame is dropped */
 		memcpy(frames[i].data, f->data, f->len);
+		frames[i].more = false;
 		frames[i++].len = f->len;
 	}
 	return i ? (int)i : PLAT_EAGAIN;
