@@ -12,7 +12,7 @@
 
 #include "platform.h"
 
-#define FAKE_NET_MAX   4
+#define FAKE_NET_MAX   6
 #define FAKE_QUEUE     256
 #define FAKE_FRAME_MAX 9216
 /* Devices with offloads: a 10-byte virtio-net header before frames of up
