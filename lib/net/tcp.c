@@ -470,6 +470,14 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 					* come to end the wait: the override
 					* timeout of 3.8.6.2.1 is zero) */
 		}
+		/* TSO (after Linux's tcp_tso_should_defer): with several
+		 * times as much in flight, ACKs are coming; a short segment
+		 * waits for them, so that data goes as a few large super-
+		 * segments rather than one of two or three MSS per ACK (each
+		 * a system call on TAP). */
+		if (c->n->tso_max && len < tcp_seg_max(c) && flight >= 8u * c->mss &&
+		    len < flight / 4 && !c->in_recovery && !fin_due)
+			break;
 		uint8_t fl = TH_ACK | (fin_due ? TH_FIN : 0);
 		bool rexmt = tcp_seq_lt(c->snd_nxt, c->snd_max);
 		/* A segment the layers below could not send (no buffer, ARP
