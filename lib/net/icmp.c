@@ -18,6 +18,7 @@
 #define ICMP_TIME_EXCEEDED 11
 #define ICMP_PARAM_PROBLEM 12
 #define IP_PROTO_ICMP	   1
+#define IP_PROTO_TCP	   6
 
 void icmp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t now)
 {
@@ -79,10 +80,26 @@ void icmp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t 
 	case ICMP_SOURCE_QUENCH:
 	case ICMP_REDIRECT:
 	case ICMP_TIME_EXCEEDED:
-	case ICMP_PARAM_PROBLEM:
-		/* Nothing above us listens for errors yet (docs/net.md). */
+	case ICMP_PARAM_PROBLEM: {
 		NET_COUNT(n, icmp, errors_rx);
+		/* RFC 1122 3.2.2 / 4.2.3.9: an error quotes the IP header and
+		 * at least 8 bytes of the datagram; one about a TCP segment
+		 * goes to TCP (which checks it is about a live connection,
+		 * RFC 5927).  UDP does not listen for errors (docs/net.md). */
+		uint8_t q[60 + 8];
+		size_t qlen = pkt_chain_copy(p, sizeof h, q,
+					     len - sizeof h < sizeof q ? len - sizeof h : sizeof q);
+		if (qlen >= 20 + 8 && (q[0] >> 4) == 4 && q[9] == IP_PROTO_TCP &&
+		    qlen >= (size_t)(q[0] & 15) * 4 + 8) {
+			NET_COUNT(n, icmp, errors_to_tcp);
+			struct rd ir = rd_make(h, sizeof h);
+			rd_skip(&ir, 1);
+			uint8_t code = rd_u8(&ir);
+			rd_skip(&ir, 2);
+			tcp_icmp_error(n, type, code, rd_be32(&ir), q, qlen, now);
+		}
 		break;
+	}
 	default:
 		/* RFC 1122 3.2.2: unknown types are silently discarded. */
 		NET_COUNT(n, icmp, unknown_type);

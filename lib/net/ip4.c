@@ -27,6 +27,7 @@
 #define IP4_HDR		20
 #define IP4_MAX		65535
 #define IP4_FLAG_MF	0x2000
+#define IP4_FLAG_DF	0x4000
 #define IP4_OFFSET_MASK 0x1fff
 #define IP_PROTO_ICMP	1
 #define IP_PROTO_UDP	17
@@ -490,6 +491,10 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 		step = len;
 	if (super)
 		nfrags = 1;
+	if (src->df && nfrags > 1) {
+		NET_COUNT(n, ipv4, tx_df_toobig);
+		return ATL_EMSGSIZE;
+	}
 	/* A super-frame: its first buffer after the headers, then whole ones. */
 	size_t first = PKT_CAP - PKT_HEADROOM - ETH_HDR_LEN - IP4_HDR;
 	unsigned nbufs =
@@ -530,7 +535,8 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 		h[1] = 0;
 		store_be16(h + 2, (uint16_t)(IP4_HDR + k));
 		store_be16(h + 4, id);
-		store_be16(h + 6, (uint16_t)((more ? IP4_FLAG_MF : 0) | off / 8));
+		store_be16(h + 6, (uint16_t)((more ? IP4_FLAG_MF : 0) |
+					     (src->df ? IP4_FLAG_DF : 0) | off / 8));
 		h[8] = IP4_TTL;
 		h[9] = proto;
 		store_be16(h + 10, 0);

@@ -169,7 +169,8 @@
 	X(ipv4, tx)                                                                                \
 	X(ipv4, tx_frags)                                                                          \
 	X(ipv4, tx_no_route)                                                                       \
-	X(ipv4, tx_toobig)
+	X(ipv4, tx_toobig)                                                                         \
+	X(ipv4, tx_df_toobig) /* DF set and beyond the MTU: refused, not fragmented */
 
 #define ICMP_COUNTERS(X)                                                                           \
 	X(icmp, rx)                                                                                \
@@ -181,6 +182,7 @@
 	X(icmp, echo_tx_fail)                                                                      \
 	X(icmp, echo_reply_rx)                                                                     \
 	X(icmp, errors_rx)                                                                         \
+	X(icmp, errors_to_tcp) /* errors quoting a TCP segment, passed to TCP */                   \
 	X(icmp, unknown_type)                                                                      \
 	X(icmp, unreach_tx)                                                                        \
 	X(icmp, timex_tx)                                                                          \
@@ -285,6 +287,7 @@ struct ip4_rx {
  * places in this order: a header the caller built, a contiguous payload,
  * a received chain from byte chain_off on. */
 struct ip4_src {
+	bool df; /* Don't Fragment (RFC 1191): too big for the MTU is ATL_EMSGSIZE */
 	const uint8_t *hdr;
 	size_t hdr_len;
 	const uint8_t *data;

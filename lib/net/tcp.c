@@ -13,7 +13,8 @@
  * delayed ACKs; Nagle (RFC 896, RFC 9293 3.7.4) with a switch; sender
  * and receiver silly window avoidance; zero-window probing; keep-alive; a
  * bounded TIME-WAIT; SYN cookies (RFC 4987 3.6) when a backlog or the
- * pool is full.
+ * pool is full; path MTU discovery (RFC 1191, RFC 5927); CUBIC (RFC 9438)
+ * with HyStart++ (RFC 9406).
  */
 #include <string.h>
 
@@ -295,6 +296,8 @@ static int tcp_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t le
 		wr_be16_at(&w, 16, csum_fold(&cs));
 		src = (struct ip4_src){.hdr = seg, .hdr_len = w.pos};
 	}
+	/* RFC 1191: DF on every segment, so the path tells us its MTU. */
+	src.df = true;
 	int rc = ip4_output(n, c->raddr, IP_PROTO_TCP, &src, now);
 	if (rc != ATL_OK) {
 		TCP_COUNT(n, tx_fail);
@@ -384,9 +387,8 @@ static bool tcp_can_send_data(const struct tcp_conn *c)
  * that holds back its SACKs (Linux compresses them behind a timer), each
  * of which would otherwise cost a retransmission timeout (200 ms at
  * least) and cwnd down to one segment. */
-static void tcp_probe_arm(struct tcp_conn *c, uint64_t now)
+static void tcp_probe_arm(struct tcp_conn *c)
 {
-	(void)now;
 	c->t_probe = DEADLINE_NEVER;
 	if (!c->sack_ok || c->probed || c->srtt == 0 || !tcp_can_send_data(c) ||
 	    c->t_rexmt == DEADLINE_NEVER || c->snd_max - c->snd_una <= c->mss || c->rto_recovery)
@@ -513,7 +515,7 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 		c->t_rexmt = now + c->rto;
 	if (!sent_any && c->ack_now)
 		tcp_send_ack(c, now);
-	tcp_probe_arm(c, now);
+	tcp_probe_arm(c);
 	tcp_arm(c);
 }
 
@@ -1177,6 +1179,7 @@ static void tcp_challenge_ack(struct tcp_conn *c, uint64_t now)
 /* RFC 6298 2.2-2.3 */
 static void tcp_rtt_sample(struct tcp_conn *c, uint64_t r)
 {
+	c->rtt_last = r; /* for HyStart++ */
 	if (c->srtt == 0) {
 		c->srtt = r;
 		c->rttvar = r / 2;
@@ -1443,10 +1446,9 @@ static bool tcp_next_hole(const struct tcp_conn *c, bool lost, uint32_t *seq, ui
 }
 
 /* RFC 6675 5 (C): in recovery, while cwnd - pipe >= SMSS, send what
- * NextSeg() names.  Rules 1 and 2 are taken by tcp_output (lost holes
- * first, then new data with the pipe as the flight); this is rules 3 and 4
- * once no new data can go: holes not yet presumed lost, then one rescue
- * retransmission of the highest unSACKed data per recovery. */
+ * NextSeg() names.  tcp_output takes the rules in order: rule 1 here (the
+ * lost holes), rule 2 itself (new data, with the pipe as the flight), then
+ * tcp_sack_rexmt_rest. */
 static void tcp_sack_rexmt_lost(struct tcp_conn *c, uint64_t now)
 {
 	uint32_t seq, len;
@@ -1455,6 +1457,9 @@ static void tcp_sack_rexmt_lost(struct tcp_conn *c, uint64_t now)
 			break;
 }
 
+/* NextSeg rules 3 and 4, once no new data can go: holes below the
+ * highest SACKed byte not yet presumed lost, then one rescue
+ * retransmission per recovery of the highest unSACKed data. */
 static void tcp_sack_rexmt_rest(struct tcp_conn *c, uint64_t now)
 {
 	uint32_t seq, len;
@@ -1507,6 +1512,59 @@ static void tcp_sack_lost_rexmt(struct tcp_conn *c, uint64_t now)
 	tcp_rexmt_at(c, c->snd_una, c->sacked[0].start - c->snd_una, false, now);
 }
 
+/* RFC 9406 (HyStart++) for CUBIC's first slow start (ssthresh still
+ * unset; after a loss or timeout slow start is the usual one): each
+ * round (a window of data, ended when SND.NXT at its start is
+ * acknowledged) keeps its lowest RTT sample.  After 8 samples, a round
+ * whose minimum exceeds the last round's by clamp(last / 8, 4 ms, 16 ms)
+ * means queues are building: Conservative Slow Start, growing by a
+ * quarter as fast; back to slow start if the RTT falls below the
+ * baseline again, or on to congestion avoidance (ssthresh = cwnd) after
+ * 5 rounds of it.  Called after the ACK's RTT sample, if any. */
+static void tcp_hystart_ack(struct tcp_conn *c, uint32_t acked)
+{
+	uint64_t inf = UINT64_MAX;
+	if (!c->hs_round || tcp_seq_le(c->hs_window_end, c->snd_una)) {
+		/* A new round. */
+		if (c->hs_round && c->hs_css && ++c->hs_css_rounds >= TCP_HS_CSS_ROUNDS) {
+			c->ssthresh = c->cwnd; /* 4.3: on to congestion avoidance */
+			c->hs_css = false;
+			return;
+		}
+		c->hs_last_min = c->hs_round ? c->hs_cur_min : inf;
+		c->hs_round = true;
+		c->hs_cur_min = inf;
+		c->hs_samples = 0;
+		c->hs_window_end = c->snd_nxt == c->snd_una ? c->snd_una + 1 : c->snd_nxt;
+	}
+	uint32_t inc = acked < 2u * c->mss ? acked : 2u * c->mss; /* L = 2 (RFC 3465) */
+	c->cwnd += c->hs_css ? inc / TCP_HS_CSS_GROWTH_DIVISOR : inc;
+	if (c->rtt_last == 0)
+		return;
+	if (c->rtt_last < c->hs_cur_min)
+		c->hs_cur_min = c->rtt_last;
+	c->rtt_last = 0;
+	if (++c->hs_samples < TCP_HS_N_RTT_SAMPLE)
+		return;
+	if (!c->hs_css) {
+		if (c->hs_last_min == inf || c->hs_cur_min == inf)
+			return;
+		uint64_t thresh = c->hs_last_min / 8;
+		if (thresh < TCP_HS_MIN_RTT_THRESH_NS)
+			thresh = TCP_HS_MIN_RTT_THRESH_NS;
+		if (thresh > TCP_HS_MAX_RTT_THRESH_NS)
+			thresh = TCP_HS_MAX_RTT_THRESH_NS;
+		if (c->hs_cur_min >= c->hs_last_min + thresh) {
+			TCP_COUNT(c->n, hystart_css);
+			c->hs_css = true;
+			c->hs_css_rounds = 0;
+			c->hs_css_base = c->hs_cur_min;
+		}
+	} else if (c->hs_cur_min < c->hs_css_base) {
+		c->hs_css = false; /* 4.2: a spurious exit: slow start again */
+	}
+}
+
 /* Congestion control on an ACK of new data (RFC 5681 3.1, RFC 6582 3.2,
  * RFC 6675 5). */
 static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
@@ -1543,7 +1601,9 @@ static void tcp_cc_ack(struct tcp_conn *c, uint32_t acked, uint64_t now)
 		return;
 	}
 	c->dupacks = 0;
-	if (c->cwnd < c->ssthresh) {
+	if (c->cwnd < c->ssthresh && c->cc == TCP_CC_CUBIC && c->ssthresh == UINT32_MAX) {
+		tcp_hystart_ack(c, acked);
+	} else if (c->cwnd < c->ssthresh) {
 		/* RFC 5681 3.1 slow start; RFC 3465 L = 2 MSS. */
 		c->cwnd += acked < 2u * c->mss ? acked : 2u * c->mss;
 	} else if (c->cc == TCP_CC_CUBIC) {
@@ -2045,18 +2105,85 @@ out:
 	net_stats_sync(n);
 }
 
-void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, const uint8_t *quote, size_t len,
-		    uint64_t now)
+/* RFC 1191 7: without a next-hop MTU in the message (old routers), the
+ * next plateau below the datagram's length. */
+static uint32_t tcp_pmtu_plateau(uint32_t tot)
 {
-	/* Soft errors only (RFC 1122 4.2.3.9): nothing is aborted.  Path MTU
-	 * discovery is not implemented (DF is never set), so "fragmentation
-	 * needed" cannot concern us. */
-	(void)n;
-	(void)type;
-	(void)code;
-	(void)quote;
-	(void)len;
-	(void)now;
+	static const uint16_t plateau[] = {32000, 17914, 8166, 4352, 2002, 1492, 1006, 508};
+	for (unsigned i = 0; i < sizeof plateau / sizeof plateau[0]; i++)
+		if (plateau[i] < tot)
+			return plateau[i];
+	return TCP_PMTU_MIN;
+}
+
+void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, uint32_t info, const uint8_t *quote,
+		    size_t len, uint64_t now)
+{
+	if (!n->tcp)
+		return;
+	struct rd r = rd_make(quote, len);
+	uint8_t vihl = rd_u8(&r);
+	rd_skip(&r, 1);
+	uint16_t tot = rd_be16(&r);
+	rd_skip(&r, 8);
+	uint32_t src = rd_be32(&r), dst = rd_be32(&r);
+	size_t ihl = (size_t)(vihl & 15) * 4;
+	if (ihl < 20 || !rd_ok(&r))
+		return;
+	struct rd t = rd_make(quote + ihl, len > ihl ? len - ihl : 0);
+	uint16_t sport = rd_be16(&t), dport = rd_be16(&t);
+	uint32_t seq = rd_be32(&t);
+	if (!rd_ok(&t))
+		return;
+	TCP_COUNT(n, icmp_rx);
+	/* The segment was ours: from us, to the peer. */
+	struct tcp_conn *c = NULL;
+	for (struct tcp_conn *q = T(n)->list; q; q = q->next)
+		if (q->laddr == src && q->raddr == dst && q->lport == sport && q->rport == dport &&
+		    q->state != TCP_CLOSED && q->state != TCP_TIME_WAIT)
+			c = q;
+	/* RFC 5927 4.1: only about data in flight, SND.UNA <= seq < SND.NXT
+	 * (SND.MAX here: retransmissions go back below SND.NXT); anything
+	 * else is forged or stale. */
+	if (!c || tcp_seq_lt(seq, c->snd_una) || !tcp_seq_lt(seq, c->snd_max)) {
+		TCP_COUNT(n, icmp_ignored);
+		return;
+	}
+	if (type == 3 && code == 4) {
+		/* RFC 1191 6.3: fragmentation needed and DF set: the path is
+		 * narrower.  Never below TCP_PMTU_MIN, never a larger MSS. */
+		uint32_t mtu = info & 0xffff;
+		if (mtu == 0)
+			mtu = tcp_pmtu_plateau(tot);
+		if (mtu < TCP_PMTU_MIN)
+			mtu = TCP_PMTU_MIN;
+		if (mtu > n->mtu)
+			return;
+		uint32_t mss = mtu - 40 - (c->ts_ok ? 12 : 0);
+		if (mss >= c->mss)
+			return;
+		TCP_COUNT(n, pmtu_lowered);
+		c->mss = (uint16_t)mss;
+		/* The segments sent were dropped, not lost to congestion (RFC
+		 * 1191 6.4 keeps cwnd): go back and send them again at the new
+		 * size.  Karn: no RTT from them. */
+		c->rtt_timing = false;
+		if (c->state != TCP_SYN_SENT && c->state != TCP_SYN_RCVD) {
+			c->snd_nxt = c->snd_una;
+			c->nsacked = 0;
+			c->rexmt_hint = c->snd_una;
+			tcp_output(c, now);
+		}
+		return;
+	}
+	/* RFC 5461 / RFC 1122 4.2.3.9: other errors are soft, except that a
+	 * connection still in SYN-SENT whose SYN was answered with host,
+	 * protocol or port unreachable gives up (as Linux does) rather than
+	 * retrying for a minute.  Codes 2 and 3 say the host refused. */
+	if (type == 3 && c->state == TCP_SYN_SENT && code <= 3) {
+		TCP_COUNT(n, icmp_abort);
+		tcp_set_closed(c, code >= 2 ? ATL_ECONNREFUSED : ATL_EHOSTUNREACH);
+	}
 }
 
 /* ---- Timers ------------------------------------------------------------------------- */

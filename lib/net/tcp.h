@@ -55,6 +55,10 @@
 /* Loss probes (after RFC 8985 7): with data in flight and no ACK for
  * max(2 SRTT, this), one segment is resent to draw an ACK with SACKs. */
 #define TCP_PTO_MIN_NS (10 * NS_PER_MS)
+/* Path MTU discovery (RFC 1191): the lowest path MTU believed, 576 (the
+ * datagram every IPv4 host must accept, RFC 791), so MSS 536 less
+ * options; lower claims in ICMP are taken as 576. */
+#define TCP_PMTU_MIN 576
 
 /* RFC 9293 3.8.6.3 / RFC 1122 4.2.3.2: ACK delay below 0.5 s; every
  * second full-sized segment is acknowledged at once. */
@@ -89,6 +93,12 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 /* RFC 9438 4.1 and 4.6: C = 0.4, beta_cubic = 0.7 (as tenths). */
 #define TCP_CUBIC_C10	 4
 #define TCP_CUBIC_BETA10 7
+/* RFC 9406 4.3: HyStart++'s constants (for CUBIC's first slow start). */
+#define TCP_HS_MIN_RTT_THRESH_NS  (4 * NS_PER_MS)
+#define TCP_HS_MAX_RTT_THRESH_NS  (16 * NS_PER_MS)
+#define TCP_HS_N_RTT_SAMPLE	  8
+#define TCP_HS_CSS_GROWTH_DIVISOR 4
+#define TCP_HS_CSS_ROUNDS	  5
 
 /* clang-format off */
 #define TCP_ARG_DECLS                                                                      \
@@ -128,6 +138,7 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 	X(tcp, timewait_recycled)                                                                  \
 	X(tcp, rexmt_timeout)                                                                      \
 	X(tcp, fast_rexmt)   /* loss recoveries begun (3 duplicate ACKs or SACK) */                \
+	X(tcp, hystart_css)  /* RFC 9406: slow start left for Conservative Slow Start */           \
 	X(tcp, rescue_rexmt) /* RFC 6675 rescue retransmissions */                                 \
 	X(tcp, lost_rexmt)   /* retransmissions seen lost by SACKs of later data */                \
 	X(tcp, rexmt_segs)                                                                         \
@@ -137,7 +148,12 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 	X(tcp, aborted_timeout)                                                                    \
 	X(tcp, reset_by_peer)                                                                      \
 	X(tcp, delack)                                                                             \
-	X(tcp, tx_fail)
+	X(tcp, tx_fail)                                                                            \
+	X(tcp, icmp_rx) /* ICMP errors about a TCP segment */                                      \
+	X(tcp,                                                                                     \
+	  icmp_ignored) /* about no connection, or a sequence number outside SND.UNA..SND.NXT */   \
+	X(tcp, pmtu_lowered) /* "fragmentation needed": a smaller MSS */                           \
+	X(tcp, icmp_abort)   /* unreachable during SYN-SENT: connect fails */
 
 #define NET_COUNTER_ENUM_TCP(g, name) C_##g##_##name,
 enum tcp_counter { TCP_COUNTERS(NET_COUNTER_ENUM_TCP) C_tcp_N };
@@ -218,6 +234,13 @@ struct tcp_conn {
 	 * start, K (ms), and the Reno-friendly estimate W_est (bytes). */
 	uint32_t w_max, w_est;
 	uint64_t epoch_start, k_ms;
+	/* RFC 9406 state: the round's end, the lowest RTT of this round and
+	 * the last, samples this round, Conservative Slow Start and its
+	 * baseline and rounds; the latest RTT sample (0: none since). */
+	uint32_t hs_window_end;
+	uint64_t hs_cur_min, hs_last_min, hs_css_base, rtt_last;
+	unsigned hs_samples, hs_css_rounds;
+	bool hs_round, hs_css;
 
 	/* Deadlines (DEADLINE_NEVER: off); one loop timer at the earliest. */
 	uint64_t t_rexmt, t_delack, t_persist, t_keep, t_close, t_probe;
@@ -283,10 +306,11 @@ struct pkt;
 int tcp_init(struct net *n);
 /* One received segment (the IP payload in p, owned by the call). */
 void tcp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t now);
-/* An ICMP error about a segment we sent: quote is the IP header plus at
- * least 8 bytes of it. */
-void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, const uint8_t *quote, size_t len,
-		    uint64_t now);
+/* An ICMP error about a segment we sent: info is the ICMP header's second
+ * word (the next-hop MTU in its low 16 bits for "fragmentation needed"),
+ * quote the IP header plus at least 8 bytes of the segment. */
+void tcp_icmp_error(struct net *n, uint8_t type, uint8_t code, uint32_t info, const uint8_t *quote,
+		    size_t len, uint64_t now);
 /* What a connection's timer does at now (tests call it through the loop). */
 void tcp_tick(struct tcp_conn *c, uint64_t now);
 /* CUBIC's W_cubic(t) in bytes, t ns after the epoch began (RFC 9438 4.2). */

@@ -84,7 +84,8 @@ loss 0
 # A SYN flood (hping3, 4000 SYNs at about 2000/s, each from a new port)
 # at discard while an 8 MiB chargen transfer runs on the same unikernel:
 # the transfer must complete byte-exact, the flood be absorbed by the
-# backlog and the fixed pool, and memory stay within the budget.
+# backlog, SYN cookies and the fixed pool, and memory stay within the
+# budget.  (tests/e2e/test_tcp_synflood.sh floods from spoofed sources.)
 in_c python3 "$TCPCHECK" $B 19 chargen 8388608 >"$WORK/flood-xfer.log" 2>&1 &
 xfer=$!
 in_c timeout 30 hping3 -q -S -p 9 -i u500 -c 4000 $B >"$WORK/hping.log" 2>&1

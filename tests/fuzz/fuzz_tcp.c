@@ -9,8 +9,9 @@
  * numbers are chosen relative to the connection's own (so the fuzzer
  * reaches the in-window paths that random numbers never hit), the passing
  * of time, application writes, reads, shutdown and close, and SYNs from
- * other ports, and whole handshakes from other ports (which reach SYN
- * cookies once the backlog of 3 or the pool of 4 is full).  Checksums
+ * other ports, whole handshakes from other ports (which reach SYN
+ * cookies once the backlog of 3 or the pool of 4 is full), and ICMP
+ * errors quoting the connection's segments (path MTU discovery).  Checksums
  * are always fixed up.
  *
  * After every operation the connection's invariants must hold (sequence
@@ -346,6 +347,61 @@ static void op_handshake(struct rd *r)
 		len);
 }
 
+static void op_icmp(struct rd *r)
+{
+	/* An ICMP error from a router quoting one of our segments to the peer
+	 * (the connection under test), with a sequence number near SND.UNA,
+	 * type, code and next-hop MTU from the input: path MTU discovery and
+	 * the RFC 5927 checks. */
+	struct tcp_conn *c = live();
+	uint8_t type = rd_u8(r), code = rd_u8(r);
+	uint16_t mtu = rd_be16(r);
+	int16_t dseq = (int16_t)rd_be16(r);
+	uint16_t qtot = rd_be16(r);
+	if (!rd_ok(r))
+		return;
+	uint8_t m[8 + 28];
+	struct wr q = wr_make(m, sizeof m);
+	wr_u8(&q, (uint8_t)(3 + type % 3 * 8)); /* 3, 11 or 19 (unknown) */
+	wr_u8(&q, code % 16);
+	wr_be16(&q, 0);
+	wr_be16(&q, 0);
+	wr_be16(&q, mtu);
+	wr_u8(&q, 0x45); /* the quoted IP header: us to the peer, TCP */
+	wr_u8(&q, 0);
+	wr_be16(&q, qtot);
+	wr_be32(&q, 0x40000000u);
+	wr_u8(&q, 64);
+	wr_u8(&q, 6);
+	wr_be16(&q, 0);
+	wr_be32(&q, US);
+	wr_be32(&q, PEER);
+	wr_be16(&q, LPORT);
+	wr_be16(&q, RPORT);
+	wr_be32(&q, (c ? c->snd_una : 0) + (uint32_t)(int32_t)dseq);
+	wr_be16_at(&q, 2, fold(sum_bytes(m, sizeof m, 0)));
+	uint8_t *f = z.frame;
+	struct wr w = wr_make(f, sizeof z.frame);
+	wr_bytes(&w, mac_us, 6);
+	wr_bytes(&w, mac_peer, 6);
+	wr_be16(&w, 0x0800);
+	size_t ip = w.pos;
+	wr_u8(&w, 0x45);
+	wr_u8(&w, 0);
+	wr_be16(&w, (uint16_t)(20 + sizeof m));
+	wr_be32(&w, 0);
+	wr_u8(&w, 64);
+	wr_u8(&w, 1);
+	wr_be16(&w, 0);
+	wr_be32(&w, PEER);
+	wr_be32(&w, US);
+	wr_bytes(&w, m, sizeof m);
+	wr_be16_at(&w, ip + 10, fold(sum_bytes(f + ip, 20, 0)));
+	fake_net_inject("service", f, w.pos);
+	loop_now(&z.l);
+	net_poll(&z.l, z.n);
+}
+
 static void op_setopt(struct rd *r)
 {
 	uint8_t v = rd_u8(r);
@@ -359,9 +415,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rd r = rd_make(data, size);
 	setup(&r);
-	static void (*const ops[])(struct rd *) = {
-	    op_segment, op_segment, op_segment,	 op_segment, op_time, op_write,	 op_read,
-	    op_write,	op_read,    op_shutdown, op_close,   op_syn,  op_setopt, op_handshake};
+	static void (*const ops[])(struct rd *) = {op_segment, op_segment,   op_segment, op_segment,
+						   op_time,    op_write,     op_read,	 op_write,
+						   op_read,    op_shutdown,  op_close,	 op_syn,
+						   op_setopt,  op_handshake, op_icmp};
 	for (unsigned steps = 0; rd_left(&r) && steps < 256; steps++) {
 		ops[rd_u8(&r) % ARRAY_SIZE(ops)](&r);
 		fire_timers();

@@ -318,6 +318,34 @@ TEST(sacked_data_starts_recovery_without_three_dupacks)
 	CHECK_EQ(cnt(&p.t, "tcp", "fast_rexmt"), 1);
 }
 
+TEST(a_lost_retransmission_is_sent_again_once_later_data_is_sacked)
+{
+	/* The first segment is lost, and so is its fast retransmission.  New
+	 * data sent after that retransmission arrives and is SACKed: once
+	 * more than two segments of it are, the retransmission is lost too
+	 * and goes again, without waiting for the timer. */
+	struct peer p;
+	sack_open(&p, 4000, 16000);
+	while (take(&p))
+		;
+	static const uint32_t b[][1][2] = {{{1000, 2000}}, {{1000, 3000}}, {{1000, 4000}},
+					   {{1000, 5000}}, {{1000, 6000}}, {{1000, 7000}},
+					   {{1000, 8000}}, {{1000, 9000}}};
+	unsigned first = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		sack_ack(&p, b[i], 1);
+		while (take(&p))
+			if (p.o.seq == p.iss + 1)
+				first++;
+		if (i < 7)
+			CHECK_EQ(cnt(&p.t, "tcp", "lost_rexmt"), 0);
+	}
+	CHECK_EQ(first, 2); /* the fast retransmission, then the second */
+	CHECK_EQ(cnt(&p.t, "tcp", "lost_rexmt"), 1);
+	CHECK_EQ(cnt(&p.t, "tcp", "fast_rexmt"), 1);
+	CHECK_EQ(cnt(&p.t, "tcp", "rexmt_timeout"), 0);
+}
+
 TEST(a_silent_flight_gets_one_loss_probe_before_the_timeout)
 {
 	/* Four segments out, nothing comes back: after max(2 SRTT, 10 ms)
@@ -345,6 +373,105 @@ TEST(a_silent_flight_gets_one_loss_probe_before_the_timeout)
 	CHECK_EQ(p.o.seq, p.iss + 1);
 	CHECK_EQ(cnt(&p.t, "tcp", "rexmt_timeout"), 1);
 	CHECK_EQ(cnt(&p.t, "tcp", "loss_probe"), 1);
+}
+
+/* The next frame the stack sent, raw (ARP and other frames skipped). */
+static size_t take_raw(struct peer *p, uint8_t *f)
+{
+	int len;
+	while ((len = tnet_tx(&p->t, f)) >= 0)
+		if (len >= 54 && f[23] == 6)
+			return (size_t)len;
+	return 0;
+}
+
+/* An ICMP error from a router (10.0.0.254) quoting the IP header and the
+ * first 8 bytes of the TCP segment in frame f; seq_delta shifts the
+ * quoted sequence number. */
+static void icmp_about(struct peer *p, uint8_t type, uint8_t code, uint16_t mtu, const uint8_t *f,
+		       int32_t seq_delta)
+{
+	uint8_t m[8 + 28], out[FRAME_MAX];
+	m[0] = type;
+	m[1] = code;
+	put16(m + 2, 0);
+	put16(m + 4, 0);
+	put16(m + 6, mtu);
+	memcpy(m + 8, f + 14, 28);
+	put32(m + 8 + 24, get32(f + 14 + 24) + (uint32_t)seq_delta);
+	put16(m + 2, t_csum(m, sizeof m));
+	tnet_rx(&p->t, out, ip_frame(out, IP(10, 0, 0, 254), IP_US, 1, 7, 0, m, sizeof m));
+}
+
+TEST(path_mtu_discovery_lowers_the_mss_on_fragmentation_needed)
+{
+	struct peer p;
+	peer_open(&p, SYN_OPTS, sizeof SYN_OPTS, NULL); /* MSS 1460 with timestamps */
+	tcp_setopt(p.c, TCP_OPT_NODELAY, 1);
+	CHECK_EQ(p.c->mss, 1448);
+	static uint8_t data[3000];
+	fill_pattern(data, sizeof data, 6);
+	CHECK_EQ(tcp_write(p.c, data, sizeof data, NULL, TCP_NOWAIT), ATL_OK);
+	uint8_t f1[FRAME_MAX], f2[FRAME_MAX];
+	CHECK(take_raw(&p, f1) > 0);
+	CHECK(take_raw(&p, f2) > 0);
+	CHECK(take(&p)); /* the last 104 bytes */
+	/* RFC 1191: DF is set on every segment. */
+	CHECK(get16(f1 + 14 + 6) & 0x4000);
+	/* RFC 5927 4.1: a quoted sequence number outside SND.UNA..SND.NXT
+	 * is not about anything we sent: ignored. */
+	icmp_about(&p, 3, 4, 1000, f1, -1);
+	icmp_about(&p, 3, 4, 1000, f2, 3000);
+	CHECK_EQ(cnt(&p.t, "tcp", "icmp_ignored"), 2);
+	CHECK_EQ(p.c->mss, 1448);
+	CHECK(!take(&p));
+	/* A valid one: next-hop MTU 1000, so MSS 1000 - 40 - 12; the data in
+	 * flight goes again at the new size, cwnd untouched. */
+	uint32_t cwnd = p.c->cwnd;
+	icmp_about(&p, 3, 4, 1000, f1, 0);
+	CHECK_EQ(cnt(&p.t, "icmp", "errors_to_tcp"), 3);
+	CHECK_EQ(cnt(&p.t, "tcp", "pmtu_lowered"), 1);
+	CHECK_EQ(p.c->mss, 948);
+	CHECK_EQ(p.c->cwnd, cwnd);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1);
+	CHECK_EQ(p.o.len, 948);
+	CHECK_MEM(p.o.data, data, 948);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.seq, p.iss + 1 + 948);
+	CHECK_EQ(p.o.len, 948);
+	/* An absurd MTU is taken as 576 (TCP_PMTU_MIN); a larger one never
+	 * raises the MSS. */
+	icmp_about(&p, 3, 4, 68, f1, 0);
+	CHECK_EQ(p.c->mss, 576 - 40 - 12);
+	icmp_about(&p, 3, 4, 1400, f1, 0);
+	CHECK_EQ(p.c->mss, 576 - 40 - 12);
+	/* Other unreachables on a synchronized connection are soft errors. */
+	icmp_about(&p, 3, 3, 0, f1, 0);
+	CHECK_EQ(p.c->state, TCP_ESTABLISHED);
+}
+
+TEST(port_unreachable_ends_a_connect_in_syn_sent)
+{
+	/* RFC 5461 / RFC 1122 4.2.3.9: an ICMP port unreachable about our
+	 * SYN ends the connect at once (ECONNREFUSED) instead of a minute of
+	 * SYN retries. */
+	struct peer p;
+	memset(&p, 0, sizeof p);
+	tnet_open(&p.t);
+	tnet_learn(&p.t, MAC_PEER, IP_PEER);
+	struct ip4_ep to = {IP_PEER, 4000};
+	struct tcp_conn *c;
+	CHECK_EQ(tcp_connect(p.t.st, &to, &c, TCP_NOWAIT), ATL_EAGAIN); /* in progress */
+	uint8_t f[FRAME_MAX];
+	CHECK(take_raw(&p, f) > 0);
+	CHECK_EQ(f[14 + 33], 0x02); /* SYN */
+	icmp_about(&p, 3, 3, 0, f, 0);
+	CHECK_EQ(cnt(&p.t, "tcp", "icmp_abort"), 1);
+	CHECK_EQ(c->state, TCP_CLOSED);
+	CHECK_EQ(c->err, ATL_ECONNREFUSED);
+	tcp_close(c);
+	CHECK_EQ(p.t.n->tcp->conns.in_use, 0);
 }
 
 TEST(rst_checks_follow_rfc5961)
@@ -634,6 +761,54 @@ TEST(cubic_reduces_by_beta_and_follows_the_cubic)
 	CHECK(a - 70000 > b - a);
 }
 
+TEST(hystart_leaves_slow_start_when_the_rtt_grows)
+{
+	/* RFC 9406 with CUBIC: three rounds at an RTT of 10 ms, then 40 ms
+	 * (a queue building): the first round at 40 ms, once it has 8 RTT
+	 * samples, leaves slow start for Conservative Slow Start; five rounds
+	 * later congestion avoidance begins with ssthresh = cwnd, no loss
+	 * having happened. */
+	static const char *const args[] = {"ipv4=10.0.0.2/24", "tcp-buf=512K", "tcp-conns=2",
+					   "tcp-cc=cubic", NULL};
+	struct peer p;
+	peer_open(&p, SYN_OPTS, sizeof SYN_OPTS, args);
+	tcp_setopt(p.c, TCP_OPT_NODELAY, 1);
+	static uint8_t buf[65536];
+	static uint32_t end[1024], tsv[1024];
+	uint32_t css_cwnd = 0;
+	for (int round = 0; round < 10; round++) {
+		size_t done;
+		while (tcp_write(p.c, buf, sizeof buf, &done, TCP_NOWAIT) == ATL_OK)
+			;
+		unsigned k = 0;
+		while (k < 1024 && take(&p)) {
+			end[k] = p.o.seq + (uint32_t)p.o.len;
+			tsv[k++] = p.o.tsval;
+		}
+		CHECK(k > 0);
+		fake_set_time(fake_time() + (round < 3 ? 10 : 40) * NS_PER_MS);
+		for (unsigned i = 0; i < k; i++) {
+			p.o.tsval = tsv[i];
+			p.ts++;
+			peer_send(&p, p.snd, end[i], F_ACK, 65535, NULL, 0);
+		}
+		if (round < 3)
+			CHECK(!p.c->hs_css);
+		if (round == 3) {
+			CHECK(p.c->hs_css);
+			CHECK_EQ(cnt(&p.t, "tcp", "hystart_css"), 1);
+			CHECK_EQ(p.c->ssthresh, UINT32_MAX);
+			css_cwnd = p.c->cwnd;
+		}
+	}
+	/* Out of slow start without a loss; in CSS cwnd grew by a quarter
+	 * of slow start's pace (at most 1.25 times per round). */
+	CHECK(p.c->ssthresh != UINT32_MAX);
+	CHECK(!p.c->hs_css);
+	CHECK(p.c->ssthresh <= css_cwnd * 4);
+	CHECK_EQ(cnt(&p.t, "tcp", "fast_rexmt"), 0);
+}
+
 TEST(rto_backs_off_and_karn_ignores_retransmissions)
 {
 	struct peer p;
@@ -662,8 +837,11 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(syn_without_options_gets_defaults),
 	  TEST_ENTRY(sack_blocks_report_out_of_order_data),
 	  TEST_ENTRY(sack_guides_retransmission_to_the_holes),
+	  TEST_ENTRY(path_mtu_discovery_lowers_the_mss_on_fragmentation_needed),
+	  TEST_ENTRY(port_unreachable_ends_a_connect_in_syn_sent),
 	  TEST_ENTRY(limited_transmit_sends_new_data_on_the_first_two_dupacks),
 	  TEST_ENTRY(sacked_data_starts_recovery_without_three_dupacks),
+	  TEST_ENTRY(a_lost_retransmission_is_sent_again_once_later_data_is_sacked),
 	  TEST_ENTRY(a_silent_flight_gets_one_loss_probe_before_the_timeout),
 	  TEST_ENTRY(rst_checks_follow_rfc5961), TEST_ENTRY(paws_drops_old_timestamps),
 	  TEST_ENTRY(delayed_ack_and_every_second_segment),
@@ -674,4 +852,5 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(simultaneous_close_goes_through_closing),
 	  TEST_ENTRY(fast_retransmit_after_three_dupacks),
 	  TEST_ENTRY(cubic_reduces_by_beta_and_follows_the_cubic),
+	  TEST_ENTRY(hystart_leaves_slow_start_when_the_rtt_grows),
 	  TEST_ENTRY(rto_backs_off_and_karn_ignores_retransmissions))
