@@ -30,10 +30,10 @@ start_uk "$WORK/off.log" taskset -c 1 build/hosted/bulk --mem=32M --net:service=
 	ipv4=$O/24 tcp-buf=1M tcp-conns=8 net-buffers=2048
 OFF=$UK_PID
 wait_for_log "$WORK/plain.log" "chargen" && wait_for_log "$WORK/off.log" "chargen" || exit 1
-in_s taskset -c 1 socat -b 262144 -U TCP-LISTEN:1919,reuseaddr,fork OPEN:/dev/zero &
-PIDS+=($!)
-in_s taskset -c 1 socat -b 262144 -u TCP-LISTEN:9009,reuseaddr,fork OPEN:/dev/null &
-PIDS+=($!)
+ip netns exec "$NS_S" taskset -c 1 socat -b 262144 -U TCP-LISTEN:1919,reuseaddr,fork OPEN:/dev/zero &
+PIDS+=($!) # (ip netns exec execs: $! is socat itself)
+ip netns exec "$NS_S" taskset -c 1 socat -b 262144 -u TCP-LISTEN:9009,reuseaddr,fork OPEN:/dev/null &
+PIDS+=($!) # (ip netns exec execs: $! is socat itself)
 sleep 0.5
 for h in $A $O $L; do in_c ping -c 1 -W 2 $h >/dev/null; done
 
