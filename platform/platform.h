@@ -114,27 +114,47 @@ void plat_console_write(const char *buf, size_t len);
 
 /* ---- Network devices ----------------------------------------------------- */
 
+/* Offloads a network device may offer (plat_net_info.offloads).  With
+ * any of them, every frame in both directions begins with a virtio-net
+ * header (struct virtio_net_hdr, virtio 1.x 5.1.6, little-endian) of
+ * vnet_hdr_len bytes: lib/net builds and reads it, targets pass it on. */
+/* PLAT_NET_OFF_CSUM: partial checksums both ways (NEEDS_CSUM).
+ * PLAT_NET_OFF_TSO4: TCPv4 frames of up to frame_max bytes both ways, cut
+ * to gso_size segments below us. */
+#define PLAT_NET_OFF_CSUM 0x1u
+#define PLAT_NET_OFF_TSO4 0x2u
+
 struct plat_net_info {
 	uint8_t mac[6];
-	uint16_t mtu; /* IP MTU: largest frame is mtu + 14 bytes */
+	uint16_t mtu;	       /* IP MTU: largest plain frame is mtu + 14 bytes */
+	uint32_t offloads;     /* PLAT_NET_OFF_*; 0 on targets without them */
+	uint16_t vnet_hdr_len; /* 0 when offloads is 0 */
+	uint32_t frame_max;    /* with offloads: the largest frame, header included */
 };
 
-/* One frame for batched I/O.  On receive, cap is the buffer's size and
- * len is set to the frame's length; on send, len is the frame's length. */
+/* One slot for batched I/O.  On receive, cap is the buffer's size and len
+ * is set to the bytes placed in it; on send, len is the bytes to send.
+ * Without offloads a slot holds one whole frame and more is false.  With
+ * offloads a frame may span consecutive slots (scatter/gather): every slot
+ * but its last has more set (and, on receive, len == cap). */
 struct plat_frame {
 	uint8_t *data;
 	size_t cap;
 	size_t len;
+	bool more;
 };
 
 /* Acquiring the same device again gives the same handle. */
 int plat_net_acquire(const char *name, plat_handle_t *h, struct plat_net_info *info);
-/* Receive up to n frames.  Returns how many were received (>= 1), or
- * PLAT_EAGAIN when none is waiting, or another error.  A frame longer
- * than its slot's cap is dropped (and counted by the target), never cut. */
+/* Receive into up to n slots.  Returns how many slots were filled (>= 1),
+ * or PLAT_EAGAIN when no frame is waiting, or another error.  A frame
+ * longer than the slots left is dropped (and counted by the target), never
+ * cut.  With offloads a frame after the call's first is only started
+ * while the slots left hold frame_max bytes. */
 int plat_net_recv(plat_handle_t h, struct plat_frame *frames, unsigned n);
-/* Send n frames.  Returns how many were queued for sending (a short count
- * means the device is full and the rest were not sent), or an error. */
+/* Send the frames in n slots.  Returns how many slots were queued for
+ * sending, always whole frames (a short count means the device is full
+ * and the rest were not sent), or an error. */
 int plat_net_send(plat_handle_t h, const struct plat_frame *frames, unsigned n);
 
 /* ---- Block devices --------------------------------------------------------- */

@@ -33,6 +33,7 @@
 #define IP_PROTO_UDP	17
 #define IP_PROTO_TCP	6
 #define ETHERTYPE_IPV4	0x0800
+#define ETH_HDR_LEN	14
 
 static const uint8_t zero_mac[6];
 
@@ -320,7 +321,9 @@ void ip4_input(struct net *n, struct pkt *p, bool link_bcast, uint64_t now)
 		goto drop;
 	}
 	size_t total = load_be16(h + 2);
-	if (total < ihl || total > p->len) {
+	/* A frame over several buffers (a GRO'd TCP segment from a device
+	 * with offloads) is a chain. */
+	if (total < ihl || total > (p->more ? pkt_chain_len(p) : p->len)) {
 		NET_COUNT(n, ipv4, bad_len);
 		goto drop;
 	}
@@ -355,17 +358,24 @@ void ip4_input(struct net *n, struct pkt *p, bool link_bcast, uint64_t now)
 	}
 	rx.bcast = rx.bcast || link_bcast;
 	/* The Ethernet minimum pads short datagrams: the total length rules. */
-	p->len = (uint16_t)total;
+	pkt_chain_trim(&n->pkts, p, total);
 	rx.quote_len = pkt_chain_copy(p, 0, rx.quote, ihl + 8 < total ? ihl + 8 : total);
 	pkt_pull(p, ihl);
 	uint32_t off = (uint32_t)(frag & IP4_OFFSET_MASK) * 8;
 	bool mf = (frag & IP4_FLAG_MF) != 0;
 	if (mf || off) {
+		/* Fragments are plain frames: never chains, never partial
+		 * checksums (those the host only makes whole). */
+		p->flags &= (uint8_t)~PKT_F_CSUM_OK;
+		if (p->more) {
+			NET_COUNT(n, ipv4, frag_bad);
+			goto drop;
+		}
 		reasm_input(n, &rx, p, id, off, mf, now);
 		net_stats_sync(n);
 		return;
 	}
-	p->dlen = p->len;
+	p->dlen = (uint32_t)(total - ihl);
 	ip4_deliver(n, &rx, p, now);
 	return;
 drop:
@@ -377,8 +387,9 @@ drop:
 /* Bytes [off, off+k) of the payload described by s to w. */
 static void ip4_src_write(const struct ip4_src *s, size_t off, struct wr *w, size_t k)
 {
-	struct rd parts[2] = {rd_make(s->hdr, s->hdr_len), rd_make(s->data, s->data_len)};
-	for (unsigned i = 0; i < 2 && k; i++) {
+	struct rd parts[3] = {rd_make(s->hdr, s->hdr_len), rd_make(s->data, s->data_len),
+			      rd_make(s->data2, s->data2_len)};
+	for (unsigned i = 0; i < 3 && k; i++) {
 		if (off >= parts[i].len) {
 			off -= parts[i].len;
 			continue;
@@ -397,9 +408,58 @@ static void ip4_src_write(const struct ip4_src *s, size_t off, struct wr *w, siz
 	}
 }
 
+/* The payload bytes [off, off+len) of src after the first buffer's part:
+ * buffers of data from their start, more-linked behind p.  They were
+ * counted free before. */
+static void ip4_chain_rest(struct net *n, struct pkt *p, const struct ip4_src *src, size_t off,
+			   size_t len)
+{
+	while (off < len) {
+		struct pkt *q = pkt_alloc(&n->pkts);
+		ASSERT(q);
+		q->off = 0; /* no headers go in front of these */
+		struct wr w = pkt_wr(q);
+		size_t k = len - off < wr_room(&w) ? len - off : wr_room(&w);
+		ip4_src_write(src, off, &w, k);
+		ASSERT(wr_ok(&w));
+		q->len = (uint16_t)w.pos;
+		p->more = q;
+		p = q;
+		off += k;
+	}
+}
+
+/* The virtio-net header of a frame whose checksum (and, for a payload
+ * beyond one segment, segmentation) is left to the device, put in the
+ * headroom for net_xmit: the checksum from the payload on, the TCP
+ * header copied in front of each gso_size bytes (virtio 1.x 5.1.6.2). */
+static void ip4_vnet_mark(struct net *n, struct pkt *p, const struct ip4_src *src, size_t len)
+{
+	struct vnet_hdr vh = {
+	    .flags = VNET_F_NEEDS_CSUM,
+	    .csum_start = ETH_HDR_LEN + IP4_HDR,
+	    .csum_offset = src->csum_offset,
+	};
+	if (src->gso_size && len > src->hdr_len + src->gso_size) {
+		vh.gso_type = VNET_GSO_TCPV4;
+		vh.gso_size = src->gso_size;
+		vh.hdr_len = (uint16_t)(ETH_HDR_LEN + IP4_HDR + src->hdr_len);
+		NET_COUNT(n, eth, tx_gso);
+	}
+	uint8_t *b = pkt_push(p, n->vnet_len);
+	ASSERT(b); /* a fresh buffer has PKT_HEADROOM */
+	vnet_hdr_put(b, n->vnet_len, &vh);
+	pkt_pull(p, n->vnet_len);
+	p->flags |= PKT_F_VNET;
+}
+
 int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src *src, uint64_t now)
 {
-	size_t len = src->hdr_len + src->data_len + src->chain_len;
+	size_t len = src->hdr_len + src->data_len + src->data2_len + src->chain_len;
+	/* Offloads apply only where the device has them. */
+	bool partial = src->csum_offset && n->vnet_len;
+	bool super = partial && src->gso_size && n->tso_max && len > (size_t)n->mtu - IP4_HDR;
+	ASSERT(!(src->csum_offset || src->gso_size) || partial); /* callers ask n */
 	if (len > IP4_MAX - IP4_HDR) {
 		NET_COUNT(n, ipv4, tx_toobig);
 		return ATL_EMSGSIZE;
@@ -427,12 +487,20 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 	size_t room = (size_t)n->mtu - IP4_HDR;
 	size_t step = room & ~(size_t)7;
 	unsigned nfrags = len <= room ? 1 : (unsigned)((len + step - 1) / step);
-	if (len <= room)
-		step = room;
+	if (len <= room || super)
+		step = len;
+	if (super)
+		nfrags = 1;
 	if (src->df && nfrags > 1) {
 		NET_COUNT(n, ipv4, tx_df_toobig);
 		return ATL_EMSGSIZE;
 	}
+	/* A super-frame: its first buffer after the headers, then whole ones. */
+	size_t first = PKT_CAP - PKT_HEADROOM - ETH_HDR_LEN - IP4_HDR;
+	unsigned nbufs =
+	    !super || len <= first ? nfrags : 1 + (unsigned)((len - first + PKT_CAP - 1) / PKT_CAP);
+	if (partial && !super && len > room)
+		return ATL_EMSGSIZE; /* a partial checksum cannot be fragmented */
 
 	struct arp_entry *wait = NULL;
 	if (!bcast) {
@@ -445,7 +513,7 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 			wait = NULL;
 	}
 	/* All fragments or none: a partial datagram is of no use to anyone. */
-	if (pkt_pool_free(&n->pkts) < nfrags) {
+	if (pkt_pool_free(&n->pkts) < nbufs) {
 		NET_COUNT(n, pkt, tx_nobuf_drop);
 		return ATL_ENOMEM;
 	}
@@ -477,8 +545,13 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 		struct csum c = csum_start();
 		csum_add(&c, h, IP4_HDR);
 		store_be16(h + 10, csum_fold(&c));
-		ip4_src_write(src, off, &w, k);
+		size_t here = wr_room(&w) < k ? wr_room(&w) : k;
+		ip4_src_write(src, off, &w, here);
 		net_eth_end(p, &w);
+		if (here < k)
+			ip4_chain_rest(n, p, src, off + here, off + k);
+		if (partial)
+			ip4_vnet_mark(n, p, src, len);
 		if (tail)
 			tail->next = p;
 		else

@@ -31,6 +31,70 @@ static const char *const ipv4_names[] = {IP4_COUNTERS(NET_COUNTER_NAME)};
 static const char *const icmp_names[] = {ICMP_COUNTERS(NET_COUNTER_NAME)};
 static const char *const udp_names[] = {UDP_COUNTERS(NET_COUNTER_NAME)};
 
+/* ---- The virtio-net header ----------------------------------------------------- */
+
+/* Its fields are little-endian (virtio 1.x; a legacy TAP uses the host's
+ * order, the same on x86_64, the one hosted architecture). */
+static void wr_le16(struct wr *w, uint16_t v)
+{
+	wr_u8(w, (uint8_t)v);
+	wr_u8(w, (uint8_t)(v >> 8));
+}
+
+static uint16_t rd_le16(struct rd *r)
+{
+	uint16_t lo = rd_u8(r);
+	return (uint16_t)(lo | rd_u8(r) << 8);
+}
+
+void vnet_hdr_put(uint8_t *b, size_t len, const struct vnet_hdr *h)
+{
+	struct wr w = wr_make(b, len);
+	wr_u8(&w, h->flags);
+	wr_u8(&w, h->gso_type);
+	wr_le16(&w, h->hdr_len);
+	wr_le16(&w, h->gso_size);
+	wr_le16(&w, h->csum_start);
+	wr_le16(&w, h->csum_offset);
+	if (w.pos < len)
+		wr_zero(&w, len - w.pos); /* num_buffers: only the device sets it */
+}
+
+int vnet_hdr_get(const uint8_t *b, size_t len, struct vnet_hdr *h)
+{
+	struct rd r = rd_make(b, len);
+	h->flags = rd_u8(&r);
+	h->gso_type = rd_u8(&r);
+	h->hdr_len = rd_le16(&r);
+	h->gso_size = rd_le16(&r);
+	h->csum_start = rd_le16(&r);
+	h->csum_offset = rd_le16(&r);
+	return rd_ok(&r) ? ATL_OK : ATL_EINVAL;
+}
+
+/* Strip the virtio-net header of a received frame and keep what it says:
+ * a partial (NEEDS_CSUM) or verified (DATA_VALID) checksum is one the
+ * host made or checked, so TCP and UDP need not sum the bytes again. */
+static bool net_vnet_strip(struct net *n, struct pkt *p)
+{
+	struct rd r = pkt_rd(p);
+	struct vnet_hdr h;
+	const uint8_t *b = rd_take(&r, n->vnet_len);
+	if (!b || vnet_hdr_get(b, n->vnet_len, &h) != ATL_OK) {
+		NET_COUNT(n, eth, bad_vnet);
+		return false;
+	}
+	pkt_pull(p, n->vnet_len);
+	p->flags &= (uint8_t)~PKT_F_CSUM_OK;
+	if (h.flags & (VNET_F_NEEDS_CSUM | VNET_F_DATA_VALID)) {
+		p->flags |= PKT_F_CSUM_OK;
+		NET_COUNT(n, eth, rx_csum_host);
+	}
+	if ((h.gso_type & ~VNET_GSO_ECN) != VNET_GSO_NONE)
+		NET_COUNT(n, eth, rx_gso);
+	return true;
+}
+
 /* ---- Ethernet ---------------------------------------------------------------- */
 
 void net_eth_begin(struct net *n, struct pkt *p, struct wr *w, const uint8_t dst[6], uint16_t type)
@@ -57,6 +121,8 @@ static bool mac_eq(const uint8_t *a, const uint8_t *b)
 
 void net_input(struct net *n, struct pkt *p, uint64_t now)
 {
+	if (n->vnet_len && !net_vnet_strip(n, p))
+		goto drop_uncounted;
 	struct rd r = pkt_rd(p);
 	const uint8_t *dst = rd_take(&r, 6);
 	const uint8_t *src = rd_take(&r, 6);
@@ -93,27 +159,63 @@ void net_input(struct net *n, struct pkt *p, uint64_t now)
 		goto drop;
 	}
 drop:
+drop_uncounted:
 	pkt_free(&n->pkts, p);
+}
+
+/* Put a frame's virtio-net header in front: the one ip4_output left in
+ * the headroom, or "no offload" (all zero).  False without headroom. */
+static bool net_vnet_push(struct net *n, struct pkt *p)
+{
+	bool have = (p->flags & PKT_F_VNET) != 0;
+	uint8_t *b = pkt_push(p, n->vnet_len);
+	if (!b)
+		return false;
+	if (!have) {
+		struct vnet_hdr none = {0};
+		vnet_hdr_put(b, n->vnet_len, &none);
+	}
+	return true;
 }
 
 void net_xmit(struct net *n, struct pkt *frames)
 {
 	while (frames) {
-		struct plat_frame batch[NET_TX_BATCH];
+		/* One slot per buffer: a chain is one frame over several slots
+		 * (only with offloads, where it is a TSO super-frame). */
+		struct plat_frame batch[NET_TX_SLOTS];
 		struct pkt *p = frames;
-		unsigned k = 0;
-		for (; p && k < NET_TX_BATCH; p = p->next, k++) {
-			struct wr w = pkt_wr(p);
-			batch[k].data = wr_take(&w, p->len);
-			batch[k].cap = batch[k].len = p->len;
+		unsigned k = 0, nf = 0;
+		for (; p && nf < NET_TX_BATCH; p = p->next, nf++) {
+			unsigned slots = pkt_chain_count(p);
+			ASSERT(slots <= NET_TX_SLOTS); /* ip4_output builds 64 KiB at most */
+			if (k + slots > NET_TX_SLOTS)
+				break;
+			/* Every builder leaves PKT_HEADROOM in front. */
+			if (n->vnet_len) {
+				bool room = net_vnet_push(n, p);
+				ASSERT(room);
+			}
+			for (struct pkt *q = p; q; q = q->more, k++) {
+				struct wr w = pkt_wr(q);
+				batch[k].data = wr_take(&w, q->len);
+				batch[k].cap = batch[k].len = q->len;
+				batch[k].more = q->more != NULL;
+			}
 		}
 		int sent = plat_net_send(n->h, batch, k);
-		if (sent < 0)
-			sent = 0;
-		NET_COUNT_N(n, eth, tx, (unsigned)sent);
-		NET_COUNT_N(n, eth, tx_errors, k - (unsigned)sent);
+		/* Whole frames are sent or not: count them by their slots. */
+		unsigned done = 0, slots = 0;
+		for (struct pkt *q = frames; sent > 0 && q != p; q = q->next) {
+			slots += pkt_chain_count(q);
+			if (slots > (unsigned)sent)
+				break;
+			done++;
+		}
+		NET_COUNT_N(n, eth, tx, done);
+		NET_COUNT_N(n, eth, tx_errors, nf - done);
 		/* The platform keeps no pointer past the call: free the batch. */
-		while (k--) {
+		while (nf--) {
 			struct pkt *next = frames->next;
 			pkt_free(&n->pkts, frames);
 			frames = next;
@@ -135,7 +237,11 @@ void net_poll(struct loop *l, void *arg)
 {
 	struct net *n = arg;
 	for (;;) {
-		unsigned k = 0, want = n->rx_want ? n->rx_want : 2;
+		/* With offloads a frame may span slots (a 64 KiB one 34
+		 * buffers), so every receive offers them all. */
+		unsigned k = 0, want = n->vnet_len ? NET_RX_SLOTS
+		                       : n->rx_want  ? n->rx_want
+		                                     : 2;
 		while (k < want && pkt_pool_free(&n->pkts) > n->rx_reserve) {
 			struct pkt *p = pkt_alloc(&n->pkts);
 			if (!p)
@@ -154,11 +260,12 @@ void net_poll(struct loop *l, void *arg)
 			n->rxf[i].cap = wr_room(&w);
 			n->rxf[i].data = wr_take(&w, n->rxf[i].cap);
 			n->rxf[i].len = 0;
+			n->rxf[i].more = false;
 		}
 		int got = plat_net_recv(n->h, n->rxf, k);
 		if (got < 0 && got != PLAT_EAGAIN)
 			NET_COUNT(n, eth, rx_errors);
-		if (got < 0)
+		if (got < 0 || (unsigned)got > k)
 			got = 0;
 		if (scratch) {
 			if (got > 0)
@@ -173,17 +280,27 @@ void net_poll(struct loop *l, void *arg)
 			/* Unused buffers go back first: replies need them. */
 			for (unsigned i = (unsigned)got; i < k; i++)
 				pkt_free(&n->pkts, n->rxp[i]);
+			struct pkt *head = NULL, *tail = NULL;
 			for (unsigned i = 0; i < (unsigned)got; i++) {
 				struct pkt *p = n->rxp[i];
-				if (n->rxf[i].len > n->rxf[i].cap) {
-					pkt_free(&n->pkts, p);
+				bool more = n->rxf[i].more && n->vnet_len && i + 1 < (unsigned)got;
+				p->len =
+				    (uint16_t)(n->rxf[i].len <= n->rxf[i].cap ? n->rxf[i].len : 0);
+				if (tail)
+					tail->more = p;
+				else
+					head = p;
+				tail = p;
+				if (more)
 					continue;
-				}
-				p->len = (uint16_t)n->rxf[i].len;
-				net_input(n, p, l->now);
+				net_input(n, head, l->now);
+				head = tail = NULL;
 			}
+			pkt_free(&n->pkts, head); /* a frame cut at the end: none */
 		}
-		if ((unsigned)got < k)
+		/* With offloads the platform stops short while frames wait
+		 * when the slots left could not hold the largest. */
+		if (got == 0 || (!n->vnet_len && (unsigned)got < k))
 			break;
 	}
 	net_stats_sync(n);
@@ -227,7 +344,7 @@ static const char *arg(struct loop *l, const char *dev, const char *key)
 }
 
 /* Read ipv4=, ipv4-gateway=, mac= and net-buffers= into n. */
-static int net_config(struct net *n, const char *dev, uint64_t *nbufs, bool *mac_set)
+static int net_config(struct net *n, const char *dev, uint64_t *nbufs, bool *mac_set, bool offload)
 {
 	struct loop *l = n->loop;
 	char a[16], b[16];
@@ -273,7 +390,7 @@ static int net_config(struct net *n, const char *dev, uint64_t *nbufs, bool *mac
 		memcpy(n->mac, mac, 6);
 		*mac_set = true;
 	}
-	*nbufs = NET_BUFFERS_DEFAULT;
+	*nbufs = offload ? NET_BUFFERS_OFFLOAD_DEFAULT : NET_BUFFERS_DEFAULT;
 	v = arg(l, dev, "net-buffers");
 	if (v && (args_parse_u64(v, nbufs) != ATL_OK || *nbufs < NET_BUFFERS_MIN ||
 		  *nbufs > NET_BUFFERS_MAX)) {
@@ -339,14 +456,30 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 
 	uint64_t nbufs;
 	bool mac_set = false;
-	int rc = net_config(n, dev, &nbufs, &mac_set);
-	if (rc != ATL_OK)
-		return rc;
 	struct plat_net_info info;
-	rc = plat_net_acquire(dev, &n->h, &info);
+	memset(&info, 0, sizeof info);
+	int rc = plat_net_acquire(dev, &n->h, &info);
 	if (rc != PLAT_OK) {
 		LOG_ERROR(l, "%s: no such network device (%s)", dev, atl_strerror(rc));
 		return rc == PLAT_ENOENT ? ATL_ENOENT : rc;
+	}
+	/* The offloads this stack uses: a header it knows the size of, and
+	 * checksum offload, which TSO needs. */
+	bool offload = (info.offloads & PLAT_NET_OFF_CSUM) && info.vnet_hdr_len >= VNET_HDR_MIN &&
+		       info.vnet_hdr_len <= 12;
+	rc = net_config(n, dev, &nbufs, &mac_set, offload);
+	if (rc != ATL_OK)
+		return rc;
+	if (info.offloads && !offload) {
+		LOG_ERROR(l, "%s: device offloads %#x with a %u-byte header: not understood", dev,
+			  (unsigned)info.offloads, info.vnet_hdr_len);
+		return ATL_EINVAL;
+	}
+	if (offload) {
+		n->offloads = info.offloads;
+		n->vnet_len = info.vnet_hdr_len;
+		if (info.offloads & PLAT_NET_OFF_TSO4)
+			n->tso_max = NET_TSO_MAX;
 	}
 	if (!mac_set)
 		memcpy(n->mac, info.mac, 6);
@@ -381,9 +514,12 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 	arp_announce(n);
 
 	char a[16], g[16];
-	LOG_INFO(l, "%s: %s/%u gateway %s mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u buffers %u", dev,
-		 ip4_fmt(n->addr, a), n->prefix, n->gw ? ip4_fmt(n->gw, g) : "none", n->mac[0],
-		 n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->mtu, (unsigned)nbufs);
+	LOG_INFO(l, "%s: %s/%u gateway %s mac %02x:%02x:%02x:%02x:%02x:%02x mtu %u buffers %u%s",
+		 dev, ip4_fmt(n->addr, a), n->prefix, n->gw ? ip4_fmt(n->gw, g) : "none", n->mac[0],
+		 n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->mtu, (unsigned)nbufs,
+		 !n->vnet_len ? ""
+		 : n->tso_max ? " offloads csum,tso"
+			      : " offloads csum");
 	*out = &n->st;
 	return ATL_OK;
 }

@@ -47,6 +47,14 @@
 /* Frames per plat_net_recv / plat_net_send call. */
 #define NET_RX_BATCH 16
 #define NET_TX_BATCH 16
+/* With device offloads (virtio-net header, TSO/GRO; docs/net.md): slots
+ * per call, enough for one 64 KiB frame scattered over 2 KiB buffers and
+ * more, and the default pool: 512 buffers = 1 MiB, room for several such
+ * frames in flight plus the reserve. */
+#define NET_RX_SLOTS		    64
+#define NET_TX_SLOTS		    64
+#define NET_BUFFERS_OFFLOAD_DEFAULT 512
+#define NET_TSO_MAX		    65535 /* IPv4 datagram bytes per super-segment */
 
 /* ARP (RFC 826, RFC 1122 2.3.2). */
 #ifdef ATOLL_FUZZ
@@ -87,7 +95,7 @@
 	{"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24"},                   \
 	{"ipv4-gateway", "default gateway address"},                             \
 	{"mac", "MAC address (default: from the platform)"},                     \
-	{"net-buffers", "packet buffers of 2 KiB (default 128)"},               \
+	{"net-buffers", "packet buffers of 2 KiB (default 128, 512 with offloads)"}, \
 	TCP_ARG_DECLS
 /* clang-format on */
 
@@ -102,7 +110,11 @@
 	X(eth, vlan)	     /* 802.1Q tagged: not supported */                                    \
 	X(eth, unknown_type) /* neither IPv4 nor ARP */                                            \
 	X(eth, rx_errors)    /* plat_net_recv failed */                                            \
-	X(eth, tx_errors)    /* plat_net_send failed or sent short: frames lost */
+	X(eth, tx_errors)    /* plat_net_send failed or sent short: frames lost */                 \
+	X(eth, rx_gso)	     /* offloads: super-frames received (GRO or unsegmented) */            \
+	X(eth, rx_csum_host) /* offloads: L4 checksum vouched for by the host */                   \
+	X(eth, tx_gso)	     /* offloads: super-frames sent, cut by the host (TSO) */              \
+	X(eth, bad_vnet)     /* offloads: a frame without a sound virtio-net header */
 
 #define PKT_COUNTERS(X)                                                                            \
 	X(pkt, total)                                                                              \
@@ -234,6 +246,34 @@ struct reasm {
 	uint8_t quote_len;
 };
 
+/* The virtio-net header (virtio 1.x 5.1.6, struct virtio_net_hdr; the
+ * fields little-endian): the metadata a device with offloads keeps in
+ * front of each frame.  flags VNET_F_NEEDS_CSUM: the L4 checksum is
+ * partial, to be completed from csum_start on and stored at csum_start +
+ * csum_offset (received: the host made it and vouches for the data);
+ * VNET_F_DATA_VALID: the host verified it.  gso_type other than NONE: a
+ * super-frame of hdr_len header bytes and gso_size-byte segments. */
+#define VNET_F_NEEDS_CSUM 0x01
+#define VNET_F_DATA_VALID 0x02
+#define VNET_GSO_NONE	  0
+#define VNET_GSO_TCPV4	  1
+#define VNET_GSO_UDP	  3
+#define VNET_GSO_TCPV6	  4
+#define VNET_GSO_ECN	  0x80
+#define VNET_HDR_MIN	  10
+struct vnet_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+/* Write h into b[0..len) (len 10 or 12; the rest zero). */
+void vnet_hdr_put(uint8_t *b, size_t len, const struct vnet_hdr *h);
+/* Read h from b[0..len); ATL_EINVAL when len < 10. */
+int vnet_hdr_get(const uint8_t *b, size_t len, struct vnet_hdr *h);
+
 /* What IPv4 input tells the layer above about a datagram. */
 struct ip4_rx {
 	uint32_t src, dst;
@@ -252,9 +292,18 @@ struct ip4_src {
 	size_t hdr_len;
 	const uint8_t *data;
 	size_t data_len;
+	const uint8_t *data2; /* after data: the rest of a ring that wraps */
+	size_t data2_len;
 	const struct pkt *chain;
 	size_t chain_off;
 	size_t chain_len;
+	/* With a device that has the offloads (struct net's offloads):
+	 * csum_offset nonzero leaves the checksum at that payload offset to
+	 * the device (the field holds the pseudo-header sum); gso_size
+	 * nonzero lets the payload exceed the MTU, hdr being the transport
+	 * header that the device copies in front of each gso_size bytes. */
+	uint16_t csum_offset;
+	uint16_t gso_size;
 };
 
 struct udp_sock {
@@ -275,15 +324,19 @@ struct net {
 	plat_handle_t h;
 	uint8_t mac[6];
 	uint16_t mtu;
+	uint32_t offloads;	 /* PLAT_NET_OFF_* the device offers */
+	uint16_t vnet_len;	 /* virtio-net header bytes before each frame, or 0 */
+	uint32_t tso_max;	 /* IPv4 bytes per TCP super-segment, or 0: no TSO */
 	uint32_t addr, mask, gw; /* gw 0: none */
 	unsigned prefix;
 
 	struct pool pkts;
 	unsigned rx_reserve; /* receive never takes the last rx_reserve buffers */
 	struct pkt *scratch; /* drains the device when buffers are short */
-	struct plat_frame rxf[NET_RX_BATCH];
-	struct pkt *rxp[NET_RX_BATCH];
-	unsigned rx_want; /* buffers offered to the next receive (0: 2) */
+	struct plat_frame rxf[NET_RX_SLOTS];
+	struct pkt *rxp[NET_RX_SLOTS];
+	unsigned rx_want; /* buffers offered to the next receive without
+	                   * offloads (0: 2) */
 
 	struct arp_entry *arp; /* ARP_CACHE_SIZE entries */
 	unsigned arp_queued;   /* frames waiting in all entries */

@@ -27,6 +27,7 @@ struct pkt *pkt_alloc(struct pool *pool)
 	p->addr = 0;
 	p->frag_off = 0;
 	p->dlen = 0;
+	p->flags = 0;
 	return p;
 }
 
@@ -63,6 +64,15 @@ void pkt_pull(struct pkt *p, size_t n)
 	ASSERT(n <= p->len);
 	p->off = (uint16_t)(p->off + n);
 	p->len = (uint16_t)(p->len - n);
+}
+
+uint8_t *pkt_push(struct pkt *p, size_t n)
+{
+	if (n > p->off)
+		return NULL;
+	p->off = (uint16_t)(p->off - n);
+	p->len = (uint16_t)(p->len + n);
+	return p->data + p->off;
 }
 
 size_t pkt_chain_len(const struct pkt *p)

@@ -45,10 +45,15 @@ struct pkt {
 	uint32_t addr;	   /* IPv4 source address (socket queue) */
 	uint32_t frag_off; /* byte offset in the datagram (reassembly) */
 	uint32_t dlen;	   /* whole datagram length, on a chain's first pkt */
+	uint8_t flags;	   /* PKT_F_*, on a chain's first pkt */
 	uint8_t data[];
 };
 
 #define PKT_CAP (PKT_SIZE - offsetof(struct pkt, data))
+
+/* Offload metadata (see net.h, "virtio-net header"). */
+#define PKT_F_CSUM_OK 0x01 /* received: the host vouches for the L4 checksum */
+#define PKT_F_VNET    0x02 /* to send: its virtio-net header sits in the headroom */
 
 /* Set up a pool of count buffers from the heap; ATL_ENOMEM if short. */
 int pkt_pool_init(struct pool *pool, struct heap *h, unsigned count);
@@ -73,6 +78,9 @@ struct rd pkt_rd(const struct pkt *p);
 struct wr pkt_wr(struct pkt *p);
 /* Drop n leading bytes of this buffer (n <= len). */
 void pkt_pull(struct pkt *p, size_t n);
+/* Take n bytes of headroom back in front of the bytes of interest and
+ * return them; NULL (nothing changed) when the headroom is shorter. */
+uint8_t *pkt_push(struct pkt *p, size_t n);
 
 /* Chains. */
 size_t pkt_chain_len(const struct pkt *p);

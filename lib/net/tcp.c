@@ -178,6 +178,38 @@ static void tcp_put_sack(struct tcp_conn *c, struct wr *w, uint32_t len)
 	}
 }
 
+/* A device with offloads (net.h, docs/net.md) takes the segment's data
+ * straight from the send ring, its checksum (the field holds the
+ * pseudo-header sum, RFC 9293 3.1) and, with TSO, its cutting into
+ * segments of at most one MSS each carrying the header hdr: a payload of
+ * several MSS goes down as one super-segment. */
+static void tcp_offload_src(const struct tcp_conn *c, struct ip4_src *src, uint8_t *hdr,
+			    size_t hlen, uint32_t seq, uint32_t len)
+{
+	struct csum cs = csum_start();
+	csum_add_pseudo(&cs, c->laddr, c->raddr, IP_PROTO_TCP, (uint16_t)(hlen + len));
+	store_be16(hdr + 16, (uint16_t)~csum_fold(&cs));
+	uint32_t idx = (c->snd.head + (seq - c->snd_buf_seq)) % (c->snd.cap ? c->snd.cap : 1);
+	uint32_t first = len < c->snd.cap - idx ? len : c->snd.cap - idx;
+	size_t seg_room = (size_t)c->n->mtu - 20 - hlen;
+	*src = (struct ip4_src){.hdr = hdr,
+				.hdr_len = hlen,
+				.data = len ? c->snd.buf + idx : NULL,
+				.data_len = len ? first : 0,
+				.data2 = c->snd.buf,
+				.data2_len = len - first,
+				.csum_offset = 16,
+				.gso_size = (uint16_t)(c->mss < seg_room ? c->mss : seg_room)};
+}
+
+/* The most payload one segment may carry: an MSS, or with TSO as many
+ * whole MSS as fit a 64 KiB datagram. */
+static uint32_t tcp_seg_max(const struct tcp_conn *c)
+{
+	uint32_t room = c->n->tso_max ? c->n->tso_max - 20 - TCP_HDR - TCP_OPT_MAX : 0;
+	return room > c->mss ? room / c->mss * c->mss : c->mss;
+}
+
 /* Send one segment: flags, seq, and len bytes of the send ring starting at
  * sequence number seq (data only when len > 0).  Returns ip4_output's
  * result. */
@@ -246,19 +278,26 @@ static int tcp_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t le
 	if (c->sack_ok && (flags & TH_ACK) && !(flags & TH_SYN) && c->nooo > 0)
 		tcp_put_sack(c, &w, len);
 	size_t hlen = w.pos;
-	uint8_t *data = wr_take(&w, len);
-	ASSERT(wr_ok(&w));
-	if (len)
-		ring_read_at(&c->snd, c->snd.head + (seq - c->snd_buf_seq), data, len);
 	if (len && !(flags & TH_FIN))
 		flags |= TH_PSH;
-	wr_be16_at(&w, off_pos, (uint16_t)((hlen / 4) << 12 | flags));
-	struct csum cs = csum_start();
-	csum_add_pseudo(&cs, c->laddr, c->raddr, IP_PROTO_TCP, (uint16_t)w.pos);
-	csum_add(&cs, seg, w.pos);
-	wr_be16_at(&w, 16, csum_fold(&cs));
+	struct ip4_src src;
+	if (n->vnet_len) {
+		wr_be16_at(&w, off_pos, (uint16_t)((hlen / 4) << 12 | flags));
+		tcp_offload_src(c, &src, seg, hlen, seq, len);
+	} else {
+		uint8_t *data = wr_take(&w, len);
+		ASSERT(wr_ok(&w));
+		if (len)
+			ring_read_at(&c->snd, c->snd.head + (seq - c->snd_buf_seq), data, len);
+		wr_be16_at(&w, off_pos, (uint16_t)((hlen / 4) << 12 | flags));
+		struct csum cs = csum_start();
+		csum_add_pseudo(&cs, c->laddr, c->raddr, IP_PROTO_TCP, (uint16_t)w.pos);
+		csum_add(&cs, seg, w.pos);
+		wr_be16_at(&w, 16, csum_fold(&cs));
+		src = (struct ip4_src){.hdr = seg, .hdr_len = w.pos};
+	}
 	/* RFC 1191: DF on every segment, so the path tells us its MTU. */
-	struct ip4_src src = {.df = true, .hdr = seg, .hdr_len = w.pos};
+	src.df = true;
 	int rc = ip4_output(n, c->raddr, IP_PROTO_TCP, &src, now);
 	if (rc != ATL_OK) {
 		TCP_COUNT(n, tx_fail);
@@ -410,8 +449,11 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 			usable = cw;
 		uint32_t unsent = tcp_unsent(c);
 		uint32_t len = unsent < usable ? unsent : usable;
+		/* With TSO, whole MSS only: the tail goes as it would alone. */
+		if (len > tcp_seg_max(c))
+			len = tcp_seg_max(c);
 		if (len > c->mss)
-			len = c->mss;
+			len -= len % c->mss;
 		bool fin_due = c->fin_queued && len == unsent &&
 			       tcp_seq_le(c->snd_nxt, c->snd_buf_seq + c->snd.len) &&
 			       c->state != TCP_FIN_WAIT_2 && c->state != TCP_TIME_WAIT;
@@ -430,6 +472,14 @@ static void tcp_output(struct tcp_conn *c, uint64_t now)
 					* come to end the wait: the override
 					* timeout of 3.8.6.2.1 is zero) */
 		}
+		/* TSO (after Linux's tcp_tso_should_defer): with several
+		 * times as much in flight, ACKs are coming; a short segment
+		 * waits for them, so that data goes as a few large super-
+		 * segments rather than one of two or three MSS per ACK (each
+		 * a system call on TAP). */
+		if (c->n->tso_max && len < tcp_seg_max(c) && flight >= 8u * c->mss &&
+		    len < flight / 4 && !c->in_recovery && !fin_due)
+			break;
 		uint8_t fl = TH_ACK | (fin_due ? TH_FIN : 0);
 		bool rexmt = tcp_seq_lt(c->snd_nxt, c->snd_max);
 		/* A segment the layers below could not send (no buffer, ARP
@@ -675,10 +725,12 @@ static bool tcp_parse(struct net *n, const struct ip4_rx *rx, struct pkt *p, str
 	s->off = hlen;
 	s->len = (uint32_t)(total - hlen);
 	/* RFC 9293 3.1: the checksum covers the pseudo-header. */
+	/* (Unless the device's host made or checked it: PKT_F_CSUM_OK.) */
 	struct csum cs = csum_start();
 	csum_add_pseudo(&cs, rx->src, rx->dst, IP_PROTO_TCP, (uint16_t)total);
-	csum_add_chain(&cs, p, 0, total);
-	if (csum_fold(&cs) != 0) {
+	if (!(p->flags & PKT_F_CSUM_OK))
+		csum_add_chain(&cs, p, 0, total);
+	if (!(p->flags & PKT_F_CSUM_OK) && csum_fold(&cs) != 0) {
 		TCP_COUNT(n, bad_cksum);
 		return false;
 	}
@@ -1815,7 +1867,8 @@ static void tcp_take_data(struct tcp_conn *c, const struct seg *s, struct pkt *p
 	waitq_wake_all(n->loop, &c->rq);
 	/* RFC 5681 4.2: an ACK for at least every second full segment, and
 	 * at once when a gap is filled; otherwise delayed. */
-	c->segs_unacked++;
+	/* Counted in full-sized segments: a GRO'd one holds many. */
+	c->segs_unacked += len > c->rcv_mss ? len / c->rcv_mss : 1;
 	if (filled || c->segs_unacked >= 2 || c->nooo > 0)
 		c->ack_now = true;
 	else if (c->t_delack == DEADLINE_NEVER)

@@ -70,7 +70,8 @@ void udp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t n
 		pkt_chain_trim(&n->pkts, p, ulen);
 	/* RFC 768: a zero checksum field means the sender computed none;
 	 * RFC 1122 4.1.3.4: otherwise a bad one is silently discarded. */
-	if (cks != 0) {
+	/* (PKT_F_CSUM_OK: the device's host made or checked it.) */
+	if (cks != 0 && !(p->flags & PKT_F_CSUM_OK)) {
 		struct csum c = csum_start();
 		csum_add_pseudo(&c, rx->src, rx->dst, IP_PROTO_UDP, ulen);
 		csum_add_chain(&c, p, 0, ulen);
@@ -78,7 +79,7 @@ void udp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t n
 			NET_COUNT(n, udp, bad_cksum);
 			goto drop;
 		}
-	} else {
+	} else if (cks == 0) {
 		NET_COUNT(n, udp, no_cksum);
 	}
 	struct udp_sock *s = udp_lookup(n, dport, rx->dst);

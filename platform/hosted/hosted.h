@@ -66,9 +66,11 @@ bool hosted_write_all(int fd, const void *buf, size_t len);
 
 /* ---- Devices (net.c, block.c) --------------------------------------------- */
 
-/* Attach network device name to the TAP interface ifname (created if it
- * does not exist).  On failure prints why on stderr and returns false. */
-bool hosted_net_open(const char *name, const char *ifname);
+/* Attach network device name to the TAP interface spec names, "<tap>" or
+ * "<tap>,offload" (virtio-net headers, checksum offload and TSO/GRO; see
+ * net.c), created if it does not exist.  On failure prints why on stderr
+ * and returns false. */
+bool hosted_net_open(const char *name, const char *spec);
 /* Record every frame of network device name to a new pcap file at path. */
 bool hosted_pcap_open(const char *name, const char *path);
 bool hosted_block_open(const char *name, const char *path);

@@ -167,6 +167,7 @@ static bool build_filter(struct prog *p, const struct hosted_sandbox_policy *pol
 			fdset_add(&taps, n->fd);
 			fdset_add(&out, n->fd);
 			fdset_add(&devs, n->fd);
+			fdset_add(&vec_out, n->fd); /* frames gathered from slots */
 			fdset_add(&vec_out, n->u.net.pcap_fd);
 			fdset_add(&devs, n->u.net.pcap_fd);
 		}
@@ -188,7 +189,8 @@ static bool build_filter(struct prog *p, const struct hosted_sandbox_policy *pol
 	/* The runtime: frames, console, pcap, blocks, the wait, time, exit. */
 	allow_fd_in(p, SYS_readv, taps.fd, taps.n); /* frame + spill byte (net.c) */
 	allow_fd_in(p, SYS_write, out.fd, out.n);
-	/* pcap records (net.c); the console for backtrace_symbols_fd(3) */
+	/* frames and pcap records (net.c); the console for
+	 * backtrace_symbols_fd(3) */
 	allow_fd_in(p, SYS_writev, vec_out.fd, vec_out.n);
 	allow_fd_in(p, SYS_pread64, blocks.fd, blocks.n);
 	allow_fd_in(p, SYS_pwrite64, blocks.fd, blocks.n);

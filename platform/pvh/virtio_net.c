@@ -93,6 +93,8 @@ int plat_net_acquire(const char *name, plat_handle_t *h, struct plat_net_info *i
 			if (k >= nnets)
 				return PLAT_ENOENT;
 			*h = k;
+			/* No offloads: frames travel whole, one per slot. */
+			memset(info, 0, sizeof *info);
 			memcpy(info->mac, nets[k].mac, 6);
 			info->mtu = VNET_MTU;
 			return PLAT_OK;
@@ -129,6 +131,7 @@ int plat_net_recv(plat_handle_t h, struct plat_frame *frames, unsigned n)
 		size_t copy = len < f->cap ? len : f->cap;
 		memcpy(f->data, v->rxbuf + (size_t)id * VNET_BUF + v->hdr_len, copy);
 		f->len = copy;
+		f->more = false;
 		virtq_push(&v->rx, id);
 		if (len)
 			got++;
@@ -152,7 +155,7 @@ int plat_net_send(plat_handle_t h, const struct plat_frame *frames, unsigned n)
 	unsigned sent = 0;
 	for (; sent < n && v->ntx_free; sent++) {
 		const struct plat_frame *f = &frames[sent];
-		if (f->len > VNET_BUF - v->hdr_len || f->len < 14) {
+		if (f->len > VNET_BUF - v->hdr_len || f->len < 14 || f->more) {
 			if (sent == 0)
 				return PLAT_EINVAL;
 			break;

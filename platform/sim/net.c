@@ -53,6 +53,9 @@ struct sim_port *sim_node_net(struct sim_node *n, const char *dev, uint16_t mtu)
 	uint8_t mac[6] = {0x02, 0, 0, (uint8_t)(n->id >> 8), (uint8_t)n->id, (uint8_t)n->ndevs};
 	memcpy(nic->info.mac, mac, 6);
 	nic->info.mtu = mtu ? mtu : 1500;
+	nic->info.offloads = 0; /* frames travel whole, one per slot */
+	nic->info.vnet_hdr_len = 0;
+	nic->info.frame_max = 0;
 	nic->port = port_new(s);
 	nic->port->node = n;
 	nic->port->dev = n->ndevs;
@@ -544,6 +547,7 @@ int plat_net_recv(plat_handle_t h, struct plat_frame *frames, unsigned n)
 		if (f->len <= frames[got].cap) {
 			memcpy(frames[got].data, f->data, f->len);
 			frames[got].len = f->len;
+			frames[got].more = false;
 			got++;
 		} else {
 			nic->rx_drops++;
@@ -561,7 +565,7 @@ int plat_net_send(plat_handle_t h, const struct plat_frame *frames, unsigned n)
 	/* As on hosted: refuse the whole batch up front, so that a short count
 	 * could only ever mean "device full" (which never happens here). */
 	for (unsigned i = 0; i < n; i++)
-		if (frames[i].len < ETH_HDR || frames[i].len > SIM_FRAME_MAX)
+		if (frames[i].len < ETH_HDR || frames[i].len > SIM_FRAME_MAX || frames[i].more)
 			return PLAT_EINVAL;
 	struct sim *s = sim_active;
 	for (unsigned i = 0; i < n; i++)

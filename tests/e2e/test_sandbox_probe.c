@@ -66,7 +66,8 @@ static int probe_block(void)
 	plat_handle_t h;
 	struct plat_block_info bi;
 	PROBE_CHECK(plat_block_acquire("nosuch", &h, &bi) == PLAT_ENOENT);
-	PROBE_CHECK(plat_net_acquire("disk", &h, &(struct plat_net_info){{0}, 0}) == PLAT_ENOENT);
+	PROBE_CHECK(plat_net_acquire("disk", &h, &(struct plat_net_info){{0}, 0, 0, 0, 0}) ==
+		    PLAT_ENOENT);
 	if (plat_block_acquire("disk", &h, &bi) != PLAT_OK) {
 		con_printf("no block device disk\n");
 		return 1;
@@ -130,7 +131,7 @@ static void arp_answer(struct arp_responder *ar, const uint8_t *frame, size_t le
 	wr_bytes(&w, tpa, 4);
 	wr_bytes(&w, sha, 6);
 	wr_bytes(&w, spa, 4);
-	struct plat_frame f = {out, sizeof out, w.pos};
+	struct plat_frame f = {out, sizeof out, w.pos, false};
 	if (wr_ok(&w) && plat_net_send(ar->h, &f, 1) == 1)
 		ar->answered++;
 }
@@ -141,7 +142,7 @@ static void net_ready(struct loop *l, void *arg)
 	static uint8_t bufs[4][2048];
 	struct plat_frame frames[4];
 	for (unsigned i = 0; i < 4; i++)
-		frames[i] = (struct plat_frame){bufs[i], sizeof bufs[i], 0};
+		frames[i] = (struct plat_frame){bufs[i], sizeof bufs[i], 0, false};
 	int n;
 	while ((n = plat_net_recv(ar->h, frames, 4)) > 0)
 		for (int i = 0; i < n; i++)
@@ -160,7 +161,7 @@ static int probe_net(struct loop *l)
 		   m[5], ar.info.mtu);
 	/* A frame shorter than an Ethernet header is refused, batch and all. */
 	uint8_t runt[10] = {0};
-	struct plat_frame bad[1] = {{runt, sizeof runt, sizeof runt}};
+	struct plat_frame bad[1] = {{runt, sizeof runt, sizeof runt, false}};
 	PROBE_CHECK(plat_net_send(ar.h, bad, 1) == PLAT_EINVAL);
 	PROBE_CHECK(plat_net_send(PLAT_HANDLE_MAX, bad, 1) == PLAT_EINVAL);
 	loop_watch(l, ar.h, net_ready, &ar);

@@ -12,6 +12,12 @@
  * input alone; one input can hold hundreds of frames, so long histories
  * are still explored.
  *
+ * A device with offloads (platform.h's PLAT_NET_OFF_*) is one of the
+ * choices: then every frame carries a virtio-net header that the fuzzer
+ * writes (op_vnet), frames may be up to 64 KiB (op_big: one datagram
+ * that a host's GRO would hand over whole, scattered over buffers), and
+ * every frame the stack sends must carry a sound header.
+ *
  * After every operation the buffer accounting must be exact: every pool
  * buffer in use is held by a reassembly, an ARP queue or a socket queue,
  * each within its bound.  Every frame the stack sends must be well formed.
@@ -49,7 +55,10 @@ static struct fz {
 	struct stack *st;
 	struct net *n;
 	struct udp_sock *socks[NSOCKS];
-	uint8_t frame[FAKE_FRAME_MAX];
+	uint8_t frame[FAKE_BIG_FRAME_MAX];
+	bool vnet;		   /* the device has offloads */
+	uint8_t vh[FAKE_VNET_HDR]; /* the header the next frames get */
+	uint8_t big[FAKE_VNET_HDR + FAKE_BIG_FRAME_MAX];
 	uint8_t dgram[70000];
 	uint8_t rxbuf[70000];
 } z;
@@ -118,9 +127,19 @@ static void advance(uint64_t ns)
 /* Every frame the stack sent must be one a peer can parse. */
 static void check_sent(void)
 {
-	uint8_t f[FAKE_FRAME_MAX];
+	static uint8_t buf[FAKE_VNET_HDR + FAKE_BIG_FRAME_MAX];
 	int len;
-	while ((len = fake_net_take(z.dev, f, sizeof f)) >= 0) {
+	while ((len = fake_net_take(z.dev, buf, sizeof buf)) >= 0) {
+		uint8_t *f = buf;
+		if (z.vnet) {
+			/* No TCP here: nothing is left to the host, so the header
+			 * of every frame says "no offload". */
+			static const uint8_t none[FAKE_VNET_HDR];
+			if (len < FAKE_VNET_HDR || memcmp(f, none, FAKE_VNET_HDR) != 0)
+				FAIL("sent a frame without an empty virtio-net header");
+			f += FAKE_VNET_HDR;
+			len -= FAKE_VNET_HDR;
+		}
 		if (len < 60 || len > z.n->mtu + 14)
 			FAIL("sent a frame of %d bytes", len);
 		struct rd r = rd_make(f, (size_t)len);
@@ -217,9 +236,18 @@ static void check_accounting(void)
 
 static void inject(const uint8_t *f, size_t len)
 {
-	if (len > FAKE_FRAME_MAX)
-		len = FAKE_FRAME_MAX;
-	fake_net_inject(z.dev, f, len);
+	if (z.vnet) {
+		if (len > FAKE_BIG_FRAME_MAX)
+			len = FAKE_BIG_FRAME_MAX;
+		if (f != z.big + FAKE_VNET_HDR)
+			memmove(z.big + FAKE_VNET_HDR, f, len);
+		memcpy(z.big, z.vh, FAKE_VNET_HDR);
+		fake_net_inject(z.dev, z.big, FAKE_VNET_HDR + len);
+	} else {
+		if (len > FAKE_FRAME_MAX)
+			len = FAKE_FRAME_MAX;
+		fake_net_inject(z.dev, f, len);
+	}
 	loop_now(&z.l);
 	net_poll(&z.l, z.n);
 }
@@ -284,7 +312,7 @@ static void op_raw(struct rd *r)
 static size_t build_ip(struct rd *r, uint8_t *f, uint8_t proto, uint16_t frag,
 		       const uint8_t *payload, size_t plen, uint16_t id, uint32_t src, uint32_t dst)
 {
-	struct wr w = wr_make(f, FAKE_FRAME_MAX);
+	struct wr w = wr_make(f, FAKE_BIG_FRAME_MAX);
 	uint8_t flags = rd_u8(r);
 	wr_bytes(&w, (flags & 0x80) ? pick_mac(r) : mac_us, 6);
 	wr_bytes(&w, mac_peer, 6);
@@ -462,6 +490,35 @@ static void op_arp(struct rd *r)
 	inject(f, len);
 }
 
+/* The virtio-net header the next frames carry (on a plain device, the
+ * bytes are read and nothing else happens): any bytes, or the flags and
+ * GSO type Linux uses. */
+static void op_vnet(struct rd *r)
+{
+	uint8_t c = rd_u8(r);
+	memset(z.vh, 0, sizeof z.vh);
+	if (c & 1) {
+		rd_copy(r, z.vh, sizeof z.vh);
+		return;
+	}
+	z.vh[0] = (c >> 1) & 3; /* NEEDS_CSUM, DATA_VALID */
+	z.vh[1] = (c & 8) ? 1 : 0;
+}
+
+/* One datagram of up to 64 KiB in one frame, as GRO hands it over; its
+ * checksum valid unless asked otherwise. */
+static void op_big(struct rd *r)
+{
+	uint8_t proto = pick_proto(r);
+	uint32_t src = pick_addr(r);
+	size_t len = build_l4(r, proto, rd_be16(r) % (65535 - 20 - 40 + 1), src, US);
+	size_t flen = build_ip(r, z.big + FAKE_VNET_HDR, proto, 0, z.dgram, len, 1, src, US);
+	if (rd_u8(r) < 16)
+		flen = rd_be16(r) % (flen + 1);
+	if (flen)
+		inject(z.big + FAKE_VNET_HDR, flen);
+}
+
 static void op_time(struct rd *r)
 {
 	advance((uint64_t)rd_be16(r) * 10 * NS_PER_MS);
@@ -519,6 +576,7 @@ static void op_socket(struct rd *r)
  * zeroes them on every allocation. */
 static const char *const devs[] = {"m1500", "m576", "m1280", "m68"};
 static const uint16_t mtus[] = {1500, 576, 1280, 68};
+static const char *const vnet_dev = "vnet1500";
 
 static void setup(struct rd *r)
 {
@@ -527,11 +585,16 @@ static void setup(struct rd *r)
 		fake_reset();
 		for (unsigned i = 0; i < ARRAY_SIZE(devs); i++)
 			fake_net_add(devs[i], mac_us, mtus[i]);
+		fake_net_add_offload(vnet_dev, mac_us, 1500, PLAT_NET_OFF_CSUM | PLAT_NET_OFF_TSO4);
 		once = true;
 	}
 	fake_set_time(0);
 	uint8_t cfg = rd_u8(r);
 	z.dev = devs[cfg & 3];
+	z.vnet = (cfg & 0xe0) == 0xe0;
+	if (z.vnet)
+		z.dev = vnet_dev;
+	memset(z.vh, 0, sizeof z.vh);
 	snprintf(z.bufs_arg, sizeof z.bufs_arg, "net-buffers=%u", 16 + ((cfg >> 2) & 7) * 16);
 	z.argv[0] = "ipv4=10.0.0.2/24";
 	z.argv[1] = "ipv4-gateway=10.0.0.254";
@@ -582,9 +645,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rd r = rd_make(data, size);
 	setup(&r);
-	static void (*const ops[])(struct rd *) = {op_raw,	  op_ip,     op_ip,   op_frags,
-						   op_frag_whole, op_arp,    op_time, op_send,
-						   op_recv,	  op_socket, op_ip,   op_frags};
+	static void (*const ops[])(struct rd *) = {
+	    op_raw,  op_ip,   op_ip,	 op_frags, op_frag_whole, op_arp,  op_time,
+	    op_send, op_recv, op_socket, op_ip,	   op_frags,	  op_vnet, op_big};
 	for (unsigned steps = 0; rd_left(&r) && steps < 512; steps++) {
 		ops[rd_u8(&r) % ARRAY_SIZE(ops)](&r);
 		fire_timers();

@@ -77,7 +77,7 @@ static int l2peer_main(const struct plat_start *s)
 		plat_wait(UINT64_MAX, &interest);
 		for (;;) {
 			for (unsigned i = 0; i < 8; i++)
-				fr[i] = (struct plat_frame){buf[i], cap, 0};
+				fr[i] = (struct plat_frame){buf[i], cap, 0, false};
 			int n = plat_net_recv(h, fr, 8);
 			if (n <= 0)
 				break;
@@ -131,7 +131,7 @@ static void l2_send(plat_handle_t h, const uint8_t mac[6], const uint8_t peer[6]
 	size_t len = l2_payload_len(num);
 	for (size_t i = 0; i < len; i++)
 		p[L2_HDR + i] = l2_payload_byte(num, i);
-	struct plat_frame f = {p, sizeof p, L2_HDR + len};
+	struct plat_frame f = {p, sizeof p, L2_HDR + len, false};
 	plat_net_send(h, &f, 1);
 }
 
@@ -187,7 +187,7 @@ static int l2client_main(const struct plat_start *s)
 		}
 		uint64_t interest = 1ull << h;
 		plat_wait(deadline, &interest);
-		struct plat_frame f = {buf, sizeof buf, 0};
+		struct plat_frame f = {buf, sizeof buf, 0, false};
 		while (plat_net_recv(h, &f, 1) == 1) {
 			const uint8_t *p = f.data;
 			if (f.len < L2_HDR || memcmp(p, info.mac, 6) != 0 || p[14] != L2_REP ||

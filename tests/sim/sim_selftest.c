@@ -69,7 +69,7 @@ static int probe_tx(const struct plat_start *s, plat_handle_t h)
 		buf[15] = (uint8_t)(seq >> 16);
 		buf[16] = (uint8_t)(seq >> 8);
 		buf[17] = (uint8_t)seq;
-		struct plat_frame f = {buf, sizeof buf, size};
+		struct plat_frame f = {buf, sizeof buf, size, false};
 		if (plat_net_send(h, &f, 1) != 1)
 			return 1;
 		if (gap) {
@@ -92,7 +92,7 @@ static int probe_rx(const struct plat_start *s, plat_handle_t h)
 	for (;;) {
 		uint64_t interest = 1ull << h;
 		plat_wait(deadline, &interest);
-		struct plat_frame f = {buf, sizeof buf, 0};
+		struct plat_frame f = {buf, sizeof buf, 0, false};
 		int n = 0;
 		while ((n = plat_net_recv(h, &f, 1)) == 1) {
 			uint64_t now = plat_clock_monotonic();
