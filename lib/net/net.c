@@ -239,9 +239,9 @@ void net_poll(struct loop *l, void *arg)
 	for (;;) {
 		/* With offloads a frame may span slots (a 64 KiB one 34
 		 * buffers), so every receive offers them all. */
-		unsigned k = 0, want = n->vnet_len ? NET_RX_SLOTS
-		                       : n->rx_want  ? n->rx_want
-		                                     : 2;
+		unsigned k = 0, want = n->rx_want ? n->rx_want : 2;
+		if (n->vnet_len)
+			want = NET_RX_SLOTS;
 		while (k < want && pkt_pool_free(&n->pkts) > n->rx_reserve) {
 			struct pkt *p = pkt_alloc(&n->pkts);
 			if (!p)
