@@ -225,14 +225,14 @@ static int tcp_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t le
 		wfield = win > 65535 ? 65535 : win;
 		win = wfield;
 	} else {
-		/* Rounded down to the scale, but never below the edge already
-		 * offered (rounded up). */
-		uint32_t cur = tcp_seq_lt(c->rcv_nxt, c->rcv_adv) ? c->rcv_adv - c->rcv_nxt : 0;
-		uint32_t unit = (1u << c->rcv_wscale) - 1;
-		uint32_t need = (uint32_t)(((uint64_t)cur + unit) >> c->rcv_wscale);
+		/* Rounded down to the scale, even when that moves the edge
+		 * back by less than a unit (RFC 7323 2.4 allows it; senders
+		 * must take a shrunk window, RFC 1122 4.2.2.16).  Rounding up
+		 * to keep the edge would offer bytes past the buffer, a few
+		 * more with every ACK while the application does not read:
+		 * the peer sends them, they are cut off, and it takes the
+		 * hole for a loss. */
 		wfield = win >> c->rcv_wscale;
-		if (wfield < need)
-			wfield = need;
 		if (wfield > 65535)
 			wfield = 65535;
 		win = wfield << c->rcv_wscale;
@@ -1806,11 +1806,14 @@ static void tcp_take_data(struct tcp_conn *c, const struct seg *s, struct pkt *p
 	uint32_t space = c->rcv.cap - c->rcv.len;
 	uint32_t rel = seq - c->rcv_nxt;
 	if (rel >= space) {
+		TCP_COUNT(n, rcv_trim);
 		c->ack_now = true;
 		return;
 	}
-	if (len > space - rel)
-		len = space - rel;			       /* beyond the window: trimmed */
+	if (len > space - rel) {
+		TCP_COUNT(n, rcv_trim); /* beyond the window: trimmed */
+		len = space - rel;
+	}
 	uint32_t base = c->rcv.head + c->rcv.len - c->rcv_nxt; /* ring index of seq 0 */
 	if (rel > 0) {
 		/* Out of order: merge [seq, seq+len) into the range list. */

@@ -126,6 +126,7 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 	X(tcp, ooo_rx)	      /* segments held out of order */                                     \
 	X(tcp, ooo_drop)      /* out of order beyond TCP_OOO_MAX ranges */                         \
 	X(tcp, dup_rx)	      /* data already received */                                          \
+	X(tcp, rcv_trim)      /* data beyond the receive buffer, cut off */                        \
 	X(tcp, active_open)                                                                        \
 	X(tcp, passive_open)                                                                       \
 	X(tcp, established)                                                                        \

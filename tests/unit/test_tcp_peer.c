@@ -589,6 +589,38 @@ TEST(delayed_ack_and_every_second_segment)
 	CHECK_EQ(len, 500 + 4000);
 }
 
+TEST(a_scaled_window_never_offers_bytes_past_the_buffer)
+{
+	/* Window scale 3 (8-byte units) and segments of 1001 bytes, which
+	 * move RCV.NXT off the unit: a greedy peer sends up to every edge we
+	 * offer while the application reads nothing, until the window is
+	 * shut.  Every byte sent must fit (RFC 7323 2.4: round the edge
+	 * down, never up past the buffer). */
+	struct peer p;
+	static const char *const args[] = {"ipv4=10.0.0.2/24", "tcp-buf=256K", "tcp-conns=2", NULL};
+	peer_open(&p, SYN_OPTS, sizeof SYN_OPTS, args);
+	CHECK_EQ(p.c->rcv_wscale, 3);
+	static uint8_t data[1001];
+	fill_pattern(data, sizeof data, 7);
+	uint32_t edge = p.snd + (65535u << 3), sent = 0;
+	for (int i = 0; i < 1000 && tcp_seq_lt(p.snd, edge); i++) {
+		uint32_t len = edge - p.snd < sizeof data ? edge - p.snd : sizeof data;
+		peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, len);
+		p.snd += len;
+		sent += len;
+		tnet_advance(&p.t, TCP_DELACK_NS);
+		while (take(&p)) {
+			CHECK_EQ(p.o.ack, p.snd); /* nothing cut off */
+			edge = p.o.ack + ((uint32_t)p.o.wnd << 3);
+		}
+	}
+	CHECK_EQ(p.o.wnd, 0);
+	/* All of the buffer taken but for less than a segment (SWS avoidance). */
+	CHECK(sent > (256u << 10) - 1000 && sent <= 256u << 10);
+	CHECK_EQ(cnt(&p.t, "tcp", "rcv_trim"), 0);
+	CHECK_EQ(cnt(&p.t, "tcp", "ooo_rx"), 0);
+}
+
 TEST(nagle_holds_small_segments_and_nodelay_does_not)
 {
 	struct peer p;
@@ -871,6 +903,7 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(rst_checks_follow_rfc5961), TEST_ENTRY(paws_drops_old_timestamps),
 	  TEST_ENTRY(paws_answers_stale_pure_acks_at_a_limited_rate),
 	  TEST_ENTRY(delayed_ack_and_every_second_segment),
+	  TEST_ENTRY(a_scaled_window_never_offers_bytes_past_the_buffer),
 	  TEST_ENTRY(nagle_holds_small_segments_and_nodelay_does_not),
 	  TEST_ENTRY(zero_window_is_probed_until_it_opens),
 	  TEST_ENTRY(zero_window_probes_give_up_when_nobody_answers),
