@@ -294,14 +294,16 @@ int net_tcp_read(struct tcp_conn *c, void *buf, size_t cap, size_t *len, uint64_
 	/* RFC 9293 3.8.6.2.2: tell the peer once the window has opened by
 	 * enough to matter (tcp_output's window rules decide "enough").  An
 	 * update of its own only while what the peer was last offered is
-	 * under half the buffer (as Linux): above that, the ACKs that data
+	 * under half the buffer, and once it would at least double that
+	 * offer (as Linux's tcp_cleanup_rbuf): otherwise the ACKs that data
 	 * brings carry the window anyway, and each extra ACK is a frame (a
-	 * system call on TAP) for nothing. */
+	 * system call on TAP) for little.  Reading 4 KB at a time from a
+	 * fast sender, the first rule alone sent five ACKs per GRO'd frame. */
 	if (c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT) {
 		uint32_t adv = tcp_seq_lt(c->rcv_nxt, c->rcv_adv) ? c->rcv_adv - c->rcv_nxt : 0;
 		uint32_t space = c->rcv.cap - c->rcv.len;
 		uint32_t step = c->rcv.cap / 2 < c->rcv_mss ? c->rcv.cap / 2 : c->rcv_mss;
-		if ((space >= adv + 2u * step && adv < c->rcv.cap / 2) ||
+		if ((space >= adv + 2u * step && adv < c->rcv.cap / 2 && space / 2 >= adv) ||
 		    (adv < c->rcv_mss && space - adv >= step)) {
 			c->ack_now = true;
 			tcp_conn_kick(c, loop_now(l));

@@ -621,6 +621,47 @@ TEST(a_scaled_window_never_offers_bytes_past_the_buffer)
 	CHECK_EQ(cnt(&p.t, "tcp", "ooo_rx"), 0);
 }
 
+TEST(window_updates_wait_until_the_window_doubles)
+{
+	/* 32 KiB buffer, MSS 1000, no scaling: 30,000 bytes arrive and the
+	 * application reads them back 1,000 at a time.  A window update of
+	 * its own goes only while the offer is under half the buffer and
+	 * once it at least doubles (as Linux): 2,768 -> 5,768 -> 11,768 ->
+	 * 23,768, then none (the offer is over half). */
+	struct peer p;
+	plain_open(&p);
+	static uint8_t data[1000];
+	fill_pattern(data, sizeof data, 3);
+	for (int i = 0; i < 30; i++) {
+		peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, sizeof data);
+		p.snd += sizeof data;
+	}
+	tnet_advance(&p.t, TCP_DELACK_NS);
+	uint32_t wnd = 0;
+	while (take(&p))
+		wnd = p.o.wnd;
+	CHECK_EQ(p.o.ack, p.snd);
+	CHECK_EQ(wnd, 32768 - 30000);
+	uint32_t updates[8];
+	unsigned n = 0;
+	for (int i = 0; i < 30; i++) {
+		uint8_t b[1000];
+		size_t len;
+		CHECK_EQ(tcp_read(p.c, b, sizeof b, &len, TCP_NOWAIT), ATL_OK);
+		CHECK_EQ(len, sizeof b);
+		while (take(&p)) {
+			CHECK_EQ(p.o.len, 0);
+			if (n < 8)
+				updates[n] = p.o.wnd;
+			n++;
+		}
+	}
+	CHECK_EQ(n, 3);
+	CHECK_EQ(updates[0], 5768);
+	CHECK_EQ(updates[1], 11768);
+	CHECK_EQ(updates[2], 23768);
+}
+
 TEST(nagle_holds_small_segments_and_nodelay_does_not)
 {
 	struct peer p;
@@ -904,6 +945,7 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(paws_answers_stale_pure_acks_at_a_limited_rate),
 	  TEST_ENTRY(delayed_ack_and_every_second_segment),
 	  TEST_ENTRY(a_scaled_window_never_offers_bytes_past_the_buffer),
+	  TEST_ENTRY(window_updates_wait_until_the_window_doubles),
 	  TEST_ENTRY(nagle_holds_small_segments_and_nodelay_does_not),
 	  TEST_ENTRY(zero_window_is_probed_until_it_opens),
 	  TEST_ENTRY(zero_window_probes_give_up_when_nobody_answers),
