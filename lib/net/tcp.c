@@ -1885,11 +1885,15 @@ static void tcp_take_fin(struct tcp_conn *c, uint64_t now)
 		return;
 	c->fin_rcvd = true;
 	c->rcv_nxt++;
-	c->ack_now = true;
 	switch (c->state) {
 	case TCP_SYN_RCVD:
 	case TCP_ESTABLISHED:
+		/* The ACK waits as for data (as Linux's, in its "pingpong"
+		 * mode): an application that closes on end of file sends its
+		 * FIN with it, one segment instead of two. */
 		c->state = TCP_CLOSE_WAIT;
+		if (c->t_delack == DEADLINE_NEVER)
+			c->t_delack = now + TCP_DELACK_NS;
 		break;
 	case TCP_FIN_WAIT_1:
 		/* Our FIN not yet acknowledged: simultaneous close. */
@@ -1901,6 +1905,8 @@ static void tcp_take_fin(struct tcp_conn *c, uint64_t now)
 	default:
 		break;
 	}
+	if (c->state != TCP_CLOSE_WAIT)
+		c->ack_now = true;
 	waitq_wake_all(c->n->loop, &c->rq);
 }
 
@@ -2062,7 +2068,11 @@ static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *
 		}
 		if (!tcp_seq_le(fseq, c->rcv_adv))
 			c->have_rfin = false;
-		c->ack_now = true;
+		/* Taken in order, tcp_take_fin says when to ACK it;
+		 * otherwise at once, as for data out of order. */
+		tcp_take_fin(c, now);
+		if (!c->fin_rcvd)
+			c->ack_now = true;
 	}
 	tcp_take_fin(c, now);
 	tcp_output(c, now);
@@ -2349,6 +2359,17 @@ struct tcp_conn *tcp_conn_new(struct net *n)
 void tcp_conn_kick(struct tcp_conn *c, uint64_t now)
 {
 	tcp_output(c, now);
+}
+
+/* An ACK due now, but sent only once the fibers running now have run
+ * (the loop fires timers before it waits): what they write meanwhile
+ * carries it instead. */
+void tcp_conn_ack_soon(struct tcp_conn *c, uint64_t now)
+{
+	if (c->t_delack > now) {
+		c->t_delack = now;
+		tcp_arm(c);
+	}
 }
 
 /* The application closed c: finish in the background or free it now. */

@@ -342,6 +342,7 @@ unsigned net_tcp_events(struct tcp_conn *c);
 /* tcp.c, for tcp_api.c */
 struct tcp_conn *tcp_conn_new(struct net *n);
 void tcp_conn_kick(struct tcp_conn *c, uint64_t now);
+void tcp_conn_ack_soon(struct tcp_conn *c, uint64_t now);
 void tcp_conn_release(struct tcp_conn *c, uint64_t now);
 
 static inline bool tcp_seq_lt(uint32_t a, uint32_t b)

@@ -298,16 +298,16 @@ int net_tcp_read(struct tcp_conn *c, void *buf, size_t cap, size_t *len, uint64_
 	 * offer (as Linux's tcp_cleanup_rbuf): otherwise the ACKs that data
 	 * brings carry the window anyway, and each extra ACK is a frame (a
 	 * system call on TAP) for little.  Reading 4 KB at a time from a
-	 * fast sender, the first rule alone sent five ACKs per GRO'd frame. */
+	 * fast sender, the first rule alone sent five ACKs per GRO'd frame.
+	 * The update goes once this fiber has run: a reply it writes first
+	 * carries it (a request read, then answered, is one segment). */
 	if (c->state != TCP_CLOSED && c->state != TCP_TIME_WAIT) {
 		uint32_t adv = tcp_seq_lt(c->rcv_nxt, c->rcv_adv) ? c->rcv_adv - c->rcv_nxt : 0;
 		uint32_t space = c->rcv.cap - c->rcv.len;
 		uint32_t step = c->rcv.cap / 2 < c->rcv_mss ? c->rcv.cap / 2 : c->rcv_mss;
 		if ((space >= adv + 2u * step && adv < c->rcv.cap / 2 && space / 2 >= adv) ||
-		    (adv < c->rcv_mss && space - adv >= step)) {
-			c->ack_now = true;
-			tcp_conn_kick(c, loop_now(l));
-		}
+		    (adv < c->rcv_mss && space - adv >= step))
+			tcp_conn_ack_soon(c, loop_now(l));
 	}
 	return ATL_OK;
 }

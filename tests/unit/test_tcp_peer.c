@@ -649,6 +649,7 @@ TEST(window_updates_wait_until_the_window_doubles)
 		size_t len;
 		CHECK_EQ(tcp_read(p.c, b, sizeof b, &len, TCP_NOWAIT), ATL_OK);
 		CHECK_EQ(len, sizeof b);
+		tnet_advance(&p.t, 0); /* the fiber has run: the update goes */
 		while (take(&p)) {
 			CHECK_EQ(p.o.len, 0);
 			if (n < 8)
@@ -660,6 +661,66 @@ TEST(window_updates_wait_until_the_window_doubles)
 	CHECK_EQ(updates[0], 5768);
 	CHECK_EQ(updates[1], 11768);
 	CHECK_EQ(updates[2], 23768);
+}
+
+TEST(a_reply_written_after_a_read_carries_the_window_update)
+{
+	/* As above, but the application answers what it read before it
+	 * yields: one segment, the reply with the new window, not a window
+	 * update and then the reply. */
+	struct peer p;
+	plain_open(&p);
+	static uint8_t data[1000];
+	fill_pattern(data, sizeof data, 4);
+	for (int i = 0; i < 30; i++) {
+		peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, sizeof data);
+		p.snd += sizeof data;
+	}
+	tnet_advance(&p.t, TCP_DELACK_NS);
+	tnet_drain(&p.t);
+	static uint8_t b[3000];
+	size_t len;
+	CHECK_EQ(tcp_read(p.c, b, sizeof b, &len, TCP_NOWAIT), ATL_OK);
+	CHECK_EQ(len, sizeof b);
+	CHECK_EQ(tcp_write(p.c, "ok", 2, NULL, TCP_NOWAIT), ATL_OK);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.len, 2);
+	CHECK_EQ(p.o.ack, p.snd);
+	CHECK_EQ(p.o.wnd, 32768 - 27000);
+	tnet_advance(&p.t, 0);
+	CHECK(!take(&p)); /* nothing more */
+}
+
+TEST(the_ack_of_a_fin_goes_with_ours_when_the_application_closes)
+{
+	/* The peer's FIN is acknowledged like data, after a delay, so that
+	 * an application closing on end of file sends FIN and ACK in one
+	 * segment (as Linux); one that does not close still ACKs in time. */
+	struct peer p;
+	plain_open(&p);
+	peer_send(&p, p.snd, p.iss + 1, F_ACK | F_FIN, 65535, NULL, 0);
+	p.snd++;
+	CHECK(!take(&p));
+	CHECK_EQ(p.c->state, TCP_CLOSE_WAIT);
+	size_t len;
+	uint8_t b[8];
+	CHECK_EQ(tcp_read(p.c, b, sizeof b, &len, TCP_NOWAIT), ATL_OK);
+	CHECK_EQ(len, 0); /* end of file */
+	tcp_close(p.c);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.flags, F_FIN | F_ACK);
+	CHECK_EQ(p.o.ack, p.snd);
+	CHECK(!take(&p));
+
+	struct peer q;
+	plain_open(&q);
+	peer_send(&q, q.snd, q.iss + 1, F_ACK | F_FIN, 65535, NULL, 0);
+	q.snd++;
+	CHECK(!take(&q));
+	tnet_advance(&q.t, TCP_DELACK_NS);
+	CHECK(take(&q));
+	CHECK_EQ(q.o.flags, F_ACK);
+	CHECK_EQ(q.o.ack, q.snd);
 }
 
 TEST(nagle_holds_small_segments_and_nodelay_does_not)
@@ -946,6 +1007,8 @@ TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(delayed_ack_and_every_second_segment),
 	  TEST_ENTRY(a_scaled_window_never_offers_bytes_past_the_buffer),
 	  TEST_ENTRY(window_updates_wait_until_the_window_doubles),
+	  TEST_ENTRY(a_reply_written_after_a_read_carries_the_window_update),
+	  TEST_ENTRY(the_ack_of_a_fin_goes_with_ours_when_the_application_closes),
 	  TEST_ENTRY(nagle_holds_small_segments_and_nodelay_does_not),
 	  TEST_ENTRY(zero_window_is_probed_until_it_opens),
 	  TEST_ENTRY(zero_window_probes_give_up_when_nobody_answers),
