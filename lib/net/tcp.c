@@ -145,7 +145,10 @@ static uint32_t tcp_rcv_window(const struct tcp_conn *c)
 
 /* RFC 2018 4: SACK blocks for the out-of-order data we hold, the one
  * holding the most recently received segment first, as many as the
- * option space (3 beside timestamps, else 4) and the MTU leave room for. */
+ * option space (3 beside timestamps, else 4) and the MTU leave room for.
+ * A duplicate just received goes before them all, once (RFC 2883 4: a
+ * D-SACK block); when it lies above RCV.NXT the block holding it is the
+ * most recent one, so it comes second, as RFC 2883 asks. */
 static void tcp_put_sack(struct tcp_conn *c, struct wr *w, uint32_t len)
 {
 	size_t used = w->pos + len + 20; /* + the IP header */
@@ -154,14 +157,25 @@ static void tcp_put_sack(struct tcp_conn *c, struct wr *w, uint32_t len)
 	if (opt_room < room)
 		room = opt_room;
 	unsigned max = room >= 4 ? (unsigned)((room - 4) / 8) : 0;
-	if (max > c->nooo)
-		max = c->nooo;
+	unsigned nblocks = c->nooo + (c->dsack_due ? 1 : 0);
+	if (max > nblocks)
+		max = nblocks;
 	if (max == 0)
 		return;
 	wr_u8(w, OPT_NOP);
 	wr_u8(w, OPT_NOP);
 	wr_u8(w, OPT_SACK);
 	wr_u8(w, (uint8_t)(2 + 8 * max));
+	unsigned k = 0;
+	if (c->dsack_due) {
+		wr_be32(w, c->dsack.start);
+		wr_be32(w, c->dsack.end);
+		c->dsack_due = false;
+		TCP_COUNT(c->n, dsack_tx);
+		k++;
+	}
+	if (k == max)
+		return;
 	unsigned first = 0;
 	for (unsigned i = 0; i < c->nooo; i++)
 		if (tcp_seq_le(c->ooo[i].start, c->ooo_recent) &&
@@ -169,13 +183,54 @@ static void tcp_put_sack(struct tcp_conn *c, struct wr *w, uint32_t len)
 			first = i;
 	wr_be32(w, c->ooo[first].start);
 	wr_be32(w, c->ooo[first].end);
-	for (unsigned i = 0, k = 1; i < c->nooo && k < max; i++) {
+	k++;
+	for (unsigned i = 0; i < c->nooo && k < max; i++) {
 		if (i == first)
 			continue;
 		wr_be32(w, c->ooo[i].start);
 		wr_be32(w, c->ooo[i].end);
 		k++;
 	}
+}
+
+/* Merge range r into the sorted, disjoint list in[0..n) (touching ranges
+ * join): the result in out, which has room for n + 1; its length. */
+static unsigned tcp_range_merge(const struct tcp_range *in, unsigned n, struct tcp_range r,
+				struct tcp_range *out)
+{
+	unsigned k = 0;
+	bool placed = false;
+	for (unsigned i = 0; i < n; i++) {
+		struct tcp_range q = in[i];
+		if (tcp_seq_lt(q.end, r.start)) {
+			out[k++] = q;
+		} else if (tcp_seq_lt(r.end, q.start)) {
+			if (!placed) {
+				out[k++] = r;
+				placed = true;
+			}
+			out[k++] = q;
+		} else {
+			if (tcp_seq_lt(q.start, r.start))
+				r.start = q.start;
+			if (tcp_seq_lt(r.end, q.end))
+				r.end = q.end;
+		}
+	}
+	if (!placed)
+		out[k++] = r;
+	return k;
+}
+
+/* RFC 2883 4: remember data received twice, [start, end), for the next
+ * ACK to report (the first such block since the last ACK: a later one
+ * replaces it, as the latest tells the sender most). */
+static void tcp_note_dup(struct tcp_conn *c, uint32_t start, uint32_t end)
+{
+	if (!c->sack_ok || !tcp_seq_lt(start, end))
+		return;
+	c->dsack = (struct tcp_range){start, end};
+	c->dsack_due = true;
 }
 
 /* A device with offloads (net.h, docs/net.md) takes the segment's data
@@ -275,7 +330,7 @@ static int tcp_send(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t le
 		wr_u8(&w, OPT_SACKOK);
 		wr_u8(&w, 2);
 	}
-	if (c->sack_ok && (flags & TH_ACK) && !(flags & TH_SYN) && c->nooo > 0)
+	if (c->sack_ok && (flags & TH_ACK) && !(flags & TH_SYN) && (c->nooo > 0 || c->dsack_due))
 		tcp_put_sack(c, &w, len);
 	size_t hlen = w.pos;
 	if (len && !(flags & TH_FIN))
@@ -1315,26 +1370,7 @@ static void tcp_sack_update(struct tcp_conn *c, const struct seg *s)
 		/* Merge into the sorted list; beyond TCP_SACKED_MAX ranges the
 		 * highest goes (the lowest holes are the ones to repair). */
 		struct tcp_range out[TCP_SACKED_MAX + 1];
-		unsigned n = 0;
-		bool placed = false;
-		for (unsigned i = 0; i < c->nsacked; i++) {
-			struct tcp_range q = c->sacked[i];
-			if (tcp_seq_lt(q.end, r.start)) {
-				out[n++] = q;
-			} else if (tcp_seq_lt(r.end, q.start)) {
-				if (!placed)
-					out[n++] = r;
-				placed = true;
-				out[n++] = q;
-			} else {
-				if (tcp_seq_lt(q.start, r.start))
-					r.start = q.start;
-				if (tcp_seq_lt(r.end, q.end))
-					r.end = q.end;
-			}
-		}
-		if (!placed)
-			out[n++] = r;
+		unsigned n = tcp_range_merge(c->sacked, c->nsacked, r, out);
 		if (n > TCP_SACKED_MAX)
 			n = TCP_SACKED_MAX;
 		memcpy(c->sacked, out, n * sizeof out[0]);
@@ -1796,9 +1832,11 @@ static void tcp_take_data(struct tcp_conn *c, const struct seg *s, struct pkt *p
 		uint32_t skip = c->rcv_nxt - seq;
 		if (skip >= len) {
 			TCP_COUNT(n, dup_rx);
+			tcp_note_dup(c, seq, seq + len);
 			c->ack_now = true;
 			return;
 		}
+		tcp_note_dup(c, seq, c->rcv_nxt);
 		seq += skip;
 		off += skip;
 		len -= skip;
@@ -1816,30 +1854,18 @@ static void tcp_take_data(struct tcp_conn *c, const struct seg *s, struct pkt *p
 	}
 	uint32_t base = c->rcv.head + c->rcv.len - c->rcv_nxt; /* ring index of seq 0 */
 	if (rel > 0) {
-		/* Out of order: merge [seq, seq+len) into the range list. */
-		struct tcp_range r = {seq, seq + len};
-		unsigned k = 0;
-		struct tcp_range out[TCP_OOO_MAX + 1];
-		bool placed = false;
+		/* Out of order: merge [seq, seq+len) into the range list;
+		 * data overlapping what it holds is a duplicate (RFC 2883). */
+		struct tcp_range r = {seq, seq + len}, out[TCP_OOO_MAX + 1];
 		for (unsigned i = 0; i < c->nooo; i++) {
 			struct tcp_range q = c->ooo[i];
-			if (tcp_seq_lt(q.end, r.start)) {
-				out[k++] = q;
-			} else if (tcp_seq_lt(r.end, q.start)) {
-				if (!placed) {
-					out[k++] = r;
-					placed = true;
-				}
-				out[k++] = q;
-			} else {
-				if (tcp_seq_lt(q.start, r.start))
-					r.start = q.start;
-				if (tcp_seq_lt(r.end, q.end))
-					r.end = q.end;
+			if (tcp_seq_lt(q.start, r.end) && tcp_seq_lt(r.start, q.end)) {
+				tcp_note_dup(c, tcp_seq_lt(q.start, r.start) ? r.start : q.start,
+					     tcp_seq_lt(q.end, r.end) ? q.end : r.end);
+				break;
 			}
 		}
-		if (!placed)
-			out[k++] = r;
+		unsigned k = tcp_range_merge(c->ooo, c->nooo, r, out);
 		if (k > TCP_OOO_MAX) {
 			TCP_COUNT(n, ooo_drop);
 			c->ack_now = true;
@@ -1928,6 +1954,10 @@ static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *
 	if (c->ts_ok && s->has_ts && !(s->flags & TH_RST) &&
 	    (int32_t)(s->tsval - c->ts_recent) < 0) {
 		TCP_COUNT(n, paws_drop);
+		if (s->len > 0 && tcp_seq_lt(s->seq, c->rcv_nxt))
+			tcp_note_dup(c, s->seq,
+				     tcp_seq_lt(s->seq + s->len, c->rcv_nxt) ? s->seq + s->len
+									     : c->rcv_nxt);
 		if (seglen > 0 || now - c->last_oow_ack >= TCP_OOW_ACK_INTERVAL_NS) {
 			c->last_oow_ack = now;
 			tcp_send_ack(c, now);
@@ -1936,6 +1966,8 @@ static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *
 	}
 	/* First check: sequence number. */
 	if (!tcp_acceptable(c, s, seglen)) {
+		if (s->len > 0 && tcp_seq_le(s->seq + s->len, c->rcv_nxt))
+			tcp_note_dup(c, s->seq, s->seq + s->len); /* RFC 2883 4 */
 		if (c->state == TCP_TIME_WAIT && (s->flags & TH_FIN)) {
 			/* A retransmitted FIN: ACK it, restart 2 MSL. */
 			c->t_close = now + TCP_TIMEWAIT_NS;

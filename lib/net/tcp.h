@@ -127,6 +127,7 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 	X(tcp, ooo_drop)      /* out of order beyond TCP_OOO_MAX ranges */                         \
 	X(tcp, dup_rx)	      /* data already received */                                          \
 	X(tcp, rcv_trim)      /* data beyond the receive buffer, cut off */                        \
+	X(tcp, dsack_tx)      /* duplicates reported with a D-SACK block (RFC 2883) */             \
 	X(tcp, active_open)                                                                        \
 	X(tcp, passive_open)                                                                       \
 	X(tcp, established)                                                                        \
@@ -253,7 +254,9 @@ struct tcp_conn {
 	struct tcp_ring snd, rcv;
 	struct tcp_range ooo[TCP_OOO_MAX];
 	unsigned nooo;
-	uint32_t ooo_recent; /* start of the latest out-of-order segment (SACK order) */
+	uint32_t ooo_recent;	/* start of the latest out-of-order segment (SACK order) */
+	struct tcp_range dsack; /* RFC 2883: a duplicate to report in the next ACK */
+	bool dsack_due;
 	/* RFC 2018 sender scoreboard: ranges above SND.UNA the peer holds,
 	 * sorted; how far this recovery has retransmitted (RFC 6675's
 	 * HighRxt); whether its rescue retransmission was sent. */

@@ -154,6 +154,52 @@ TEST(sack_blocks_report_out_of_order_data)
 	CHECK_EQ(p.o.nsack, 0);
 }
 
+TEST(duplicates_are_reported_with_dsack_blocks)
+{
+	/* RFC 2883: data received twice is reported in the first SACK block
+	 * of the ACK it draws, once; above RCV.NXT the block holding it
+	 * follows. */
+	struct peer p;
+	static const uint8_t opts[] = {2, 4, 0x03, 0xe8, 1, 1, 4, 2};
+	peer_open(&p, opts, sizeof opts, NULL);
+	uint8_t data[1000];
+	fill_pattern(data, sizeof data, 6);
+	/* In order, then again: a D-SACK below RCV.NXT (4.1.1). */
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, 1000);
+	peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, 1000);
+	uint32_t base = p.snd;
+	p.snd += 1000;
+	bool seen = false;
+	while (take(&p)) {
+		if (p.o.nsack == 1 && p.o.sack[0][0] == base && p.o.sack[0][1] == base + 1000) {
+			CHECK_EQ(p.o.ack, p.snd);
+			seen = true;
+		}
+	}
+	CHECK(seen);
+	CHECK_EQ(cnt(&p.t, "tcp", "dsack_tx"), 1);
+	/* Out of order, then half of it again: the duplicate half first,
+	 * then the block that holds it (4.1.2). */
+	peer_send(&p, p.snd + 1000, p.iss + 1, F_ACK, 65535, data, 1000);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.nsack, 1);
+	peer_send(&p, p.snd + 1500, p.iss + 1, F_ACK, 65535, data, 1000);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.ack, p.snd);
+	CHECK_EQ(p.o.nsack, 2);
+	CHECK_EQ(p.o.sack[0][0], p.snd + 1500);
+	CHECK_EQ(p.o.sack[0][1], p.snd + 2000);
+	CHECK_EQ(p.o.sack[1][0], p.snd + 1000);
+	CHECK_EQ(p.o.sack[1][1], p.snd + 2500);
+	/* Reported once: the next ACK has the plain blocks only. */
+	peer_send(&p, p.snd + 3000, p.iss + 1, F_ACK, 65535, data, 500);
+	CHECK(take(&p));
+	CHECK_EQ(p.o.nsack, 2);
+	CHECK_EQ(p.o.sack[0][0], p.snd + 3000);
+	CHECK_EQ(p.o.sack[1][0], p.snd + 1000);
+	CHECK_EQ(cnt(&p.t, "tcp", "dsack_tx"), 2);
+}
+
 /* Send a duplicate ACK carrying SACK blocks (pairs of offsets from ISS+1). */
 static void sack_ack(struct peer *p, const uint32_t (*blocks)[2], unsigned n)
 {
@@ -995,6 +1041,7 @@ TEST(rto_backs_off_and_karn_ignores_retransmissions)
 TEST_MAIN(TEST_ENTRY(syn_ack_negotiates_mss_wscale_timestamps),
 	  TEST_ENTRY(syn_without_options_gets_defaults),
 	  TEST_ENTRY(sack_blocks_report_out_of_order_data),
+	  TEST_ENTRY(duplicates_are_reported_with_dsack_blocks),
 	  TEST_ENTRY(sack_guides_retransmission_to_the_holes),
 	  TEST_ENTRY(path_mtu_discovery_lowers_the_mss_on_fragmentation_needed),
 	  TEST_ENTRY(port_unreachable_ends_a_connect_in_syn_sent),
