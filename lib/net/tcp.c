@@ -1223,10 +1223,29 @@ static bool tcp_acceptable(const struct tcp_conn *c, const struct seg *s, uint32
 	       (tcp_seq_le(c->rcv_nxt, last) && tcp_seq_lt(last, c->rcv_nxt + wnd));
 }
 
+/* Whether an answer to an unacceptable segment may go now (one per
+ * TCP_OOW_ACK_INTERVAL_NS per connection, the first at once); if so,
+ * the interval starts again. */
+static bool tcp_oow_ack_due(struct tcp_conn *c, uint64_t now)
+{
+	if (c->oow_acked && now - c->last_oow_ack < TCP_OOW_ACK_INTERVAL_NS)
+		return false;
+	c->oow_acked = true;
+	c->last_oow_ack = now;
+	return true;
+}
+
 static void tcp_challenge_ack(struct tcp_conn *c, uint64_t now)
 {
-	/* RFC 5961 3.2, 4.2, 5.2 (the rate limit of 7 is not kept: one ACK
-	 * per offending segment, as each also costs the sender one). */
+	/* RFC 5961 3.2, 4.2, 5.2, throttled as section 7 asks: at most one
+	 * per connection per TCP_OOW_ACK_INTERVAL_NS, shared with the other
+	 * unacceptable-segment answers (as Linux's per-socket limit).  No
+	 * stack-wide count: a global budget is the side channel of
+	 * CVE-2016-5696, letting an off-path host probe for connections. */
+	if (!tcp_oow_ack_due(c, now)) {
+		TCP_COUNT(c->n, challenge_ack_skipped);
+		return;
+	}
 	TCP_COUNT(c->n, challenge_ack);
 	tcp_send_ack(c, now);
 }
@@ -1958,10 +1977,8 @@ static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *
 			tcp_note_dup(c, s->seq,
 				     tcp_seq_lt(s->seq + s->len, c->rcv_nxt) ? s->seq + s->len
 									     : c->rcv_nxt);
-		if (seglen > 0 || now - c->last_oow_ack >= TCP_OOW_ACK_INTERVAL_NS) {
-			c->last_oow_ack = now;
+		if (seglen > 0 || tcp_oow_ack_due(c, now))
 			tcp_send_ack(c, now);
-		}
 		return;
 	}
 	/* First check: sequence number. */
@@ -1990,10 +2007,8 @@ static void tcp_input_conn(struct tcp_conn *c, const struct seg *s, struct pkt *
 		/* RFC 9293 asks for an ACK; for a pure ACK it is rate limited
 		 * (as Linux does), or two peers can keep answering each other's
 		 * unacceptable ACKs for ever. */
-		if (!(s->flags & TH_RST) &&
-		    (seglen > 0 || now - c->last_oow_ack >= TCP_OOW_ACK_INTERVAL_NS)) {
+		if (!(s->flags & TH_RST) && (seglen > 0 || tcp_oow_ack_due(c, now))) {
 			TCP_COUNT(n, out_of_window);
-			c->last_oow_ack = now;
 			tcp_send_ack(c, now);
 		}
 		tcp_output(c, now);

@@ -119,15 +119,16 @@ enum tcp_cc { TCP_CC_NEWRENO, TCP_CC_CUBIC };
 	X(tcp, no_port)	 /* answered with RST */                                                   \
 	X(tcp, rst_tx)                                                                             \
 	X(tcp, rst_rx)                                                                             \
-	X(tcp, challenge_ack) /* RFC 5961 */                                                       \
-	X(tcp, out_of_window) /* unacceptable segments, answered with ACK */                       \
-	X(tcp, paws_drop)     /* RFC 7323 5: old timestamp */                                      \
-	X(tcp, ack_too_new)   /* acknowledges data never sent */                                   \
-	X(tcp, ooo_rx)	      /* segments held out of order */                                     \
-	X(tcp, ooo_drop)      /* out of order beyond TCP_OOO_MAX ranges */                         \
-	X(tcp, dup_rx)	      /* data already received */                                          \
-	X(tcp, rcv_trim)      /* data beyond the receive buffer, cut off */                        \
-	X(tcp, dsack_tx)      /* duplicates reported with a D-SACK block (RFC 2883) */             \
+	X(tcp, challenge_ack)	      /* RFC 5961 */                                               \
+	X(tcp, challenge_ack_skipped) /* RFC 5961 7: over the rate limit */                        \
+	X(tcp, out_of_window)	      /* unacceptable segments, answered with ACK */               \
+	X(tcp, paws_drop)	      /* RFC 7323 5: old timestamp */                              \
+	X(tcp, ack_too_new)	      /* acknowledges data never sent */                           \
+	X(tcp, ooo_rx)		      /* segments held out of order */                             \
+	X(tcp, ooo_drop)	      /* out of order beyond TCP_OOO_MAX ranges */                 \
+	X(tcp, dup_rx)		      /* data already received */                                  \
+	X(tcp, rcv_trim)	      /* data beyond the receive buffer, cut off */                \
+	X(tcp, dsack_tx)	      /* duplicates reported with a D-SACK block (RFC 2883) */     \
 	X(tcp, active_open)                                                                        \
 	X(tcp, passive_open)                                                                       \
 	X(tcp, established)                                                                        \
@@ -249,6 +250,7 @@ struct tcp_conn {
 	uint64_t persist_ns;
 	unsigned keep_probes;
 	uint64_t last_rx, last_oow_ack;
+	bool oow_acked; /* last_oow_ack is set */
 	struct timer timer;
 
 	struct tcp_ring snd, rcv;

@@ -535,6 +535,13 @@ TEST(rst_checks_follow_rfc5961)
 	peer_send(&p, p.snd + 10000000, 0, F_RST, 0, NULL, 0);
 	CHECK(!take(&p));
 	CHECK_EQ(p.c->state, TCP_ESTABLISHED);
+	/* Another in the window at once: over the rate limit (7), not
+	 * answered. */
+	peer_send(&p, p.snd + 200, 0, F_RST, 0, NULL, 0);
+	CHECK(!take(&p));
+	CHECK_EQ(cnt(&p.t, "tcp", "challenge_ack_skipped"), 1);
+	CHECK_EQ(p.c->state, TCP_ESTABLISHED);
+	tnet_advance(&p.t, TCP_OOW_ACK_INTERVAL_NS);
 	/* A SYN on an established connection: a challenge ACK too (4.2). */
 	peer_send(&p, p.snd, p.iss + 1, F_SYN, 65535, NULL, 0);
 	CHECK(take(&p));
@@ -542,6 +549,7 @@ TEST(rst_checks_follow_rfc5961)
 	CHECK_EQ(p.c->state, TCP_ESTABLISHED);
 	CHECK_EQ(cnt(&p.t, "tcp", "challenge_ack"), 2);
 	/* An ACK for data never sent: ACKed and dropped (5.2). */
+	tnet_advance(&p.t, TCP_OOW_ACK_INTERVAL_NS);
 	peer_send(&p, p.snd, p.iss + 5000, F_ACK, 65535, (const uint8_t *)"zz", 2);
 	CHECK(take(&p));
 	CHECK_EQ(p.o.ack, p.snd); /* the data was not taken */
