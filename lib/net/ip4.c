@@ -512,7 +512,10 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 		if (rc == ATL_OK)
 			wait = NULL;
 	}
-	/* All fragments or none: a partial datagram is of no use to anyone. */
+	/* All fragments or none: a partial datagram is of no use to anyone.
+	 * Buffers waiting in the receive ring are free ones. */
+	if (pkt_pool_free(&n->pkts) < nbufs)
+		net_rx_release(n);
 	if (pkt_pool_free(&n->pkts) < nbufs) {
 		NET_COUNT(n, pkt, tx_nobuf_drop);
 		return ATL_ENOMEM;

@@ -227,40 +227,90 @@ void net_xmit(struct net *n, struct pkt *frames)
 void net_stats_sync(struct net *n)
 {
 	n->cnt_pkt[C_pkt_total] = n->pkts.total;
-	n->cnt_pkt[C_pkt_in_use] = n->pkts.in_use;
+	n->cnt_pkt[C_pkt_in_use] = n->pkts.in_use - n->rx_posted;
+	n->cnt_pkt[C_pkt_rx_posted] = n->rx_posted;
 	n->cnt_pkt[C_pkt_hwm] = n->pkts.hwm;
 }
 
 /* ---- The device ---------------------------------------------------------------- */
 
+/* Put buffer p in receive slot i: the device fills it from off on. */
+static void net_rx_post(struct net *n, unsigned i, struct pkt *p)
+{
+	struct wr w = pkt_wr(p);
+	n->rxp[i] = p;
+	n->rxf[i].cap = wr_room(&w);
+	n->rxf[i].data = wr_take(&w, n->rxf[i].cap);
+}
+
+/* Fill the ring's empty slots from the pool, never below rx_reserve. */
+static void net_rx_refill(struct net *n)
+{
+	while (n->rx_posted < n->rx_ring && pkt_pool_free(&n->pkts) > n->rx_reserve) {
+		struct pkt *p = pkt_alloc(&n->pkts);
+		if (!p)
+			break;
+		net_rx_post(n, n->rx_posted++, p);
+	}
+}
+
+void net_rx_release(struct net *n)
+{
+	while (n->rx_posted)
+		pkt_free(&n->pkts, n->rxp[--n->rx_posted]);
+}
+
+/* Take the frames in the ring's first got slots out of it, then hand
+ * them to net_input.  The slots are emptied first (the last posted
+ * buffers move into them) because what net_input sends may take the
+ * ring's buffers back (net_rx_release). */
+static void net_rx_deliver(struct net *n, unsigned got, uint64_t now)
+{
+	struct pkt *in[NET_RX_SLOTS];
+	unsigned nin = 0;
+	struct pkt *head = NULL, *tail = NULL;
+	for (unsigned i = 0; i < got; i++) {
+		struct pkt *p = n->rxp[i];
+		const struct plat_frame *f = &n->rxf[i];
+		p->len = (uint16_t)(f->len <= f->cap ? f->len : 0);
+		if (tail)
+			tail->more = p;
+		else
+			head = p;
+		tail = p;
+		if (f->more && n->vnet_len && i + 1 < got)
+			continue;
+		in[nin++] = head;
+		head = tail = NULL;
+	}
+	unsigned left = n->rx_posted - got;
+	for (unsigned i = 0; i < got && i < left; i++) {
+		n->rxp[i] = n->rxp[n->rx_posted - 1 - i];
+		n->rxf[i] = n->rxf[n->rx_posted - 1 - i];
+	}
+	n->rx_posted = left;
+	pkt_free(&n->pkts, head); /* a frame cut at the end: none */
+	for (unsigned i = 0; i < nin; i++)
+		net_input(n, in[i], now);
+}
+
 void net_poll(struct loop *l, void *arg)
 {
 	struct net *n = arg;
 	for (;;) {
-		/* With offloads a frame may span slots (a 64 KiB one 34
-		 * buffers), so every receive offers them all. */
-		unsigned k = 0, want = n->vnet_len ? NET_RX_SLOTS
-		                       : n->rx_want  ? n->rx_want
-		                                     : 2;
-		while (k < want && pkt_pool_free(&n->pkts) > n->rx_reserve) {
-			struct pkt *p = pkt_alloc(&n->pkts);
-			if (!p)
-				break;
-			n->rxp[k] = p;
-			k++;
-		}
+		/* The ring's buffers stay posted between wakeups, like a NIC's
+		 * receive ring: a wakeup takes from the pool only the buffers
+		 * that frames arrived in.  (With offloads a frame may span
+		 * slots, a 64 KiB one 34 of them, so the ring has them all.) */
+		net_rx_refill(n);
+		unsigned k = n->rx_posted;
 		/* Too few buffers: drain into the scratch buffer and drop, so a
 		 * flood costs frames, never the loop (readiness is level-
 		 * triggered: an undrained device would spin it). */
 		bool scratch = k == 0;
-		if (scratch)
-			n->rxp[k++] = n->scratch;
-		for (unsigned i = 0; i < k; i++) {
-			struct wr w = pkt_wr(n->rxp[i]);
-			n->rxf[i].cap = wr_room(&w);
-			n->rxf[i].data = wr_take(&w, n->rxf[i].cap);
-			n->rxf[i].len = 0;
-			n->rxf[i].more = false;
+		if (scratch) {
+			net_rx_post(n, 0, n->scratch);
+			k = 1;
 		}
 		int got = plat_net_recv(n->h, n->rxf, k);
 		if (got < 0 && got != PLAT_EAGAIN)
@@ -270,33 +320,8 @@ void net_poll(struct loop *l, void *arg)
 		if (scratch) {
 			if (got > 0)
 				NET_COUNT(n, pkt, rx_nobuf_drop);
-		} else {
-			/* Offer the next receive what this one suggests: a full
-			 * batch doubles it, else one more than arrived.  A wakeup
-			 * for one query then takes two buffers, not sixteen to
-			 * give fifteen back (a third of the cost of a query). */
-			unsigned next = (unsigned)got == k ? 2 * k : (unsigned)got + 1;
-			n->rx_want = next > NET_RX_BATCH ? NET_RX_BATCH : next < 2 ? 2 : next;
-			/* Unused buffers go back first: replies need them. */
-			for (unsigned i = (unsigned)got; i < k; i++)
-				pkt_free(&n->pkts, n->rxp[i]);
-			struct pkt *head = NULL, *tail = NULL;
-			for (unsigned i = 0; i < (unsigned)got; i++) {
-				struct pkt *p = n->rxp[i];
-				bool more = n->rxf[i].more && n->vnet_len && i + 1 < (unsigned)got;
-				p->len =
-				    (uint16_t)(n->rxf[i].len <= n->rxf[i].cap ? n->rxf[i].len : 0);
-				if (tail)
-					tail->more = p;
-				else
-					head = p;
-				tail = p;
-				if (more)
-					continue;
-				net_input(n, head, l->now);
-				head = tail = NULL;
-			}
-			pkt_free(&n->pkts, head); /* a frame cut at the end: none */
+		} else if (got > 0) {
+			net_rx_deliver(n, (unsigned)got, l->now);
 		}
 		/* With offloads the platform stops short while frames wait
 		 * when the slots left could not hold the largest. */
@@ -500,6 +525,7 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 	n->scratch->off = PKT_HEADROOM;
 	/* Keep buffers for replies however hard the device is flooded. */
 	n->rx_reserve = (unsigned)nbufs / 8;
+	n->rx_ring = n->vnet_len ? NET_RX_SLOTS : NET_RX_BATCH;
 	n->reasm_max_bufs = (unsigned)nbufs / 2;
 	n->icmp_tokens = ICMP_ERR_BURST;
 	n->icmp_refill = l->now;

@@ -15,6 +15,7 @@
 #include "net/cksum.h"
 
 #define UDP_HDR		  8
+#define IP4_HDR		  20
 #define UDP_MAX_PAYLOAD	  (65535 - 20 - UDP_HDR)
 #define IP_PROTO_UDP	  17
 #define ICMP_UNREACH	  3
@@ -168,14 +169,22 @@ static int net_udp_sendto(struct udp_sock *s, const struct ip4_ep *to, const voi
 	wr_be16(&w, to->port);
 	wr_be16(&w, ulen);
 	wr_be16(&w, 0);
+	struct ip4_src src = {.hdr = h, .hdr_len = sizeof h, .data = data, .data_len = len};
 	struct csum c = csum_start();
 	csum_add_pseudo(&c, n->addr, to->addr, IP_PROTO_UDP, ulen);
-	csum_add(&c, h, sizeof h);
-	csum_add(&c, data, len);
-	uint16_t sum = csum_fold(&c);
-	/* RFC 768: a computed zero goes out as all ones (zero means none). */
-	wr_be16_at(&w, 6, sum ? sum : 0xffff);
-	struct ip4_src src = {.hdr = h, .hdr_len = sizeof h, .data = data, .data_len = len};
+	if (n->vnet_len && ulen <= (size_t)n->mtu - IP4_HDR) {
+		/* The device's host finishes the checksum from the pseudo-
+		 * header sum in the field (as Linux does for its own sockets);
+		 * only a datagram in one frame, fragments need it whole. */
+		wr_be16_at(&w, 6, (uint16_t)~csum_fold(&c));
+		src.csum_offset = 6;
+	} else {
+		csum_add(&c, h, sizeof h);
+		csum_add(&c, data, len);
+		uint16_t sum = csum_fold(&c);
+		/* RFC 768: a computed zero goes out as all ones (zero: none). */
+		wr_be16_at(&w, 6, sum ? sum : 0xffff);
+	}
 	int rc = ip4_output(n, to->addr, IP_PROTO_UDP, &src, n->loop->now);
 	if (rc == ATL_OK)
 		NET_COUNT(n, udp, tx);
