@@ -100,9 +100,11 @@ static bool net_vnet_strip(struct net *n, struct pkt *p)
 void net_eth_begin(struct net *n, struct pkt *p, struct wr *w, const uint8_t dst[6], uint16_t type)
 {
 	*w = pkt_wr(p);
-	wr_bytes(w, dst, 6);
-	wr_bytes(w, n->mac, 6);
-	wr_be16(w, type);
+	uint8_t *e = wr_take(w, ETH_HDR);
+	ASSERT(e); /* a fresh buffer */
+	memcpy(e, dst, 6);
+	memcpy(e + 6, n->mac, 6);
+	store_be16(e + 12, type);
 }
 
 void net_eth_end(struct pkt *p, struct wr *w)
@@ -187,7 +189,7 @@ void net_xmit(struct net *n, struct pkt *frames)
 		struct pkt *p = frames;
 		unsigned k = 0, nf = 0;
 		for (; p && nf < NET_TX_BATCH; p = p->next, nf++) {
-			unsigned slots = pkt_chain_count(p);
+			unsigned slots = p->more ? pkt_chain_count(p) : 1;
 			ASSERT(slots <= NET_TX_SLOTS); /* ip4_output builds 64 KiB at most */
 			if (k + slots > NET_TX_SLOTS)
 				break;
@@ -207,7 +209,7 @@ void net_xmit(struct net *n, struct pkt *frames)
 		/* Whole frames are sent or not: count them by their slots. */
 		unsigned done = 0, slots = 0;
 		for (struct pkt *q = frames; sent > 0 && q != p; q = q->next) {
-			slots += pkt_chain_count(q);
+			slots += q->more ? pkt_chain_count(q) : 1;
 			if (slots > (unsigned)sent)
 				break;
 			done++;
@@ -323,9 +325,11 @@ void net_poll(struct loop *l, void *arg)
 		} else if (got > 0) {
 			net_rx_deliver(n, (unsigned)got, l->now);
 		}
-		/* With offloads the platform stops short while frames wait
-		 * when the slots left could not hold the largest. */
-		if (got == 0 || (!n->vnet_len && (unsigned)got < k))
+		/* The platform stops short only when no frame waits or (with
+		 * offloads) when the slots left could not hold the largest:
+		 * another receive is worth its system call only then. */
+		size_t left = (size_t)(k - (unsigned)got) * (PKT_CAP - PKT_HEADROOM);
+		if (got == 0 || (left > 0 && left >= n->rx_need))
 			break;
 	}
 	net_stats_sync(n);
@@ -526,6 +530,7 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 	/* Keep buffers for replies however hard the device is flooded. */
 	n->rx_reserve = (unsigned)nbufs / 8;
 	n->rx_ring = n->vnet_len ? NET_RX_SLOTS : NET_RX_BATCH;
+	n->rx_need = n->vnet_len ? info.frame_max : 1;
 	n->reasm_max_bufs = (unsigned)nbufs / 2;
 	n->icmp_tokens = ICMP_ERR_BURST;
 	n->icmp_refill = l->now;

@@ -342,6 +342,7 @@ struct net {
 	struct plat_frame rxf[NET_RX_SLOTS];
 	struct pkt *rxp[NET_RX_SLOTS];
 	unsigned rx_posted, rx_ring;
+	uint32_t rx_need; /* bytes of slots the largest frame may need */
 
 	struct arp_entry *arp; /* ARP_CACHE_SIZE entries */
 	unsigned arp_queued;   /* frames waiting in all entries */
