@@ -15,7 +15,8 @@
 #
 #   bench/dns.sh [SECONDS] [CALLGRIND_QUERIES]
 #   PARTS="qps mem cg size" bench/dns.sh ...   (a subset of the four parts)
-#   OFFLOAD=1 ...   atoll's TAP with offloads (--net:service=tap0,offload)
+#   OFFLOAD=1 ...   atoll's TAP with offloads (--net:service=tap0,offload);
+#   OFFLOAD=csum    with checksum offload only (--net:service=tap0,csum)
 #   CG=tap ...      callgrind: only atoll's TAP rows (no socket stack, no NSD)
 set -u
 cd "$(dirname "$0")/.."
@@ -28,7 +29,11 @@ BIGMEM=${BIGMEM:-20M}
 # the loading records and the built zone (built over the sort's scratch).
 BIGZONEMEM=${BIGZONEMEM:-13M}
 PARTS=${PARTS:-qps mem cg size}
-TAP=tap0${OFFLOAD:+,offload}
+case "${OFFLOAD:-}" in
+"" | 0) TAP=tap0 ;;
+csum) TAP=tap0,csum ;;
+*) TAP=tap0,offload ;;
+esac
 CG=${CG:-all}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 make -s apps || exit 1

@@ -529,7 +529,9 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 	n->scratch->off = PKT_HEADROOM;
 	/* Keep buffers for replies however hard the device is flooded. */
 	n->rx_reserve = (unsigned)nbufs / 8;
-	n->rx_ring = n->vnet_len ? NET_RX_SLOTS : NET_RX_BATCH;
+	/* Frames that span slots need them all offered; others one each. */
+	bool spans = n->vnet_len && info.frame_max > PKT_CAP - PKT_HEADROOM;
+	n->rx_ring = spans ? NET_RX_SLOTS : NET_RX_BATCH;
 	n->rx_need = n->vnet_len ? info.frame_max : 1;
 	n->reasm_max_bufs = (unsigned)nbufs / 2;
 	n->icmp_tokens = ICMP_ERR_BURST;

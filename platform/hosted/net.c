@@ -74,17 +74,18 @@ static uint16_t tap_mtu(const char *ifname)
 
 bool hosted_net_open(const char *name, const char *spec)
 {
-	/* "<tap>" or "<tap>,offload". */
+	/* "<tap>", "<tap>,offload" (checksums, TSO and GRO) or "<tap>,csum"
+	 * (checksums only: frames stay within the MTU, one slot each). */
 	char ifname[IFNAMSIZ + 16];
-	bool offload = false;
 	const char *comma = strchr(spec, ',');
 	size_t iflen = comma ? (size_t)(comma - spec) : strlen(spec);
-	if (comma && strcmp(comma + 1, "offload") != 0) {
-		fprintf(stderr, "--net:%s=%s: the only device option is \",offload\"\n", name,
-			spec);
+	bool tso = comma && strcmp(comma + 1, "offload") == 0;
+	if (comma && !tso && strcmp(comma + 1, "csum") != 0) {
+		fprintf(stderr, "--net:%s=%s: the device options are \",offload\" and \",csum\"\n",
+			name, spec);
 		return false;
 	}
-	offload = comma != NULL;
+	bool offload = comma != NULL;
 	snprintf(ifname, sizeof ifname, "%.*s",
 		 (int)(iflen < sizeof ifname - 1 ? iflen : sizeof ifname - 1), spec);
 	if (hosted_handle_find(name, HOSTED_NET, NULL)) {
@@ -117,8 +118,9 @@ bool hosted_net_open(const char *name, const char *spec)
 	/* What the kernel may hand us: partial checksums and TCPv4 frames
 	 * that are not cut to the MTU (tuntap.rst; linux/if_tun.h). */
 	int hdrsz = VNET_HDR;
-	if (offload && (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) != 0 ||
-			ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) != 0)) {
+	unsigned long offs = TUN_F_CSUM | (tso ? TUN_F_TSO4 : 0);
+	if (offload &&
+	    (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) != 0 || ioctl(fd, TUNSETOFFLOAD, offs) != 0)) {
 		fprintf(stderr, "--net:%s: TAP interface %s refuses offloads: %s\n", name, ifname,
 			strerror(errno));
 		close(fd);
@@ -138,9 +140,10 @@ bool hosted_net_open(const char *name, const char *spec)
 	hh->u.net.info.mac[0] = 0x02;
 	hh->u.net.info.mtu = tap_mtu(ifr.ifr_name);
 	if (offload) {
-		hh->u.net.info.offloads = PLAT_NET_OFF_CSUM | PLAT_NET_OFF_TSO4;
+		hh->u.net.info.offloads = PLAT_NET_OFF_CSUM | (tso ? PLAT_NET_OFF_TSO4 : 0);
 		hh->u.net.info.vnet_hdr_len = VNET_HDR;
-		hh->u.net.info.frame_max = VNET_HDR + FRAME_MAX;
+		hh->u.net.info.frame_max =
+		    VNET_HDR + (tso ? FRAME_MAX : ETH_HDR_LEN + hh->u.net.info.mtu);
 	}
 	return true;
 }
