@@ -571,10 +571,11 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 	NET_COUNT(n, ipv4, tx);
 	if (nfrags > 1)
 		NET_COUNT_N(n, ipv4, tx_frags, nfrags);
-	if (wait)
+	if (wait) {
 		arp_enqueue(n, wait, head, nfrags);
-	else
-		net_xmit(n, head);
-	net_stats_sync(n);
+		net_stats_sync(n);
+	} else {
+		net_xmit(n, head); /* (which syncs the counters) */
+	}
 	return ATL_OK;
 }
