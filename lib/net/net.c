@@ -372,7 +372,7 @@ static const char *arg(struct loop *l, const char *dev, const char *key)
 }
 
 /* Read ipv4=, ipv4-gateway=, mac= and net-buffers= into n. */
-static int net_config(struct net *n, const char *dev, uint64_t *nbufs, bool *mac_set, bool offload)
+static int net_config(struct net *n, const char *dev, uint64_t *nbufs, bool *mac_set, bool spans)
 {
 	struct loop *l = n->loop;
 	char a[16], b[16];
@@ -418,7 +418,7 @@ static int net_config(struct net *n, const char *dev, uint64_t *nbufs, bool *mac
 		memcpy(n->mac, mac, 6);
 		*mac_set = true;
 	}
-	*nbufs = offload ? NET_BUFFERS_OFFLOAD_DEFAULT : NET_BUFFERS_DEFAULT;
+	*nbufs = spans ? NET_BUFFERS_OFFLOAD_DEFAULT : NET_BUFFERS_DEFAULT;
 	v = arg(l, dev, "net-buffers");
 	if (v && (args_parse_u64(v, nbufs) != ATL_OK || *nbufs < NET_BUFFERS_MIN ||
 		  *nbufs > NET_BUFFERS_MAX)) {
@@ -495,7 +495,10 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 	 * checksum offload, which TSO needs. */
 	bool offload = (info.offloads & PLAT_NET_OFF_CSUM) && info.vnet_hdr_len >= VNET_HDR_MIN &&
 		       info.vnet_hdr_len <= 12;
-	rc = net_config(n, dev, &nbufs, &mac_set, offload);
+	/* Frames that span buffers (TSO/GRO): the receive ring offers them
+	 * all and the pool is larger. */
+	bool spans = offload && info.frame_max > PKT_CAP - PKT_HEADROOM;
+	rc = net_config(n, dev, &nbufs, &mac_set, spans);
 	if (rc != ATL_OK)
 		return rc;
 	if (info.offloads && !offload) {
@@ -528,8 +531,6 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 	n->scratch->off = PKT_HEADROOM;
 	/* Keep buffers for replies however hard the device is flooded. */
 	n->rx_reserve = (unsigned)nbufs / 8;
-	/* Frames that span slots need them all offered; others one each. */
-	bool spans = n->vnet_len && info.frame_max > PKT_CAP - PKT_HEADROOM;
 	n->rx_ring = spans ? NET_RX_SLOTS : NET_RX_BATCH;
 	n->rx_need = n->vnet_len ? info.frame_max : 1;
 	n->reasm_max_bufs = (unsigned)nbufs / 2;

@@ -96,7 +96,7 @@
 	{"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24"},                   \
 	{"ipv4-gateway", "default gateway address"},                             \
 	{"mac", "MAC address (default: from the platform)"},                     \
-	{"net-buffers", "packet buffers of 2 KiB (default 128, 512 with offloads)"}, \
+	{"net-buffers", "packet buffers of 2 KiB (default 128, 512 with TSO/GRO)"}, \
 	TCP_ARG_DECLS
 /* clang-format on */
 
