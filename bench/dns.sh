@@ -15,6 +15,9 @@
 #
 #   bench/dns.sh [SECONDS] [CALLGRIND_QUERIES]
 #   PARTS="qps mem cg size" bench/dns.sh ...   (a subset of the four parts)
+#   OFFLOAD=1 ...   atoll's TAP with offloads (--net:service=tap0,offload);
+#   OFFLOAD=csum    with checksum offload only (--net:service=tap0,csum)
+#   CG=tap ...      callgrind: only atoll's TAP rows (no socket stack, no NSD)
 set -u
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -26,6 +29,12 @@ BIGMEM=${BIGMEM:-20M}
 # the loading records and the built zone (built over the sort's scratch).
 BIGZONEMEM=${BIGZONEMEM:-13M}
 PARTS=${PARTS:-qps mem cg size}
+case "${OFFLOAD:-}" in
+"" | 0) TAP=tap0 ;;
+csum) TAP=tap0,csum ;;
+*) TAP=tap0,offload ;;
+esac
+CG=${CG:-all}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 make -s apps || exit 1
 E2E_ID=dnsbench
@@ -104,7 +113,7 @@ knot_conf 5302 "$WORK/zones" example. sub.example. other.test. >"$WORK/knot.conf
 PIDS+=($!)
 ip netns exec "$NS_S" taskset -c 1 knotd -c "$WORK/knot.conf" >/dev/null 2>&1 &
 PIDS+=($!)
-start_uk "$WORK/dns.log" taskset -c 1 build/hosted/dns --mem=32M --net:service=tap0 \
+start_uk "$WORK/dns.log" taskset -c 1 build/hosted/dns --mem=32M --net:service=$TAP \
 	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24
 wait_dns 10.77.0.2 53 example. && wait_dns 10.77.0.3 5301 example. && wait_dns 10.77.0.3 5302 example. ||
 	{ echo "a server did not start"; exit 1; }
@@ -204,6 +213,8 @@ cg() { # label port n command...: total instructions of the serving process (at 
 	done
 	echo "$total"
 }
+A0=0 A1=0 N0=0 N1=1
+if [ "$CG" != tap ]; then
 A0=$(cg a0 5321 0 build/hosted/dns --mem=32M --no-sandbox --stack=socket listen=10.77.0.3:5321 \
 	--block:zones="$WORK/zones.tar")
 A1=$(cg a1 5321 "$NCG" build/hosted/dns --mem=32M --no-sandbox --stack=socket listen=10.77.0.3:5321 \
@@ -211,14 +222,22 @@ A1=$(cg a1 5321 "$NCG" build/hosted/dns --mem=32M --no-sandbox --stack=socket li
 nsd_conf 5322 "$WORK/zones" example. sub.example. other.test. >"$WORK/nsd-cg.conf"
 N0=$(cd "$WORK/zones" && cg n0 5322 0 nsd -d -c "$WORK/nsd-cg.conf")
 N1=$(cd "$WORK/zones" && cg n1 5322 "$NCG" nsd -d -c "$WORK/nsd-cg.conf")
+fi
 # atoll's whole stack, frame in to frame out over TAP (Ethernet, ARP, IP,
 # UDP and checksums counted on atoll's side, the kernel's on NSD's not).
-T0=$(CGADDR=10.77.0.2 cg t0 53 0 build/hosted/dns --mem=32M --no-sandbox --net:service=tap0 \
+T0=$(CGADDR=10.77.0.2 cg t0 53 0 build/hosted/dns --mem=32M --no-sandbox --net:service=$TAP \
 	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24)
-T1=$(CGADDR=10.77.0.2 cg t1 53 "$NCG" build/hosted/dns --mem=32M --no-sandbox --net:service=tap0 \
+T1=$(CGADDR=10.77.0.2 cg t1 53 "$NCG" build/hosted/dns --mem=32M --no-sandbox --net:service=$TAP \
 	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24)
 f=$(ls "$WORK"/cg.t1.* | grep -v log | head -1)
 callgrind_annotate "$f" 2>/dev/null | head -40 >"${CGANNOTATE:-/dev/null}"
+# CGDIR=<dir>: keep the TAP profiles (with and without queries) for
+# per-function differences (bench/dns-profile.md).
+if [ -n "${CGDIR:-}" ]; then
+	mkdir -p "$CGDIR"
+	cp "$(ls "$WORK"/cg.t0.* | grep -v log | head -1)" "$CGDIR/t0.out"
+	cp "$f" "$CGDIR/t1.out"
+fi
 awk -v a0="$A0" -v a1="$A1" -v n0="$N0" -v n1="$N1" -v t0="$T0" -v t1="$T1" -v q="$NCG" 'BEGIN {
 	a = (a1 - a0) / q; n = (n1 - n0) / q; t = (t1 - t0) / q
 	printf "| instructions per query (callgrind, %d queries, socket stack) | %d | %d | | **%.2f** | |\n", q, a, n, a / n

@@ -37,6 +37,8 @@ int arp_init(struct net *n)
 static void arp_send(struct net *n, uint16_t op, const uint8_t eth_dst[6], const uint8_t tha[6],
 		     uint32_t tpa)
 {
+	if (pkt_pool_free(&n->pkts) == 0)
+		net_rx_release(n);
 	struct pkt *p = pkt_alloc(&n->pkts);
 	if (!p) {
 		NET_COUNT(n, pkt, tx_nobuf_drop);

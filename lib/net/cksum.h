@@ -26,15 +26,39 @@ static inline struct csum csum_start(void)
 }
 
 void csum_add(struct csum *c, const void *data, size_t len);
-void csum_add16(struct csum *c, uint16_t v);
-void csum_add32(struct csum *c, uint32_t v);
+
+static inline void csum_add16(struct csum *c, uint16_t v)
+{
+	/* What csum_add of the two bytes (v >> 8, v) does, without the
+	 * call: at an odd position they land byte-swapped. */
+	c->sum += c->odd ? (uint16_t)(v << 8 | v >> 8) : v;
+}
+
+static inline void csum_add32(struct csum *c, uint32_t v)
+{
+	csum_add16(c, (uint16_t)(v >> 16));
+	csum_add16(c, (uint16_t)v);
+}
+
 /* Bytes [off, off+len) of a chain (stops early if the chain ends). */
 void csum_add_chain(struct csum *c, const struct pkt *p, size_t off, size_t len);
 /* The value to put in a checksum field (the complement of the sum).  A
  * received message whose field is included verifies when this is 0. */
 uint16_t csum_fold(const struct csum *c);
 
-/* RFC 768 / RFC 793: the pseudo-header of UDP (and later TCP). */
-void csum_add_pseudo(struct csum *c, uint32_t src, uint32_t dst, uint8_t proto, uint16_t len);
+/* RFC 768 / RFC 9293 3.1: the pseudo-header of UDP and TCP. */
+static inline void csum_add_pseudo(struct csum *c, uint32_t src, uint32_t dst, uint8_t proto,
+				   uint16_t len)
+{
+	csum_add32(c, src);
+	csum_add32(c, dst);
+	csum_add16(c, proto);
+	csum_add16(c, len);
+}
+
+/* The checksum of len bytes at data on their own (an IPv4 header): what
+ * csum_fold gives after csum_add of them alone.  0 when data holds its
+ * own correct checksum. */
+uint16_t csum_bytes(const void *data, size_t len);
 
 #endif

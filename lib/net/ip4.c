@@ -327,10 +327,8 @@ void ip4_input(struct net *n, struct pkt *p, bool link_bcast, uint64_t now)
 		NET_COUNT(n, ipv4, bad_len);
 		goto drop;
 	}
-	struct rd whole = pkt_rd(p);
-	struct csum c = csum_start();
-	csum_add(&c, rd_take(&whole, ihl), ihl);
-	if (csum_fold(&c) != 0) {
+	/* (ihl <= p->len: the whole header is in this buffer.) */
+	if (csum_bytes(h, ihl) != 0) {
 		NET_COUNT(n, ipv4, bad_cksum);
 		goto drop;
 	}
@@ -359,7 +357,11 @@ void ip4_input(struct net *n, struct pkt *p, bool link_bcast, uint64_t now)
 	rx.bcast = rx.bcast || link_bcast;
 	/* The Ethernet minimum pads short datagrams: the total length rules. */
 	pkt_chain_trim(&n->pkts, p, total);
-	rx.quote_len = pkt_chain_copy(p, 0, rx.quote, ihl + 8 < total ? ihl + 8 : total);
+	rx.quote_len = ihl + 8 < total ? ihl + 8 : total;
+	if (!p->more && rx.quote_len <= p->len)
+		memcpy(rx.quote, h, rx.quote_len); /* (a chain of one: the usual) */
+	else
+		rx.quote_len = pkt_chain_copy(p, 0, rx.quote, rx.quote_len);
 	pkt_pull(p, ihl);
 	uint32_t off = (uint32_t)(frag & IP4_OFFSET_MASK) * 8;
 	bool mf = (frag & IP4_FLAG_MF) != 0;
@@ -387,6 +389,12 @@ drop:
 /* Bytes [off, off+k) of the payload described by s to w. */
 static void ip4_src_write(const struct ip4_src *s, size_t off, struct wr *w, size_t k)
 {
+	if (off == 0 && k == s->hdr_len + s->data_len && !s->data2_len && !s->chain_len) {
+		/* The usual datagram: a header and a payload, whole. */
+		wr_bytes(w, s->hdr, s->hdr_len);
+		wr_bytes(w, s->data, s->data_len);
+		return;
+	}
 	struct rd parts[3] = {rd_make(s->hdr, s->hdr_len), rd_make(s->data, s->data_len),
 			      rd_make(s->data2, s->data2_len)};
 	for (unsigned i = 0; i < 3 && k; i++) {
@@ -512,7 +520,10 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 		if (rc == ATL_OK)
 			wait = NULL;
 	}
-	/* All fragments or none: a partial datagram is of no use to anyone. */
+	/* All fragments or none: a partial datagram is of no use to anyone.
+	 * Buffers waiting in the receive ring are free ones. */
+	if (pkt_pool_free(&n->pkts) < nbufs)
+		net_rx_release(n);
 	if (pkt_pool_free(&n->pkts) < nbufs) {
 		NET_COUNT(n, pkt, tx_nobuf_drop);
 		return ATL_ENOMEM;
@@ -542,9 +553,7 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 		store_be16(h + 10, 0);
 		store_be32(h + 12, n->addr);
 		store_be32(h + 16, dst);
-		struct csum c = csum_start();
-		csum_add(&c, h, IP4_HDR);
-		store_be16(h + 10, csum_fold(&c));
+		store_be16(h + 10, csum_bytes(h, IP4_HDR));
 		size_t here = wr_room(&w) < k ? wr_room(&w) : k;
 		ip4_src_write(src, off, &w, here);
 		net_eth_end(p, &w);
@@ -562,10 +571,11 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 	NET_COUNT(n, ipv4, tx);
 	if (nfrags > 1)
 		NET_COUNT_N(n, ipv4, tx_frags, nfrags);
-	if (wait)
+	if (wait) {
 		arp_enqueue(n, wait, head, nfrags);
-	else
-		net_xmit(n, head);
-	net_stats_sync(n);
+		net_stats_sync(n);
+	} else {
+		net_xmit(n, head); /* (which syncs the counters) */
+	}
 	return ATL_OK;
 }

@@ -34,42 +34,43 @@ static const char *const udp_names[] = {UDP_COUNTERS(NET_COUNTER_NAME)};
 /* ---- The virtio-net header ----------------------------------------------------- */
 
 /* Its fields are little-endian (virtio 1.x; a legacy TAP uses the host's
- * order, the same on x86_64, the one hosted architecture). */
-static void wr_le16(struct wr *w, uint16_t v)
+ * order, the same on x86_64, the one hosted architecture).  Written and
+ * read byte by byte over the caller's len bytes, every frame both ways. */
+static void store_le16(uint8_t *p, uint16_t v)
 {
-	wr_u8(w, (uint8_t)v);
-	wr_u8(w, (uint8_t)(v >> 8));
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
 }
 
-static uint16_t rd_le16(struct rd *r)
+static uint16_t load_le16(const uint8_t *p)
 {
-	uint16_t lo = rd_u8(r);
-	return (uint16_t)(lo | rd_u8(r) << 8);
+	return (uint16_t)(p[0] | p[1] << 8);
 }
 
 void vnet_hdr_put(uint8_t *b, size_t len, const struct vnet_hdr *h)
 {
-	struct wr w = wr_make(b, len);
-	wr_u8(&w, h->flags);
-	wr_u8(&w, h->gso_type);
-	wr_le16(&w, h->hdr_len);
-	wr_le16(&w, h->gso_size);
-	wr_le16(&w, h->csum_start);
-	wr_le16(&w, h->csum_offset);
-	if (w.pos < len)
-		wr_zero(&w, len - w.pos); /* num_buffers: only the device sets it */
+	ASSERT(len >= VNET_HDR_MIN);
+	b[0] = h->flags;
+	b[1] = h->gso_type;
+	store_le16(b + 2, h->hdr_len);
+	store_le16(b + 4, h->gso_size);
+	store_le16(b + 6, h->csum_start);
+	store_le16(b + 8, h->csum_offset);
+	if (len > VNET_HDR_MIN)
+		memset(b + VNET_HDR_MIN, 0, len - VNET_HDR_MIN); /* num_buffers: the device's */
 }
 
 int vnet_hdr_get(const uint8_t *b, size_t len, struct vnet_hdr *h)
 {
-	struct rd r = rd_make(b, len);
-	h->flags = rd_u8(&r);
-	h->gso_type = rd_u8(&r);
-	h->hdr_len = rd_le16(&r);
-	h->gso_size = rd_le16(&r);
-	h->csum_start = rd_le16(&r);
-	h->csum_offset = rd_le16(&r);
-	return rd_ok(&r) ? ATL_OK : ATL_EINVAL;
+	if (len < VNET_HDR_MIN)
+		return ATL_EINVAL;
+	h->flags = b[0];
+	h->gso_type = b[1];
+	h->hdr_len = load_le16(b + 2);
+	h->gso_size = load_le16(b + 4);
+	h->csum_start = load_le16(b + 6);
+	h->csum_offset = load_le16(b + 8);
+	return ATL_OK;
 }
 
 /* Strip the virtio-net header of a received frame and keep what it says:
@@ -100,9 +101,11 @@ static bool net_vnet_strip(struct net *n, struct pkt *p)
 void net_eth_begin(struct net *n, struct pkt *p, struct wr *w, const uint8_t dst[6], uint16_t type)
 {
 	*w = pkt_wr(p);
-	wr_bytes(w, dst, 6);
-	wr_bytes(w, n->mac, 6);
-	wr_be16(w, type);
+	uint8_t *e = wr_take(w, ETH_HDR);
+	ASSERT(e); /* a fresh buffer */
+	memcpy(e, dst, 6);
+	memcpy(e + 6, n->mac, 6);
+	store_be16(e + 12, type);
 }
 
 void net_eth_end(struct pkt *p, struct wr *w)
@@ -171,10 +174,8 @@ static bool net_vnet_push(struct net *n, struct pkt *p)
 	uint8_t *b = pkt_push(p, n->vnet_len);
 	if (!b)
 		return false;
-	if (!have) {
-		struct vnet_hdr none = {0};
-		vnet_hdr_put(b, n->vnet_len, &none);
-	}
+	if (!have)
+		memset(b, 0, n->vnet_len); /* no offload: every field zero */
 	return true;
 }
 
@@ -187,7 +188,7 @@ void net_xmit(struct net *n, struct pkt *frames)
 		struct pkt *p = frames;
 		unsigned k = 0, nf = 0;
 		for (; p && nf < NET_TX_BATCH; p = p->next, nf++) {
-			unsigned slots = pkt_chain_count(p);
+			unsigned slots = p->more ? pkt_chain_count(p) : 1;
 			ASSERT(slots <= NET_TX_SLOTS); /* ip4_output builds 64 KiB at most */
 			if (k + slots > NET_TX_SLOTS)
 				break;
@@ -207,7 +208,7 @@ void net_xmit(struct net *n, struct pkt *frames)
 		/* Whole frames are sent or not: count them by their slots. */
 		unsigned done = 0, slots = 0;
 		for (struct pkt *q = frames; sent > 0 && q != p; q = q->next) {
-			slots += pkt_chain_count(q);
+			slots += q->more ? pkt_chain_count(q) : 1;
 			if (slots > (unsigned)sent)
 				break;
 			done++;
@@ -227,40 +228,90 @@ void net_xmit(struct net *n, struct pkt *frames)
 void net_stats_sync(struct net *n)
 {
 	n->cnt_pkt[C_pkt_total] = n->pkts.total;
-	n->cnt_pkt[C_pkt_in_use] = n->pkts.in_use;
+	n->cnt_pkt[C_pkt_in_use] = n->pkts.in_use - n->rx_posted;
+	n->cnt_pkt[C_pkt_rx_posted] = n->rx_posted;
 	n->cnt_pkt[C_pkt_hwm] = n->pkts.hwm;
 }
 
 /* ---- The device ---------------------------------------------------------------- */
 
+/* Put buffer p in receive slot i: the device fills it from off on. */
+static void net_rx_post(struct net *n, unsigned i, struct pkt *p)
+{
+	struct wr w = pkt_wr(p);
+	n->rxp[i] = p;
+	n->rxf[i].cap = wr_room(&w);
+	n->rxf[i].data = wr_take(&w, n->rxf[i].cap);
+}
+
+/* Fill the ring's empty slots from the pool, never below rx_reserve. */
+static void net_rx_refill(struct net *n)
+{
+	while (n->rx_posted < n->rx_ring && pkt_pool_free(&n->pkts) > n->rx_reserve) {
+		struct pkt *p = pkt_alloc(&n->pkts);
+		if (!p)
+			break;
+		net_rx_post(n, n->rx_posted++, p);
+	}
+}
+
+void net_rx_release(struct net *n)
+{
+	while (n->rx_posted)
+		pkt_free(&n->pkts, n->rxp[--n->rx_posted]);
+}
+
+/* Take the frames in the ring's first got slots out of it, then hand
+ * them to net_input.  The slots are emptied first (the last posted
+ * buffers move into them) because what net_input sends may take the
+ * ring's buffers back (net_rx_release). */
+static void net_rx_deliver(struct net *n, unsigned got, uint64_t now)
+{
+	struct pkt *in[NET_RX_SLOTS];
+	unsigned nin = 0;
+	struct pkt *head = NULL, *tail = NULL;
+	for (unsigned i = 0; i < got; i++) {
+		struct pkt *p = n->rxp[i];
+		const struct plat_frame *f = &n->rxf[i];
+		p->len = (uint16_t)(f->len <= f->cap ? f->len : 0);
+		if (tail)
+			tail->more = p;
+		else
+			head = p;
+		tail = p;
+		if (f->more && n->vnet_len && i + 1 < got)
+			continue;
+		in[nin++] = head;
+		head = tail = NULL;
+	}
+	unsigned left = n->rx_posted - got;
+	for (unsigned i = 0; i < got && i < left; i++) {
+		n->rxp[i] = n->rxp[n->rx_posted - 1 - i];
+		n->rxf[i] = n->rxf[n->rx_posted - 1 - i];
+	}
+	n->rx_posted = left;
+	pkt_free(&n->pkts, head); /* a frame cut at the end: none */
+	for (unsigned i = 0; i < nin; i++)
+		net_input(n, in[i], now);
+}
+
 void net_poll(struct loop *l, void *arg)
 {
 	struct net *n = arg;
 	for (;;) {
-		/* With offloads a frame may span slots (a 64 KiB one 34
-		 * buffers), so every receive offers them all. */
-		unsigned k = 0, want = n->rx_want ? n->rx_want : 2;
-		if (n->vnet_len)
-			want = NET_RX_SLOTS;
-		while (k < want && pkt_pool_free(&n->pkts) > n->rx_reserve) {
-			struct pkt *p = pkt_alloc(&n->pkts);
-			if (!p)
-				break;
-			n->rxp[k] = p;
-			k++;
-		}
+		/* The ring's buffers stay posted between wakeups, like a NIC's
+		 * receive ring: a wakeup takes from the pool only the buffers
+		 * that frames arrived in.  (With offloads a frame may span
+		 * slots, a 64 KiB one 34 of them, so the ring has them all.) */
+		net_rx_refill(n);
+		unsigned k = n->rx_posted;
 		/* Too few buffers: drain into the scratch buffer and drop, so a
 		 * flood costs frames, never the loop (readiness is level-
 		 * triggered: an undrained device would spin it). */
 		bool scratch = k == 0;
-		if (scratch)
-			n->rxp[k++] = n->scratch;
-		for (unsigned i = 0; i < k; i++) {
-			struct wr w = pkt_wr(n->rxp[i]);
-			n->rxf[i].cap = wr_room(&w);
-			n->rxf[i].data = wr_take(&w, n->rxf[i].cap);
-			n->rxf[i].len = 0;
-			n->rxf[i].more = false;
+		if (scratch) {
+			net_rx_post(n, 0, n->scratch);
+			k = 1;
 		}
 		int got = plat_net_recv(n->h, n->rxf, k);
 		if (got < 0 && got != PLAT_EAGAIN)
@@ -270,37 +321,14 @@ void net_poll(struct loop *l, void *arg)
 		if (scratch) {
 			if (got > 0)
 				NET_COUNT(n, pkt, rx_nobuf_drop);
-		} else {
-			/* Offer the next receive what this one suggests: a full
-			 * batch doubles it, else one more than arrived.  A wakeup
-			 * for one query then takes two buffers, not sixteen to
-			 * give fifteen back (a third of the cost of a query). */
-			unsigned next = (unsigned)got == k ? 2 * k : (unsigned)got + 1;
-			n->rx_want = next > NET_RX_BATCH ? NET_RX_BATCH : next < 2 ? 2 : next;
-			/* Unused buffers go back first: replies need them. */
-			for (unsigned i = (unsigned)got; i < k; i++)
-				pkt_free(&n->pkts, n->rxp[i]);
-			struct pkt *head = NULL, *tail = NULL;
-			for (unsigned i = 0; i < (unsigned)got; i++) {
-				struct pkt *p = n->rxp[i];
-				bool more = n->rxf[i].more && n->vnet_len && i + 1 < (unsigned)got;
-				p->len =
-				    (uint16_t)(n->rxf[i].len <= n->rxf[i].cap ? n->rxf[i].len : 0);
-				if (tail)
-					tail->more = p;
-				else
-					head = p;
-				tail = p;
-				if (more)
-					continue;
-				net_input(n, head, l->now);
-				head = tail = NULL;
-			}
-			pkt_free(&n->pkts, head); /* a frame cut at the end: none */
+		} else if (got > 0) {
+			net_rx_deliver(n, (unsigned)got, l->now);
 		}
-		/* With offloads the platform stops short while frames wait
-		 * when the slots left could not hold the largest. */
-		if (got == 0 || (!n->vnet_len && (unsigned)got < k))
+		/* The platform stops short only when no frame waits or (with
+		 * offloads) when the slots left could not hold the largest:
+		 * another receive is worth its system call only then. */
+		size_t left = (size_t)(k - (unsigned)got) * (PKT_CAP - PKT_HEADROOM);
+		if (got == 0 || (left > 0 && left >= n->rx_need))
 			break;
 	}
 	net_stats_sync(n);
@@ -344,7 +372,7 @@ static const char *arg(struct loop *l, const char *dev, const char *key)
 }
 
 /* Read ipv4=, ipv4-gateway=, mac= and net-buffers= into n. */
-static int net_config(struct net *n, const char *dev, uint64_t *nbufs, bool *mac_set, bool offload)
+static int net_config(struct net *n, const char *dev, uint64_t *nbufs, bool *mac_set, bool spans)
 {
 	struct loop *l = n->loop;
 	char a[16], b[16];
@@ -390,7 +418,7 @@ static int net_config(struct net *n, const char *dev, uint64_t *nbufs, bool *mac
 		memcpy(n->mac, mac, 6);
 		*mac_set = true;
 	}
-	*nbufs = offload ? NET_BUFFERS_OFFLOAD_DEFAULT : NET_BUFFERS_DEFAULT;
+	*nbufs = spans ? NET_BUFFERS_OFFLOAD_DEFAULT : NET_BUFFERS_DEFAULT;
 	v = arg(l, dev, "net-buffers");
 	if (v && (args_parse_u64(v, nbufs) != ATL_OK || *nbufs < NET_BUFFERS_MIN ||
 		  *nbufs > NET_BUFFERS_MAX)) {
@@ -467,7 +495,10 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 	 * checksum offload, which TSO needs. */
 	bool offload = (info.offloads & PLAT_NET_OFF_CSUM) && info.vnet_hdr_len >= VNET_HDR_MIN &&
 		       info.vnet_hdr_len <= 12;
-	rc = net_config(n, dev, &nbufs, &mac_set, offload);
+	/* Frames that span buffers (TSO/GRO): the receive ring offers them
+	 * all and the pool is larger. */
+	bool spans = offload && info.frame_max > PKT_CAP - PKT_HEADROOM;
+	rc = net_config(n, dev, &nbufs, &mac_set, spans);
 	if (rc != ATL_OK)
 		return rc;
 	if (info.offloads && !offload) {
@@ -500,6 +531,8 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 	n->scratch->off = PKT_HEADROOM;
 	/* Keep buffers for replies however hard the device is flooded. */
 	n->rx_reserve = (unsigned)nbufs / 8;
+	n->rx_ring = spans ? NET_RX_SLOTS : NET_RX_BATCH;
+	n->rx_need = n->vnet_len ? info.frame_max : 1;
 	n->reasm_max_bufs = (unsigned)nbufs / 2;
 	n->icmp_tokens = ICMP_ERR_BURST;
 	n->icmp_refill = l->now;

@@ -44,7 +44,8 @@
 /* The stack's MTU is the device's, capped to what a buffer holds. */
 #define NET_MTU_MAX 1500
 #define NET_MTU_MIN 68 /* RFC 791: every module must forward 68 bytes */
-/* Frames per plat_net_recv / plat_net_send call. */
+/* Frames per plat_net_recv / plat_net_send call; without offloads the
+ * receive ring holds NET_RX_BATCH buffers (with them NET_RX_SLOTS). */
 #define NET_RX_BATCH 16
 #define NET_TX_BATCH 16
 /* With device offloads (virtio-net header, TSO/GRO; docs/net.md): slots
@@ -95,7 +96,7 @@
 	{"ipv4", "address and prefix, e.g. ipv4=10.0.0.2/24"},                   \
 	{"ipv4-gateway", "default gateway address"},                             \
 	{"mac", "MAC address (default: from the platform)"},                     \
-	{"net-buffers", "packet buffers of 2 KiB (default 128, 512 with offloads)"}, \
+	{"net-buffers", "packet buffers of 2 KiB (default 128, 512 with TSO/GRO)"}, \
 	TCP_ARG_DECLS
 /* clang-format on */
 
@@ -118,8 +119,9 @@
 
 #define PKT_COUNTERS(X)                                                                            \
 	X(pkt, total)                                                                              \
-	X(pkt, in_use)                                                                             \
-	X(pkt, hwm)                                                                                \
+	X(pkt, in_use)	      /* buffers that hold data (the receive ring's not counted) */        \
+	X(pkt, hwm)	      /* most buffers taken from the pool at once, the ring's too */       \
+	X(pkt, rx_posted)     /* buffers in the receive ring, waiting for frames */                \
 	X(pkt, rx_nobuf_drop) /* frames drained unread: too few free buffers */                    \
 	X(pkt, tx_nobuf_drop) /* datagrams not sent: no buffer */
 
@@ -333,10 +335,14 @@ struct net {
 	struct pool pkts;
 	unsigned rx_reserve; /* receive never takes the last rx_reserve buffers */
 	struct pkt *scratch; /* drains the device when buffers are short */
+	/* The receive ring: rxp[0 .. rx_posted) are buffers taken from the
+	 * pool and offered to every receive (rxf, the same slots), kept
+	 * between wakeups; up to rx_ring of them while the pool has more than
+	 * rx_reserve free.  Transmit takes them back when short. */
 	struct plat_frame rxf[NET_RX_SLOTS];
 	struct pkt *rxp[NET_RX_SLOTS];
-	unsigned rx_want; /* buffers offered to the next receive without
-	                   * offloads (0: 2) */
+	unsigned rx_posted, rx_ring;
+	uint32_t rx_need; /* bytes of slots the largest frame may need */
 
 	struct arp_entry *arp; /* ARP_CACHE_SIZE entries */
 	unsigned arp_queued;   /* frames waiting in all entries */
@@ -371,6 +377,9 @@ static inline struct net *net_of(struct stack *st)
 /* net.c: Ethernet and the device. */
 void net_poll(struct loop *l, void *arg);
 void net_input(struct net *n, struct pkt *p, uint64_t now);
+/* Give the receive ring's posted buffers back to the pool (a sender
+ * short of buffers; the next receive posts them again). */
+void net_rx_release(struct net *n);
 /* Send a next-linked list of complete frames and free them. */
 void net_xmit(struct net *n, struct pkt *frames);
 /* Start a frame in a fresh pkt: write the Ethernet header and return a

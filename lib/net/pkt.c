@@ -49,32 +49,6 @@ void pkt_free_list(struct pool *pool, struct pkt *p)
 	}
 }
 
-struct rd pkt_rd(const struct pkt *p)
-{
-	return rd_make(p->data + p->off, p->len);
-}
-
-struct wr pkt_wr(struct pkt *p)
-{
-	return wr_make(p->data + p->off, PKT_CAP - p->off);
-}
-
-void pkt_pull(struct pkt *p, size_t n)
-{
-	ASSERT(n <= p->len);
-	p->off = (uint16_t)(p->off + n);
-	p->len = (uint16_t)(p->len - n);
-}
-
-uint8_t *pkt_push(struct pkt *p, size_t n)
-{
-	if (n > p->off)
-		return NULL;
-	p->off = (uint16_t)(p->off - n);
-	p->len = (uint16_t)(p->len + n);
-	return p->data + p->off;
-}
-
 size_t pkt_chain_len(const struct pkt *p)
 {
 	size_t n = 0;

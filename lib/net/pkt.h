@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 #include "core/mem.h"
 
 #define PKT_SIZE     2048 /* bytes per pool object, header included */
@@ -71,16 +72,39 @@ static inline unsigned pkt_pool_free(const struct pool *pool)
 	return pool->total - pool->in_use;
 }
 
+/* (Inline: every layer calls these for every frame.) */
+
 /* A reader over this buffer's bytes of interest (not the chain). */
-struct rd pkt_rd(const struct pkt *p);
+static inline struct rd pkt_rd(const struct pkt *p)
+{
+	return rd_make(p->data + p->off, p->len);
+}
+
 /* A writer over the room from off to the end of the buffer; the caller
  * sets len = w.pos once done. */
-struct wr pkt_wr(struct pkt *p);
+static inline struct wr pkt_wr(struct pkt *p)
+{
+	return wr_make(p->data + p->off, PKT_CAP - p->off);
+}
+
 /* Drop n leading bytes of this buffer (n <= len). */
-void pkt_pull(struct pkt *p, size_t n);
+static inline void pkt_pull(struct pkt *p, size_t n)
+{
+	ASSERT(n <= p->len);
+	p->off = (uint16_t)(p->off + n);
+	p->len = (uint16_t)(p->len - n);
+}
+
 /* Take n bytes of headroom back in front of the bytes of interest and
  * return them; NULL (nothing changed) when the headroom is shorter. */
-uint8_t *pkt_push(struct pkt *p, size_t n);
+static inline uint8_t *pkt_push(struct pkt *p, size_t n)
+{
+	if (n > p->off)
+		return NULL;
+	p->off = (uint16_t)(p->off - n);
+	p->len = (uint16_t)(p->len + n);
+	return p->data + p->off;
+}
 
 /* Chains. */
 size_t pkt_chain_len(const struct pkt *p);

@@ -15,6 +15,7 @@
 #include "net/cksum.h"
 
 #define UDP_HDR		  8
+#define IP4_HDR		  20
 #define UDP_MAX_PAYLOAD	  (65535 - 20 - UDP_HDR)
 #define IP_PROTO_UDP	  17
 #define ICMP_UNREACH	  3
@@ -49,13 +50,17 @@ static bool udp_port_used(struct net *n, uint16_t port)
 void udp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t now)
 {
 	NET_COUNT(n, udp, rx);
-	size_t iplen = pkt_chain_len(p);
+	size_t iplen = p->more ? pkt_chain_len(p) : p->len;
 	uint8_t h[UDP_HDR];
-	if (pkt_chain_copy(p, 0, h, sizeof h) < sizeof h) {
-		NET_COUNT(n, udp, truncated);
-		goto drop;
+	struct rd r = pkt_rd(p);
+	if (r.len < sizeof h) {
+		/* (A header split over buffers: only in a reassembled one.) */
+		if (pkt_chain_copy(p, 0, h, sizeof h) < sizeof h) {
+			NET_COUNT(n, udp, truncated);
+			goto drop;
+		}
+		r = rd_make(h, sizeof h);
 	}
-	struct rd r = rd_make(h, sizeof h);
 	uint16_t sport = rd_be16(&r);
 	uint16_t dport = rd_be16(&r);
 	uint16_t ulen = rd_be16(&r);
@@ -74,7 +79,12 @@ void udp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t n
 	if (cks != 0 && !(p->flags & PKT_F_CSUM_OK)) {
 		struct csum c = csum_start();
 		csum_add_pseudo(&c, rx->src, rx->dst, IP_PROTO_UDP, ulen);
-		csum_add_chain(&c, p, 0, ulen);
+		if (p->more) {
+			csum_add_chain(&c, p, 0, ulen);
+		} else {
+			struct rd whole = pkt_rd(p); /* (trimmed to ulen) */
+			csum_add(&c, rd_take(&whole, ulen), ulen);
+		}
 		if (csum_fold(&c) != 0) {
 			NET_COUNT(n, udp, bad_cksum);
 			goto drop;
@@ -168,14 +178,22 @@ static int net_udp_sendto(struct udp_sock *s, const struct ip4_ep *to, const voi
 	wr_be16(&w, to->port);
 	wr_be16(&w, ulen);
 	wr_be16(&w, 0);
+	struct ip4_src src = {.hdr = h, .hdr_len = sizeof h, .data = data, .data_len = len};
 	struct csum c = csum_start();
 	csum_add_pseudo(&c, n->addr, to->addr, IP_PROTO_UDP, ulen);
-	csum_add(&c, h, sizeof h);
-	csum_add(&c, data, len);
-	uint16_t sum = csum_fold(&c);
-	/* RFC 768: a computed zero goes out as all ones (zero means none). */
-	wr_be16_at(&w, 6, sum ? sum : 0xffff);
-	struct ip4_src src = {.hdr = h, .hdr_len = sizeof h, .data = data, .data_len = len};
+	if (n->vnet_len && ulen <= (size_t)n->mtu - IP4_HDR) {
+		/* The device's host finishes the checksum from the pseudo-
+		 * header sum in the field (as Linux does for its own sockets);
+		 * only a datagram in one frame, fragments need it whole. */
+		wr_be16_at(&w, 6, (uint16_t)~csum_fold(&c));
+		src.csum_offset = 6;
+	} else {
+		csum_add(&c, h, sizeof h);
+		csum_add(&c, data, len);
+		uint16_t sum = csum_fold(&c);
+		/* RFC 768: a computed zero goes out as all ones (zero: none). */
+		wr_be16_at(&w, 6, sum ? sum : 0xffff);
+	}
 	int rc = ip4_output(n, to->addr, IP_PROTO_UDP, &src, n->loop->now);
 	if (rc == ATL_OK)
 		NET_COUNT(n, udp, tx);
@@ -198,9 +216,15 @@ static int net_udp_recvfrom(struct udp_sock *s, struct ip4_ep *from, void *buf, 
 	if (!s->q_head)
 		s->q_tail = NULL;
 	s->q_dgrams--;
-	s->q_bufs -= pkt_chain_count(p);
+	s->q_bufs -= p->more ? pkt_chain_count(p) : 1;
 	size_t dlen = p->dlen;
-	pkt_chain_copy(p, 0, buf, dlen < cap ? dlen : cap);
+	size_t k = dlen < cap ? dlen : cap;
+	if (p->more) {
+		pkt_chain_copy(p, 0, buf, k);
+	} else if (k) {
+		struct rd r = pkt_rd(p); /* (holds dlen bytes) */
+		rd_copy(&r, buf, k);
+	}
 	if (from) {
 		from->addr = p->addr;
 		from->port = p->port;

@@ -1,7 +1,7 @@
 /*
  * main.c - start a unikernel as a Linux process.
  *
- *   build/hosted/<app> [--mem=8M] [--net:<name>=<tap>[,offload]] [--block:<name>=<file>]
+ *   build/hosted/<app> [--mem=8M] [--net:<name>=<tap>[,offload|,csum]] [--block:<name>=<file>]
  *                      [--pcap:<name>=<file>] [--stack=socket] [--no-sandbox]
  *                      [key=value ...]
  *
@@ -79,6 +79,7 @@ static void print_help(const struct plat_app *app)
 	       "                               (an existing one, or a new one)\n"
 	       "  --net:<name>=<tap>,offload   the same with TAP offloads: checksums and\n"
 	       "                               TCP segmentation (TSO/GRO) left to the host\n"
+	       "  --net:<name>=<tap>,csum      the same with checksums only left to the host\n"
 	       "  --block:<name>=<file>        block device <name> is <file> (512-byte blocks)\n"
 	       "  --pcap:<name>=<file>         record the frames of network device <name>\n"
 	       "  --stack=socket               use the host's UDP sockets, not atoll's stack;\n"

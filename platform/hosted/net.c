@@ -74,17 +74,18 @@ static uint16_t tap_mtu(const char *ifname)
 
 bool hosted_net_open(const char *name, const char *spec)
 {
-	/* "<tap>" or "<tap>,offload". */
+	/* "<tap>", "<tap>,offload" (checksums, TSO and GRO) or "<tap>,csum"
+	 * (checksums only: frames stay within the MTU, one slot each). */
 	char ifname[IFNAMSIZ + 16];
-	bool offload = false;
 	const char *comma = strchr(spec, ',');
 	size_t iflen = comma ? (size_t)(comma - spec) : strlen(spec);
-	if (comma && strcmp(comma + 1, "offload") != 0) {
-		fprintf(stderr, "--net:%s=%s: the only device option is \",offload\"\n", name,
-			spec);
+	bool tso = comma && strcmp(comma + 1, "offload") == 0;
+	if (comma && !tso && strcmp(comma + 1, "csum") != 0) {
+		fprintf(stderr, "--net:%s=%s: the device options are \",offload\" and \",csum\"\n",
+			name, spec);
 		return false;
 	}
-	offload = comma != NULL;
+	bool offload = comma != NULL;
 	snprintf(ifname, sizeof ifname, "%.*s",
 		 (int)(iflen < sizeof ifname - 1 ? iflen : sizeof ifname - 1), spec);
 	if (hosted_handle_find(name, HOSTED_NET, NULL)) {
@@ -117,8 +118,9 @@ bool hosted_net_open(const char *name, const char *spec)
 	/* What the kernel may hand us: partial checksums and TCPv4 frames
 	 * that are not cut to the MTU (tuntap.rst; linux/if_tun.h). */
 	int hdrsz = VNET_HDR;
-	if (offload && (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) != 0 ||
-			ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) != 0)) {
+	unsigned long offs = TUN_F_CSUM | (tso ? TUN_F_TSO4 : 0);
+	if (offload &&
+	    (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) != 0 || ioctl(fd, TUNSETOFFLOAD, offs) != 0)) {
 		fprintf(stderr, "--net:%s: TAP interface %s refuses offloads: %s\n", name, ifname,
 			strerror(errno));
 		close(fd);
@@ -138,9 +140,10 @@ bool hosted_net_open(const char *name, const char *spec)
 	hh->u.net.info.mac[0] = 0x02;
 	hh->u.net.info.mtu = tap_mtu(ifr.ifr_name);
 	if (offload) {
-		hh->u.net.info.offloads = PLAT_NET_OFF_CSUM | PLAT_NET_OFF_TSO4;
+		hh->u.net.info.offloads = PLAT_NET_OFF_CSUM | (tso ? PLAT_NET_OFF_TSO4 : 0);
 		hh->u.net.info.vnet_hdr_len = VNET_HDR;
-		hh->u.net.info.frame_max = VNET_HDR + FRAME_MAX;
+		hh->u.net.info.frame_max =
+		    VNET_HDR + (tso ? FRAME_MAX : ETH_HDR_LEN + hh->u.net.info.mtu);
 	}
 	return true;
 }
@@ -232,28 +235,36 @@ int plat_net_recv(plat_handle_t h, struct plat_frame *frames, unsigned n)
 	if (!hh || n == 0)
 		return PLAT_EINVAL;
 	size_t vh = hh->u.net.info.vnet_hdr_len;
-	size_t need = hh->u.net.info.frame_max;
-	unsigned got = 0;
+	/* Each read offers a window of slots from the first free one that
+	 * holds the largest frame (without offloads: one slot, the spill
+	 * byte telling a frame that is too long).  The slots are gathered
+	 * once a call, the window growing as frames fill it: a read of a
+	 * small frame then gathers one slot, not the 34 of a 64 KiB frame. */
+	size_t need = vh ? hh->u.net.info.frame_max : 1;
+	struct iovec iov[IOV_SLOTS + 1];
+	if (n > IOV_SLOTS)
+		n = IOV_SLOTS;
+	unsigned got = 0, end = 0;
+	size_t room = 0; /* the bytes of slots [got, end) */
 	while (got < n) {
-		/* A frame may span the slots left (with offloads); the next
-		 * frame is only started while they can hold the largest. */
-		struct iovec iov[IOV_SLOTS + 1];
-		unsigned k = 0;
-		size_t room = 0;
-		for (; got + k < n && k < IOV_SLOTS && (k == 0 || vh); k++) {
-			iov[k].iov_base = frames[got + k].data;
-			iov[k].iov_len = frames[got + k].cap;
-			room += frames[got + k].cap;
+		while (room < need && end < n) {
+			iov[end].iov_base = frames[end].data;
+			iov[end].iov_len = frames[end].cap;
+			room += frames[end].cap;
+			end++;
 		}
-		if (got > 0 && vh && room < need)
+		/* With offloads a frame after the first is only started while
+		 * the slots left can hold the largest (platform.h). */
+		if (got > 0 && room < need)
 			break;
 		/* A TAP read cuts a frame longer than the buffers and says
 		 * nothing: the spill byte tells, and such a frame (longer than
-		 * the MTU the app was given) is dropped like on a real NIC. */
+		 * the MTU the app was given) is dropped like on a real NIC.
+		 * (iov[end] is not gathered yet: the spill byte may use it.) */
 		uint8_t spill;
-		iov[k].iov_base = &spill;
-		iov[k].iov_len = 1;
-		ssize_t r = readv(hh->fd, iov, (int)k + 1);
+		iov[end].iov_base = &spill;
+		iov[end].iov_len = 1;
+		ssize_t r = readv(hh->fd, &iov[got], (int)(end - got) + 1);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -266,15 +277,17 @@ int plat_net_recv(plat_handle_t h, struct plat_frame *frames, unsigned n)
 		if ((size_t)r > room || (size_t)r < vh)
 			continue;
 		size_t left = (size_t)r;
-		unsigned used = 0;
+		unsigned first = got;
 		do {
-			struct plat_frame *f = &frames[got + used++];
+			struct plat_frame *f = &frames[got];
 			f->len = left < f->cap ? left : f->cap;
 			left -= f->len;
 			f->more = left > 0;
+			room -= f->cap;
+			iov[got++].iov_len = f->len;
 		} while (left > 0);
-		pcap_record(hh, iov, used, vh);
-		got += used;
+		if (hh->u.net.pcap_fd >= 0)
+			pcap_record(hh, &iov[first], got - first, vh);
 	}
 	return got > 0 ? (int)got : PLAT_EAGAIN;
 }
@@ -314,7 +327,8 @@ int plat_net_send(plat_handle_t h, const struct plat_frame *frames, unsigned n)
 			break;
 		if (r < 0)
 			return sent > 0 ? (int)sent : PLAT_EIO;
-		pcap_record(hh, iov, k, vh);
+		if (hh->u.net.pcap_fd >= 0)
+			pcap_record(hh, iov, k, vh);
 		sent += k;
 	}
 	return (int)sent;

@@ -214,7 +214,7 @@ static inline int tnet_open_args(struct tnet *t, const char *const *args)
 	int rc = stack_open(&t->l, "service", &t->st);
 	if (rc == ATL_OK) {
 		t->n = net_of(t->st);
-		t->baseline = t->n->pkts.in_use;
+		t->baseline = t->n->pkts.in_use - t->n->rx_posted;
 	}
 	return rc;
 }
@@ -292,9 +292,10 @@ static inline void tnet_learn(struct tnet *t, const uint8_t *mac, uint32_t ip)
 	tnet_drain(t);
 }
 
+/* Buffers that hold data: those waiting in the receive ring are free. */
 static inline unsigned tnet_in_use(struct tnet *t)
 {
-	return t->n->pkts.in_use;
+	return t->n->pkts.in_use - t->n->rx_posted;
 }
 
 /* ---- Receiving in a fiber --------------------------------------------------------- */

@@ -49,14 +49,16 @@ static bool tcp_ok(const uint8_t *ip, size_t len)
 
 static struct tnet t;
 
-static void open_offload(uint32_t offloads)
+/* A stack over a device with offloads; more: one boot argument more, or
+ * NULL. */
+static void open_offload_args(uint32_t offloads, const char *more)
 {
-	static const char *const args[] = {"ipv4=10.0.0.2/24", NULL};
 	memset(&t, 0, sizeof t);
 	fake_reset();
 	fake_net_add_offload("service", MAC_US, 1500, offloads);
-	t.argv[0] = (char *)args[0];
-	t.start.argc = 1;
+	t.argv[0] = (char *)"ipv4=10.0.0.2/24";
+	t.argv[1] = (char *)more;
+	t.start.argc = more ? 2 : 1;
 	t.start.argv = t.argv;
 	t.start.heap = tnet_mem;
 	t.start.heap_size = sizeof tnet_mem;
@@ -67,6 +69,11 @@ static void open_offload(uint32_t offloads)
 	uint8_t f[FAKE_VNET_HDR + FAKE_BIG_FRAME_MAX];
 	while (fake_net_take("service", f, sizeof f) >= 0)
 		;
+}
+
+static void open_offload(uint32_t offloads)
+{
+	open_offload_args(offloads, NULL);
 }
 
 /* A SYN to a closed port whose checksum field holds only the pseudo-header
@@ -132,6 +139,181 @@ TEST(partial_checksum_is_taken_when_the_host_vouches)
 	fake_net_inject("service", f, 5);
 	net_poll(&t.l, t.n);
 	CHECK_EQ(cnt(&t, "eth", "bad_vnet"), 1);
+}
+
+/* ---- UDP: checksums left to the host, and the receive ring ------------------------- */
+
+static bool udp_ok(const uint8_t *ip, size_t len)
+{
+	uint32_t src = get32(ip + 12), dst = get32(ip + 16);
+	return t_fold(t_sum(ip + 20, len - 20, t_pseudo(src, dst, 17, (uint16_t)(len - 20)))) == 0;
+}
+
+/* The peer's MAC from an ARP request behind an empty header; the reply
+ * is taken away. */
+static void offload_learn_peer(void)
+{
+	uint8_t f[VH + 80];
+	static const uint8_t zero[6];
+	memset(f, 0, VH);
+	size_t alen = arp_frame(f + VH, MAC_BCAST, 1, MAC_PEER, IP_PEER, zero, IP_US);
+	fake_net_inject("service", f, VH + alen);
+	loop_now(&t.l);
+	net_poll(&t.l, t.n);
+	CHECK(fake_net_take("service", f, sizeof f) > 0);
+}
+
+/* A UDP datagram from the peer to port 53 behind header vh; the checksum
+ * field holds the pseudo-header sum only when partial. */
+static void udp_in(const struct vnet_hdr *vh, bool partial, size_t dlen)
+{
+	static uint8_t f[VH + 1514], u[1500];
+	uint8_t data[1400];
+	fill_pattern(data, dlen, 3);
+	size_t ulen = udp_dgram(u, IP_PEER, IP_US, 5353, 53, data, dlen);
+	if (partial)
+		put16(u + 6, (uint16_t)~t_fold(t_pseudo(IP_PEER, IP_US, 17, (uint16_t)ulen)));
+	vnet_hdr_put(f, VH, vh);
+	size_t len = ip_frame(f + VH, IP_PEER, IP_US, 17, 1, 0, u, ulen);
+	fake_net_inject("service", f, VH + len);
+}
+
+TEST(udp_checksums_with_offloads)
+{
+	open_offload(PLAT_NET_OFF_CSUM | PLAT_NET_OFF_TSO4);
+	offload_learn_peer();
+	struct udp_sock *s;
+	struct ip4_ep local = {0, 53};
+	CHECK_EQ(udp_open(t.st, &local, &s), ATL_OK);
+	/* In: a partial checksum is taken when the host vouches for it
+	 * (NEEDS_CSUM, DATA_VALID), and refused otherwise. */
+	struct vnet_hdr need = {.flags = VNET_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 6};
+	struct vnet_hdr valid = {.flags = VNET_F_DATA_VALID}, none = {0};
+	udp_in(&need, true, 100);
+	udp_in(&valid, true, 100);
+	udp_in(&none, true, 100);
+	udp_in(&none, false, 100);
+	loop_now(&t.l);
+	net_poll(&t.l, t.n);
+	CHECK_EQ(cnt(&t, "udp", "delivered"), 3);
+	CHECK_EQ(cnt(&t, "udp", "bad_cksum"), 1);
+	CHECK_EQ(cnt(&t, "eth", "rx_csum_host"), 2);
+
+	/* Out: a datagram in one frame leaves its checksum to the host
+	 * (NEEDS_CSUM from the UDP header on, the field holding the
+	 * pseudo-header sum), as Linux does for its own sockets. */
+	static uint8_t data[3000], f[VH + FAKE_BIG_FRAME_MAX];
+	fill_pattern(data, sizeof data, 9);
+	struct ip4_ep to = {IP_PEER, 5353};
+	CHECK_EQ(udp_sendto(s, &to, data, 1472), ATL_OK);
+	int len = fake_net_take("service", f, sizeof f);
+	CHECK_EQ(len, VH + 14 + 20 + 8 + 1472);
+	if (len != VH + 14 + 20 + 8 + 1472)
+		return;
+	struct vnet_hdr g;
+	CHECK_EQ(vnet_hdr_get(f, VH, &g), ATL_OK);
+	CHECK_EQ(g.flags, VNET_F_NEEDS_CSUM);
+	CHECK_EQ(g.gso_type, VNET_GSO_NONE);
+	CHECK_EQ(g.csum_start, 34);
+	CHECK_EQ(g.csum_offset, 6);
+	uint8_t *ip = f + VH + 14;
+	CHECK_EQ(get16(ip + 26), (uint16_t)~t_fold(t_pseudo(IP_US, IP_PEER, 17, 8 + 1472)));
+	complete_csum(f + VH, (size_t)len - VH, g.csum_start, g.csum_offset);
+	CHECK(udp_ok(ip, 20 + 8 + 1472));
+	CHECK_MEM(ip + 28, data, 1472);
+	/* One byte more needs two fragments: a whole checksum, no header
+	 * flags (a partial checksum cannot be fragmented). */
+	CHECK_EQ(udp_sendto(s, &to, data, 1473), ATL_OK);
+	len = fake_net_take("service", f, sizeof f);
+	CHECK(len > VH + 42);
+	if (len <= VH + 42)
+		return;
+	CHECK_EQ(vnet_hdr_get(f, VH, &g), ATL_OK);
+	CHECK_EQ(g.flags, 0);
+	CHECK_EQ(get16(ip + 6), 0x2000); /* MF, offset 0 */
+	uint8_t whole[8 + 1473];
+	size_t got = get16(ip + 2) - 20u;
+	CHECK_EQ(got, 1480);
+	memcpy(whole, ip + 20, got);
+	len = fake_net_take("service", f, sizeof f);
+	CHECK(len > VH + 34);
+	CHECK_EQ(get16(ip + 2) - 20u, sizeof whole - got);
+	if (len <= VH + 34 || get16(ip + 2) - 20u != sizeof whole - got)
+		return;
+	memcpy(whole + got, ip + 20, sizeof whole - got);
+	CHECK_EQ(t_fold(t_sum(whole, sizeof whole, t_pseudo(IP_US, IP_PEER, 17, sizeof whole))), 0);
+	CHECK_EQ(cnt(&t, "udp", "tx"), 2);
+	udp_close(s);
+}
+
+/* The receive ring with offloads: all NET_RX_SLOTS buffers stay posted,
+ * a wakeup takes from the pool only the buffers its frames arrived in,
+ * and a sender short of buffers takes the ring's back. */
+TEST(receive_ring_stays_posted)
+{
+	open_offload(PLAT_NET_OFF_CSUM | PLAT_NET_OFF_TSO4);
+	offload_learn_peer();
+	/* The slot the ARP request came in is filled at the next wakeup
+	 * (the receive that found the device empty was not worth making:
+	 * the slots left could hold another frame). */
+	CHECK_EQ(t.n->rx_posted, NET_RX_SLOTS - 1);
+	net_poll(&t.l, t.n);
+	CHECK_EQ(t.n->rx_posted, NET_RX_SLOTS);
+	CHECK_EQ(t.n->pkts.in_use, NET_RX_SLOTS);
+	struct pkt *ring[NET_RX_SLOTS];
+	memcpy(ring, t.n->rxp, sizeof ring);
+	/* Wakeups with nothing to read: not a buffer taken or given. */
+	net_poll(&t.l, t.n);
+	net_poll(&t.l, t.n);
+	CHECK_EQ(t.n->pkts.in_use, NET_RX_SLOTS);
+	CHECK_MEM(t.n->rxp, ring, sizeof ring);
+	CHECK_EQ(cnt(&t, "pkt", "in_use"), 0);
+	CHECK_EQ(cnt(&t, "pkt", "rx_posted"), NET_RX_SLOTS);
+	/* Three datagrams queued on a socket: three buffers more in use. */
+	struct udp_sock *s;
+	struct ip4_ep local = {0, 53};
+	CHECK_EQ(udp_open(t.st, &local, &s), ATL_OK);
+	struct vnet_hdr need = {.flags = VNET_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 6};
+	for (unsigned i = 0; i < 3; i++)
+		udp_in(&need, true, 200);
+	net_poll(&t.l, t.n);
+	CHECK_EQ(cnt(&t, "udp", "delivered"), 3);
+	CHECK_EQ(cnt(&t, "pkt", "in_use"), 3);
+	CHECK_EQ(t.n->pkts.in_use - t.n->rx_posted, 3);
+	udp_close(s);
+	CHECK_EQ(cnt(&t, "pkt", "in_use"), 0);
+
+	/* 64 buffers: the ring holds all but the reserve (8), and a sender
+	 * needing more than those 8 takes the ring's back: a 64 KiB
+	 * datagram is 45 fragments. */
+	open_offload_args(PLAT_NET_OFF_CSUM | PLAT_NET_OFF_TSO4, "net-buffers=64");
+	offload_learn_peer();
+	CHECK_EQ(t.n->rx_posted, 64 - 8 - 1);
+	CHECK_EQ(udp_open(t.st, &local, &s), ATL_OK);
+	static uint8_t big[65507];
+	struct ip4_ep to = {IP_PEER, 5353};
+	CHECK_EQ(udp_sendto(s, &to, big, sizeof big), ATL_OK);
+	CHECK_EQ(t.n->rx_posted, 0);
+	CHECK_EQ(cnt(&t, "pkt", "tx_nobuf_drop"), 0);
+	unsigned frames = 0;
+	static uint8_t f[VH + FAKE_BIG_FRAME_MAX];
+	while (fake_net_take("service", f, sizeof f) >= 0)
+		frames++;
+	CHECK_EQ(frames, 45);
+	/* The next wakeup posts the ring again. */
+	net_poll(&t.l, t.n);
+	CHECK_EQ(t.n->rx_posted, 64 - 8);
+	/* A burst beyond the ring is read whole in one wakeup: slots are
+	 * posted again as frames leave them. */
+	for (unsigned i = 0; i < 100; i++)
+		udp_in(&need, true, 20);
+	net_poll(&t.l, t.n);
+	CHECK_EQ(cnt(&t, "udp", "delivered"), UDP_RXQ_DGRAMS);
+	CHECK_EQ(cnt(&t, "udp", "queue_full_drop"), 100 - UDP_RXQ_DGRAMS);
+	CHECK_EQ(cnt(&t, "pkt", "rx_nobuf_drop"), 0);
+	CHECK_EQ(cnt(&t, "pkt", "in_use"), UDP_RXQ_DGRAMS);
+	udp_close(s);
+	CHECK_EQ(cnt(&t, "pkt", "in_use"), 0);
 }
 
 /* ---- TSO out, GRO in: a pair over a wire that plays the host ------------------------ */
@@ -454,4 +636,5 @@ TEST(tso_and_gro_under_loss)
 
 TEST_MAIN(TEST_ENTRY(vnet_header_layout),
 	  TEST_ENTRY(partial_checksum_is_taken_when_the_host_vouches),
+	  TEST_ENTRY(udp_checksums_with_offloads), TEST_ENTRY(receive_ring_stays_posted),
 	  TEST_ENTRY(tso_super_segments_out_and_gro_frames_in), TEST_ENTRY(tso_and_gro_under_loss))
