@@ -15,6 +15,8 @@
 #
 #   bench/dns.sh [SECONDS] [CALLGRIND_QUERIES]
 #   PARTS="qps mem cg size" bench/dns.sh ...   (a subset of the four parts)
+#   CGARGS="dns-cache=0"   extra boot arguments for atoll in part 3
+#   CGKEEP=<dir>           keep part 3's callgrind profiles there
 set -u
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -205,18 +207,19 @@ cg() { # label port n command...: total instructions of the serving process (at 
 	echo "$total"
 }
 A0=$(cg a0 5321 0 build/hosted/dns --mem=32M --no-sandbox --stack=socket listen=10.77.0.3:5321 \
-	--block:zones="$WORK/zones.tar")
+	--block:zones="$WORK/zones.tar" ${CGARGS:-})
 A1=$(cg a1 5321 "$NCG" build/hosted/dns --mem=32M --no-sandbox --stack=socket listen=10.77.0.3:5321 \
-	--block:zones="$WORK/zones.tar")
+	--block:zones="$WORK/zones.tar" ${CGARGS:-})
 nsd_conf 5322 "$WORK/zones" example. sub.example. other.test. >"$WORK/nsd-cg.conf"
 N0=$(cd "$WORK/zones" && cg n0 5322 0 nsd -d -c "$WORK/nsd-cg.conf")
 N1=$(cd "$WORK/zones" && cg n1 5322 "$NCG" nsd -d -c "$WORK/nsd-cg.conf")
 # atoll's whole stack, frame in to frame out over TAP (Ethernet, ARP, IP,
 # UDP and checksums counted on atoll's side, the kernel's on NSD's not).
 T0=$(CGADDR=10.77.0.2 cg t0 53 0 build/hosted/dns --mem=32M --no-sandbox --net:service=tap0 \
-	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24)
+	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24 ${CGARGS:-})
 T1=$(CGADDR=10.77.0.2 cg t1 53 "$NCG" build/hosted/dns --mem=32M --no-sandbox --net:service=tap0 \
-	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24)
+	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24 ${CGARGS:-})
+[ -n "${CGKEEP:-}" ] && mkdir -p "$CGKEEP" && cp "$WORK"/cg.[at][01].* "$CGKEEP"/
 f=$(ls "$WORK"/cg.t1.* | grep -v log | head -1)
 callgrind_annotate "$f" 2>/dev/null | head -40 >"${CGANNOTATE:-/dev/null}"
 awk -v a0="$A0" -v a1="$A1" -v n0="$N0" -v n1="$N1" -v t0="$T0" -v t1="$T1" -v q="$NCG" 'BEGIN {

@@ -205,7 +205,7 @@ static size_t dns_srv_handle(struct dns_srv *d, const uint8_t *msg, size_t len,
 	size_t n;
 	/* A plain query (no TSIG, no UPDATE) goes through the cache. */
 	uint64_t hits = d->cache.hits;
-	if (dns_answer_cached(&d->cache, &d->zones, msg, len, tr, out, cap, &n)) {
+	if (d->cache.slots && dns_answer_cached(&d->cache, &d->zones, msg, len, tr, out, cap, &n)) {
 		d->stat[d->cache.hits != hits ? DNS_S_CACHE_HITS : DNS_S_CACHE_MISSES]++;
 		return n;
 	}
