@@ -509,30 +509,62 @@ static inline uint8_t fold(uint8_t c)
 	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
 }
 
-/*
- * A hash of the name with case folded (| 0x20 folds letters; it folds
- * some other bytes together too, which the comparison sorts out), eight
- * bytes at a time, and of the type.  avail: bytes readable at name.
- */
-static uint64_t key_hash(const uint8_t *name, size_t n, size_t avail, uint16_t qtype)
+static inline uint64_t load64(const uint8_t *p)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n ^ (uint64_t)qtype << 16;
-	for (size_t i = 0;; i += 8) {
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+	/* | 0x20 folds letters (and some other bytes together, which the
+	 * comparison sorts out). */
+	h = (h ^ (v | 0x2020202020202020ull)) * 0xff51afd7ed558ccdull;
+	return h ^ h >> 32;
+}
+
+/*
+ * A hash of the question (name, type and class: n bytes, at least 5) with
+ * case folded, eight bytes at a time; the last word is the eight bytes
+ * that end it, overlapping the one before, so there is no tail to mask.
+ */
+static uint64_t key_hash(const uint8_t *q, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	if (n < 8) {
 		uint64_t v = 0;
-		size_t k = n - i < 8 ? n - i : 8;
-		if (i + 8 <= avail) {
-			memcpy(&v, name + i, 8);
-			if (k < 8)
-				v &= ~0ull >> (64 - 8 * k); /* little-endian: the first k bytes */
-		} else {
-			memcpy(&v, name + i, k);
-		}
-		h = (h ^ (v | 0x2020202020202020ull)) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-		if (n - i <= 8)
-			break;
+		memcpy(&v, q, n);
+		h = mix(h, v);
+	} else {
+		for (size_t i = 0; i + 8 < n; i += 8)
+			h = mix(h, load64(q + i));
+		h = mix(h, load64(q + n - 8));
 	}
 	return h ^ h >> 29;
+}
+
+/* Copy n bytes the same way (short copies are most of a hit). */
+static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	if (n < 8) {
+		memcpy(dst, src, n);
+		return;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8)
+		memcpy(dst + i, src + i, 8);
+	memcpy(dst + n - 8, src + n - 8, 8);
+}
+
+/* And compare them exactly. */
+static inline bool equal_short(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	if (n < 8)
+		return !memcmp(a, b, n);
+	for (size_t i = 0; i + 8 < n; i += 8)
+		if (load64(a + i) != load64(b + i))
+			return false;
+	return load64(a + n - 8) == load64(b + n - 8);
 }
 
 /*
@@ -585,13 +617,13 @@ static bool plain_query(const uint8_t *msg, size_t len, struct plain *p)
 		if (o != len)
 			return false;
 	}
-	p->hash = key_hash(msg + DNS_HDR_LEN, p->nlen, len - DNS_HDR_LEN, p->qtype);
+	p->hash = key_hash(msg + DNS_HDR_LEN, p->nlen + 4);
 	return true;
 }
 
 static bool fold_equal(const uint8_t *a, const uint8_t *b, size_t n)
 {
-	if (!memcmp(a, b, n))
+	if (equal_short(a, b, n))
 		return true;
 	/* Length bytes (0-63) are no letters: they compare as they are. */
 	for (size_t i = 0; i < n; i++)
@@ -637,7 +669,7 @@ bool dns_answer_cached(struct dns_cache *c, const struct dns_zones *zs, const ui
 		const struct cent *e = &set[w];
 		if (e->hash != (uint32_t)p.hash || e->gen != c->gen || e->qtype != p.qtype ||
 		    e->qclass != p.qclass || e->nlen != p.nlen ||
-		    (e->exact ? memcmp(e->data, name, p.nlen) != 0
+		    (e->exact ? !equal_short(e->data, name, p.nlen)
 			      : !fold_equal(e->data, name, p.nlen)))
 			continue;
 		size_t m = p.qend + e->blen + (p.edns ? OPT_LEN : 0);
@@ -651,7 +683,7 @@ bool dns_answer_cached(struct dns_cache *c, const struct dns_zones *zs, const ui
 		store_be16(out + 6, e->an);
 		store_be16(out + 8, e->ns);
 		store_be16(out + 10, (uint16_t)(e->ar + p.edns));
-		memcpy(out + DNS_HDR_LEN, name, p.qend - DNS_HDR_LEN);
+		copy_short(out + DNS_HDR_LEN, name, p.qend - DNS_HDR_LEN);
 		memcpy(out + p.qend, e->data + p.nlen, e->blen);
 		if (p.edns) {
 			uint8_t *o = out + p.qend + e->blen;
