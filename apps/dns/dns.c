@@ -38,9 +38,11 @@ static const char example_zone[] = "$ORIGIN example.test.\n"
 				   "ns.dev  A     192.0.2.53\n";
 
 static const char *const dns_stat_names[DNS_S_COUNT] = {
-    "queries",	   "answered",	  "dropped",	"send_failed", "tcp_conns",	 "tcp_queries",
-    "tcp_refused", "axfr_out",	  "tsig_bad",	"updates",     "update_refused", "update_failed",
-    "rrl_dropped", "rrl_slipped", "cache_hits", "cache_misses"};
+    "queries",	      "answered",      "dropped",     "send_failed", "tcp_conns",
+    "tcp_queries",    "tcp_refused",   "axfr_out",    "tsig_bad",    "updates",
+    "update_refused", "update_failed", "rrl_dropped", "rrl_slipped"};
+/* The cache counts for itself (enum dns_cache_stat). */
+static const char *const dns_cache_stat_names[3] = {"hits", "misses", "stored"};
 
 uint64_t dns_srv_now(void)
 {
@@ -204,11 +206,8 @@ static size_t dns_srv_handle(struct dns_srv *d, const uint8_t *msg, size_t len,
 {
 	size_t n;
 	/* A plain query (no TSIG, no UPDATE) goes through the cache. */
-	uint64_t hits = d->cache.hits;
-	if (d->cache.slots && dns_answer_cached(&d->cache, &d->zones, msg, len, tr, out, cap, &n)) {
-		d->stat[d->cache.hits != hits ? DNS_S_CACHE_HITS : DNS_S_CACHE_MISSES]++;
+	if (d->cache.slots && dns_answer_cached(&d->cache, &d->zones, msg, len, tr, out, cap, &n))
 		return n;
-	}
 	struct dns_tsig t;
 	uint64_t now = dns_srv_now();
 	int rc = dns_tsig_verify(&d->keys, msg, len, now, &t);
@@ -335,7 +334,8 @@ static void dns_tcp_conn(void *arg)
 			continue;
 		}
 		size_t n;
-		if (!dns_sec_intercept(d, &s->peer, s->in, len, s->out + 2, DNS_TCP_ANSWER_MAX, &n))
+		if (!d->sec ||
+		    !dns_sec_intercept(d, &s->peer, s->in, len, s->out + 2, DNS_TCP_ANSWER_MAX, &n))
 			n = dns_srv_handle(d, s->in, len, DNS_TCP, s->out + 2, DNS_TCP_ANSWER_MAX);
 		if (!n)
 			break;
@@ -387,7 +387,8 @@ static void dns_udp(void *arg)
 			continue;
 		d->stat[DNS_S_QUERIES]++;
 		size_t n;
-		if (!dns_sec_intercept(d, &from, d->in, len, d->out, DNS_BUF, &n))
+		/* A secondary's zone not loaded yet is SERVFAIL (secondary.c). */
+		if (!d->sec || !dns_sec_intercept(d, &from, d->in, len, d->out, DNS_BUF, &n))
 			n = dns_srv_handle(d, d->in, len, DNS_UDP, d->out, DNS_BUF);
 		if (!n) {
 			d->stat[DNS_S_DROPPED]++;
@@ -625,6 +626,11 @@ int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, voi
 	d->group =
 	    (struct counter_group){"dns", dns_stat_names, d->stat, ARRAY_SIZE(d->stat), NULL};
 	counters_register(&l, &d->group);
+	if (d->cache.slots) {
+		d->cache_group = (struct counter_group){"dns.cache", dns_cache_stat_names,
+							d->cache.stat, 3, NULL};
+		counters_register(&l, &d->cache_group);
+	}
 	if (!fiber_spawn(&l, "dns-udp", dns_udp, d, 0)) {
 		LOG_ERROR(&l, "heap too small for a fiber");
 		return 1;

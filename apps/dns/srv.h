@@ -54,8 +54,6 @@ enum dns_stat {
 	DNS_S_UPDATE_FAILED,  /* prerequisites or checks failed, or no room */
 	DNS_S_RRL_DROPPED,    /* UDP responses dropped by rate limiting */
 	DNS_S_RRL_SLIPPED,    /* sent truncated instead (rrl-slip=) */
-	DNS_S_CACHE_HITS,     /* plain queries answered from the response cache */
-	DNS_S_CACHE_MISSES,   /* plain queries answered in full (and maybe cached) */
 	DNS_S_COUNT
 };
 
@@ -115,6 +113,7 @@ struct dns_srv {
 	struct dns_cache cache;
 	uint64_t stat[DNS_S_COUNT];
 	struct counter_group group;
+	struct counter_group cache_group; /* dns.cache.hits, .misses, .stored */
 };
 
 /*

@@ -654,7 +654,7 @@ static void cache_store(struct dns_cache *c, struct cent *set, const struct plai
 	memcpy(e->data, msg + DNS_HDR_LEN, p->nlen);
 	memcpy(e->data + p->nlen, out + p->qend, blen);
 	set[0].lru = (uint8_t)w;
-	c->stored++;
+	c->stat[DNS_CACHE_STORED]++;
 }
 
 bool dns_answer_cached(struct dns_cache *c, const struct dns_zones *zs, const uint8_t *msg,
@@ -694,11 +694,11 @@ bool dns_answer_cached(struct dns_cache *c, const struct dns_zones *zs, const ui
 			store_be16(o + 9, 0);
 		}
 		set[0].lru = (uint8_t)w;
-		c->hits++;
+		c->stat[DNS_CACHE_HITS]++;
 		*n = m;
 		return true;
 	}
-	c->misses++;
+	c->stat[DNS_CACHE_MISSES]++;
 	struct fill f;
 	*n = answer(zs, msg, len, tr, out, cap, 0, &f);
 	if (*n && f.whole)

@@ -434,11 +434,12 @@ size_t dns_answer_reserve(const struct dns_zones *zs, const uint8_t *msg, size_t
 #define DNS_CACHE_SLOT 512
 
 struct dns_cache {
-	uint8_t *slots; /* NULL: the cache is off */
-	uint32_t mask;	/* sets - 1 (two slots a set) */
-	uint32_t gen;	/* entries of another generation are stale */
-	uint64_t hits, misses, stored;
+	uint8_t *slots;	  /* NULL: the cache is off */
+	uint32_t mask;	  /* sets - 1 (two slots a set) */
+	uint32_t gen;	  /* entries of another generation are stale */
+	uint64_t stat[3]; /* enum dns_cache_stat */
 };
+enum dns_cache_stat { DNS_CACHE_HITS, DNS_CACHE_MISSES, DNS_CACHE_STORED };
 
 /* bytes of h (rounded down to a power of two of sets; 0: off).
  * ATL_ENOMEM when the heap is short, ATL_EINVAL below one set. */

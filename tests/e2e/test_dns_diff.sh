@@ -308,8 +308,8 @@ q=$(awk '$1 == "counter" && $2 == "dns.queries" { print $3 }' "$WORK/dns.log")
 	not_ok "counters printed at exit" "$(grep counter "$WORK/dns.log")"
 # The repeated queries of the differential run were answered from the
 # response cache (and the differences above say they were right).
-h=$(awk '$1 == "counter" && $2 == "dns.cache_hits" { print $3 }' "$WORK/dns.log")
-[ "${h:-0}" -ge 100 ] && ok "the response cache answered the repeated queries (dns.cache_hits=$h)" ||
+h=$(awk '$1 == "counter" && $2 == "dns.cache.hits" { print $3 }' "$WORK/dns.log")
+[ "${h:-0}" -ge 100 ] && ok "the response cache answered the repeated queries (dns.cache.hits=$h)" ||
 	not_ok "the response cache answered the repeated queries" "$(grep cache "$WORK/dns.log")"
 
 # ---- response rate limiting: a burst from one /24 is mostly dropped or

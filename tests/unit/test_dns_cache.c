@@ -324,11 +324,12 @@ TEST(cached_responses_are_byte_identical_to_the_full_path)
 							tr ? 16384 : 65535, what);
 					}
 	printf("# %u requests, %llu hits, %llu misses, %llu stored\n", compared,
-	       (unsigned long long)c.hits, (unsigned long long)c.misses,
-	       (unsigned long long)c.stored);
+	       (unsigned long long)c.stat[DNS_CACHE_HITS],
+	       (unsigned long long)c.stat[DNS_CACHE_MISSES],
+	       (unsigned long long)c.stat[DNS_CACHE_STORED]);
 	CHECK_EQ(differ, 0);
 	/* The set was really answered from the cache, mostly. */
-	CHECK(c.hits > c.misses * 4);
+	CHECK(c.stat[DNS_CACHE_HITS] > c.stat[DNS_CACHE_MISSES] * 4);
 }
 
 TEST(classes_and_small_buffers)
@@ -366,7 +367,7 @@ TEST(a_tiny_cache_replaces_and_stays_right)
 			compare(&c, q, ql, DNS_UDP, 65535, names[ni]);
 		}
 	CHECK_EQ(differ, 0);
-	CHECK(c.hits > 0);
+	CHECK(c.stat[DNS_CACHE_HITS] > 0);
 }
 
 /* A DNAME's synthesized names carry the query's labels in its case: such
@@ -384,9 +385,9 @@ TEST(dname_responses_keep_the_query_case)
 	CHECK(dns_answer_cached(&c, &zs, q, ql, DNS_UDP, a, sizeof a, &na));
 	r.name = "X.d.edge.test.";
 	ql = build(q, sizeof q, &r, 1);
-	uint64_t hits = c.hits;
+	uint64_t hits = c.stat[DNS_CACHE_HITS];
 	CHECK(dns_answer_cached(&c, &zs, q, ql, DNS_UDP, b, sizeof b, &nb));
-	CHECK_EQ(c.hits, hits); /* not served the other case */
+	CHECK_EQ(c.stat[DNS_CACHE_HITS], hits); /* not served the other case */
 	CHECK_EQ(na, nb);
 	CHECK(memcmp(a, b, na) != 0);
 	size_t n0 = dns_answer(&zs, q, ql, DNS_UDP, a, sizeof a);
@@ -398,9 +399,9 @@ TEST(dname_responses_keep_the_query_case)
 	CHECK(dns_answer_cached(&c, &zs, q, ql, DNS_UDP, a, sizeof a, &na));
 	r.name = "WwW.ExAmPlE.";
 	ql = build(q, sizeof q, &r, 1);
-	hits = c.hits;
+	hits = c.stat[DNS_CACHE_HITS];
 	CHECK(dns_answer_cached(&c, &zs, q, ql, DNS_UDP, b, sizeof b, &nb));
-	CHECK_EQ(c.hits, hits + 1);
+	CHECK_EQ(c.stat[DNS_CACHE_HITS], hits + 1);
 	CHECK_MEM(b + DNS_HDR_LEN + 1, "WwW", 3);
 }
 
@@ -437,13 +438,13 @@ TEST(a_zone_change_is_seen_after_a_flush)
 	CHECK(dns_answer_cached(&c, &one, q2, ql2, DNS_UDP, a, sizeof a, &na));
 	CHECK_EQ(DNS_RCODE(load_be16(a + 2)), DNS_R_NXDOMAIN);
 	one.z[0] = &z2; /* the new version (an update, a transfer, a reload) */
-	uint64_t hits = c.hits;
+	uint64_t hits = c.stat[DNS_CACHE_HITS];
 	CHECK(dns_answer_cached(&c, &one, q, ql, DNS_UDP, b, sizeof b, &nb));
-	CHECK_EQ(c.hits, hits + 1); /* without a flush: the old answer */
+	CHECK_EQ(c.stat[DNS_CACHE_HITS], hits + 1); /* without a flush: the old answer */
 	CHECK(memmem(b, nb, "\xc0\x00\x02\x0a", 4) != NULL);
 	dns_cache_flush(&c);
 	CHECK(dns_answer_cached(&c, &one, q, ql, DNS_UDP, b, sizeof b, &nb));
-	CHECK_EQ(c.hits, hits + 1);
+	CHECK_EQ(c.stat[DNS_CACHE_HITS], hits + 1);
 	CHECK(memmem(b, nb, "\xc0\x00\x02\x14", 4) != NULL);
 	na = dns_answer(&one, q, ql, DNS_UDP, a, sizeof a);
 	CHECK_EQ(na, nb);
@@ -454,9 +455,9 @@ TEST(a_zone_change_is_seen_after_a_flush)
 	c.gen = UINT32_MAX;
 	dns_cache_flush(&c);
 	CHECK_EQ(c.gen, 1);
-	hits = c.hits;
+	hits = c.stat[DNS_CACHE_HITS];
 	CHECK(dns_answer_cached(&c, &one, q, ql, DNS_UDP, b, sizeof b, &nb));
-	CHECK_EQ(c.hits, hits);
+	CHECK_EQ(c.stat[DNS_CACHE_HITS], hits);
 }
 
 /* What goes the caller's way: signed, UPDATE, NOTIFY, malformed. */
@@ -521,18 +522,18 @@ TEST(only_plain_queries_are_taken)
 	r.type = DNS_T_TXT;
 	r.edns = 0;
 	ql = build(q, sizeof q, &r, 3);
-	uint64_t stored = c.stored;
+	uint64_t stored = c.stat[DNS_CACHE_STORED];
 	CHECK(dns_answer_cached(&c, &zs, q, ql, DNS_UDP, out, sizeof out, &n));
 	CHECK(load_be16(out + 2) & DNS_F_TC);
-	CHECK_EQ(c.stored, stored);
+	CHECK_EQ(c.stat[DNS_CACHE_STORED], stored);
 	/* Over TCP it is whole and stored, and a UDP request is then not
 	 * served from it (it would not fit): the full path truncates. */
 	CHECK(dns_answer_cached(&c, &zs, q, ql, DNS_TCP, out, sizeof out, &n));
 	CHECK(!(load_be16(out + 2) & DNS_F_TC));
-	uint64_t hits = c.hits;
+	uint64_t hits = c.stat[DNS_CACHE_HITS];
 	CHECK(dns_answer_cached(&c, &zs, q, ql, DNS_UDP, out, sizeof out, &n));
 	CHECK(load_be16(out + 2) & DNS_F_TC);
-	CHECK_EQ(c.hits, hits);
+	CHECK_EQ(c.stat[DNS_CACHE_HITS], hits);
 }
 
 TEST_MAIN(TEST_ENTRY(cached_responses_are_byte_identical_to_the_full_path),
