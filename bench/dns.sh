@@ -18,6 +18,9 @@
 #   OFFLOAD=1 ...   atoll's TAP with offloads (--net:service=tap0,offload);
 #   OFFLOAD=csum    with checksum offload only (--net:service=tap0,csum)
 #   CG=tap ...      callgrind: only atoll's TAP rows (no socket stack, no NSD)
+#   CGARGS="dns-cache=0"  extra boot arguments for atoll in part 3
+#   CGDIR=<dir>          keep part 3's callgrind profiles there (t0.out, t1.out:
+#                        atoll over TAP without and with queries; the rest as cg.<label>.<pid>)
 set -u
 cd "$(dirname "$0")/.."
 SECS=${1:-10}
@@ -216,9 +219,9 @@ cg() { # label port n command...: total instructions of the serving process (at 
 A0=0 A1=0 N0=0 N1=1
 if [ "$CG" != tap ]; then
 A0=$(cg a0 5321 0 build/hosted/dns --mem=32M --no-sandbox --stack=socket listen=10.77.0.3:5321 \
-	--block:zones="$WORK/zones.tar")
+	--block:zones="$WORK/zones.tar" ${CGARGS:-})
 A1=$(cg a1 5321 "$NCG" build/hosted/dns --mem=32M --no-sandbox --stack=socket listen=10.77.0.3:5321 \
-	--block:zones="$WORK/zones.tar")
+	--block:zones="$WORK/zones.tar" ${CGARGS:-})
 nsd_conf 5322 "$WORK/zones" example. sub.example. other.test. >"$WORK/nsd-cg.conf"
 N0=$(cd "$WORK/zones" && cg n0 5322 0 nsd -d -c "$WORK/nsd-cg.conf")
 N1=$(cd "$WORK/zones" && cg n1 5322 "$NCG" nsd -d -c "$WORK/nsd-cg.conf")
@@ -226,9 +229,9 @@ fi
 # atoll's whole stack, frame in to frame out over TAP (Ethernet, ARP, IP,
 # UDP and checksums counted on atoll's side, the kernel's on NSD's not).
 T0=$(CGADDR=10.77.0.2 cg t0 53 0 build/hosted/dns --mem=32M --no-sandbox --net:service=$TAP \
-	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24)
+	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24 ${CGARGS:-})
 T1=$(CGADDR=10.77.0.2 cg t1 53 "$NCG" build/hosted/dns --mem=32M --no-sandbox --net:service=$TAP \
-	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24)
+	--block:zones="$WORK/zones.tar" ipv4=10.77.0.2/24 ${CGARGS:-})
 f=$(ls "$WORK"/cg.t1.* | grep -v log | head -1)
 callgrind_annotate "$f" 2>/dev/null | head -40 >"${CGANNOTATE:-/dev/null}"
 # CGDIR=<dir>: keep the TAP profiles (with and without queries) for
@@ -237,6 +240,7 @@ if [ -n "${CGDIR:-}" ]; then
 	mkdir -p "$CGDIR"
 	cp "$(ls "$WORK"/cg.t0.* | grep -v log | head -1)" "$CGDIR/t0.out"
 	cp "$f" "$CGDIR/t1.out"
+	cp "$WORK"/cg.[an][01].* "$CGDIR"/ 2>/dev/null
 fi
 awk -v a0="$A0" -v a1="$A1" -v n0="$N0" -v n1="$N1" -v t0="$T0" -v t1="$T1" -v q="$NCG" 'BEGIN {
 	a = (a1 - a0) / q; n = (n1 - n0) / q; t = (t1 - t0) / q

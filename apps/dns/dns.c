@@ -41,6 +41,8 @@ static const char *const dns_stat_names[DNS_S_COUNT] = {
     "queries",	      "answered",      "dropped",     "send_failed", "tcp_conns",
     "tcp_queries",    "tcp_refused",   "axfr_out",    "tsig_bad",    "updates",
     "update_refused", "update_failed", "rrl_dropped", "rrl_slipped"};
+/* The cache counts for itself (enum dns_cache_stat). */
+static const char *const dns_cache_stat_names[3] = {"hits", "misses", "stored"};
 
 uint64_t dns_srv_now(void)
 {
@@ -75,6 +77,9 @@ int dns_srv_replace_zone(struct dns_srv *d, struct dns_zone *z)
 	z->refs = 0;
 	z->retired = false;
 	d->zones.z[i] = z;
+	/* Every change of any zone (update, transfer in, journal replay,
+	 * reload) goes through here: no response of the old data stays. */
+	dns_cache_flush(&d->cache);
 	if (d->running)
 		dns_srv_zone_changed(d, z);
 	return ATL_OK;
@@ -199,6 +204,10 @@ bool dns_srv_update_allowed(const struct dns_srv *d, const struct dns_tsig_key *
 static size_t dns_srv_handle(struct dns_srv *d, const uint8_t *msg, size_t len,
 			     enum dns_transport tr, uint8_t *out, size_t cap)
 {
+	size_t n;
+	/* A plain query (no TSIG, no UPDATE) goes through the cache. */
+	if (d->cache.slots && dns_answer_cached(&d->cache, &d->zones, msg, len, tr, out, cap, &n))
+		return n;
 	struct dns_tsig t;
 	uint64_t now = dns_srv_now();
 	int rc = dns_tsig_verify(&d->keys, msg, len, now, &t);
@@ -216,7 +225,6 @@ static size_t dns_srv_handle(struct dns_srv *d, const uint8_t *msg, size_t len,
 		return dns_tsig_error_response(&t, msg, len, DNS_R_NOTAUTH, out, cap, now);
 	}
 	struct dns_tsig *tp = rc == DNS_R_NOERROR ? &t : NULL;
-	size_t n;
 	if (len >= DNS_HDR_LEN && DNS_OPCODE(load_be16(msg + 2)) == DNS_OP_UPDATE &&
 	    !(load_be16(msg + 2) & DNS_F_QR))
 		n = dns_srv_update(d, msg, len, tp, out, cap - (tp ? dns_tsig_size(tp) : 0));
@@ -326,7 +334,8 @@ static void dns_tcp_conn(void *arg)
 			continue;
 		}
 		size_t n;
-		if (!dns_sec_intercept(d, &s->peer, s->in, len, s->out + 2, DNS_TCP_ANSWER_MAX, &n))
+		if (!d->sec ||
+		    !dns_sec_intercept(d, &s->peer, s->in, len, s->out + 2, DNS_TCP_ANSWER_MAX, &n))
 			n = dns_srv_handle(d, s->in, len, DNS_TCP, s->out + 2, DNS_TCP_ANSWER_MAX);
 		if (!n)
 			break;
@@ -378,7 +387,8 @@ static void dns_udp(void *arg)
 			continue;
 		d->stat[DNS_S_QUERIES]++;
 		size_t n;
-		if (!dns_sec_intercept(d, &from, d->in, len, d->out, DNS_BUF, &n))
+		/* A secondary's zone not loaded yet is SERVFAIL (secondary.c). */
+		if (!d->sec || !dns_sec_intercept(d, &from, d->in, len, d->out, DNS_BUF, &n))
 			n = dns_srv_handle(d, d->in, len, DNS_UDP, d->out, DNS_BUF);
 		if (!n) {
 			d->stat[DNS_S_DROPPED]++;
@@ -561,8 +571,22 @@ int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, voi
 		return 1;
 	}
 
+	/* The response cache: small by default, as the heap hands memory
+	 * out zeroed (so resident); 0 turns it off. */
+	uint64_t cache;
+	if (args_get_u64(&l, "dns-cache", DNS_CACHE_DEFAULT, (uint64_t)1 << 32, &cache) != ATL_OK)
+		return 1;
+	int rc = dns_cache_init(&d->cache, &heap, (size_t)cache);
+	if (rc != ATL_OK) {
+		LOG_ERROR(&l, "dns-cache=%llu: %s", (unsigned long long)cache,
+			  rc == ATL_ENOMEM
+			      ? "the heap is too small for it"
+			      : "less than one set of two 512-byte slots (0 turns it off)");
+		return 1;
+	}
+
 	struct stack *st;
-	int rc = stack_open(&l, "service", &st);
+	rc = stack_open(&l, "service", &st);
 	d->st = st;
 	if (rc != ATL_OK) {
 		LOG_ERROR(&l, "cannot open the network stack: %s", atl_strerror(rc));
@@ -602,6 +626,11 @@ int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, voi
 	d->group =
 	    (struct counter_group){"dns", dns_stat_names, d->stat, ARRAY_SIZE(d->stat), NULL};
 	counters_register(&l, &d->group);
+	if (d->cache.slots) {
+		d->cache_group = (struct counter_group){"dns.cache", dns_cache_stat_names,
+							d->cache.stat, 3, NULL};
+		counters_register(&l, &d->cache_group);
+	}
 	if (!fiber_spawn(&l, "dns-udp", dns_udp, d, 0)) {
 		LOG_ERROR(&l, "heap too small for a fiber");
 		return 1;
@@ -671,6 +700,7 @@ static const struct plat_arg_decl dns_args[] = {
     {"primary", "be a secondary: <zone>@<address>[:port],... zones transferred in from there"},
     {"notify", "secondaries to NOTIFY of every zone at start and on changes: <address>[:port],..."},
     {"rrl", "UDP responses a second per client /24 and kind of answer (default 0: no limit)"},
+    {"dns-cache", "bytes for the response cache of plain queries, e.g. 4M (default 256K; 0: off)"},
     {"rrl-slip", "every Nth rate-limited response goes out truncated, the rest are dropped "
 		 "(0: drop all; default 2)"},
     TCP_ARG_DECLS,

@@ -25,6 +25,7 @@
 #define DNS_TCP_QUERY_MAX  16384 /* a longer message (an update) closes the connection */
 #define DNS_TCP_ANSWER_MAX 16384 /* a longer answer is sent truncated (TC) */
 #define DNS_TCP_IDLE_NS	   (10ull * 1000000000) /* RFC 7766 6.2.3 */
+#define DNS_CACHE_DEFAULT  (256 * 1024)		/* dns-cache=: 512 responses */
 
 struct dns_srv;
 
@@ -107,8 +108,12 @@ struct dns_srv {
 	/* TSIG keys, from the zones archive's "keys" member */
 	struct dns_tsig_keys keys;
 	struct dns_rrl rrl; /* rrl=, rrl-slip=: UDP response rate limiting */
+	/* dns-cache=: responses to plain queries; flushed on every zone
+	 * change (dns_srv_replace_zone) */
+	struct dns_cache cache;
 	uint64_t stat[DNS_S_COUNT];
 	struct counter_group group;
+	struct counter_group cache_group; /* dns.cache.hits, .misses, .stored */
 };
 
 /*

@@ -15,6 +15,8 @@ struct resp {
 	struct dns_cmp cmp;
 	uint16_t count[3]; /* answer, authority, additional */
 	bool tc;
+	bool dropped; /* an RRset did not fit (in any section) */
+	bool qcase;   /* bytes after the question carry the query's case */
 	unsigned nseen;
 	const struct dns_rrset *seen[SEEN_MAX]; /* RRsets already in the message */
 };
@@ -112,6 +114,7 @@ static bool put_rrset(struct resp *r, int sec, const uint8_t *owner, const struc
 		r->w.err = false;
 		r->w.pos = mark;
 		r->cmp.n = cmark;
+		r->dropped = true;
 		if (sec != AR)
 			r->tc = true;
 		return false;
@@ -251,6 +254,8 @@ static int resolve(struct resp *r, const struct dns_zone *z, const uint8_t *qnam
 			if ((n->flags & DNS_NODE_DNAME) && k < nl) {
 				const struct dns_rrset *d = dns_node_rrset(n, DNS_T_DNAME);
 				put_rrset(r, AN, n->name, d, d->ttl);
+				/* The new name keeps the query's labels. */
+				r->qcase = true;
 				if (!dname_subst(cur, n->name, d->rdata + 2, next))
 					return DNS_R_YXDOMAIN;
 				/* The synthesized CNAME (RFC 6672 3.1). */
@@ -347,17 +352,29 @@ static size_t reply_error(const uint8_t *msg, size_t len, const struct dns_query
 	return wr_ok(&w) ? w.pos : 0;
 }
 
-size_t dns_answer(const struct dns_zones *zs, const uint8_t *msg, size_t len, enum dns_transport tr,
-		  uint8_t *out, size_t cap)
+/* What the response cache learns from building a response. */
+struct fill {
+	bool whole; /* answered from the zones, nothing truncated or left out */
+	bool qcase; /* the query's case is in it beyond the question */
+};
+
+/* RFC 6891 6.2.5: a response fits the requester's UDP size (at least
+ * 512) and ours; over TCP it fits a 16-bit length. */
+static size_t size_limit(enum dns_transport tr, bool edns, uint16_t udp_size, size_t cap)
 {
-	return dns_answer_reserve(zs, msg, len, tr, out, cap, 0);
+	size_t limit = tr == DNS_TCP ? DNS_MSG_MAX : DNS_UDP_MIN;
+	if (tr == DNS_UDP && edns)
+		limit = udp_size < DNS_EDNS_SIZE ? udp_size : DNS_EDNS_SIZE;
+	return limit > cap ? cap : limit;
 }
 
-size_t dns_answer_reserve(const struct dns_zones *zs, const uint8_t *msg, size_t len,
-			  enum dns_transport tr, uint8_t *out, size_t cap, size_t reserve)
+static size_t answer(const struct dns_zones *zs, const uint8_t *msg, size_t len,
+		     enum dns_transport tr, uint8_t *out, size_t cap, size_t reserve,
+		     struct fill *f)
 {
 	struct dns_query q;
 	int rc = dns_query_parse(msg, len, &q);
+	f->whole = false;
 	if (rc == ATL_EINVAL || cap < DNS_UDP_MIN)
 		return 0;
 	if (rc != DNS_R_NOERROR)
@@ -371,13 +388,7 @@ size_t dns_answer_reserve(const struct dns_zones *zs, const uint8_t *msg, size_t
 	    q.qtype == DNS_T_IXFR)
 		return reply_error(msg, len, &q, DNS_R_REFUSED, out, cap);
 
-	/* RFC 6891 6.2.5: a response fits the requester's UDP size (at
-	 * least 512) and ours; over TCP it fits a 16-bit length. */
-	size_t limit = tr == DNS_TCP ? DNS_MSG_MAX : DNS_UDP_MIN;
-	if (tr == DNS_UDP && q.edns)
-		limit = q.udp_size < DNS_EDNS_SIZE ? q.udp_size : DNS_EDNS_SIZE;
-	if (limit > cap)
-		limit = cap;
+	size_t limit = size_limit(tr, q.edns, q.udp_size, cap);
 	if (reserve >= limit - DNS_HDR_LEN)
 		return 0;
 	limit -= reserve; /* room for a TSIG RR after us */
@@ -385,7 +396,7 @@ size_t dns_answer_reserve(const struct dns_zones *zs, const uint8_t *msg, size_t
 	r.w = wr_make(out, limit - (q.edns ? OPT_LEN : 0));
 	r.cmp.n = 0;
 	r.count[0] = r.count[1] = r.count[2] = 0;
-	r.tc = false;
+	r.tc = r.dropped = r.qcase = false;
 	r.nseen = 0;
 	wr_zero(&r.w, DNS_HDR_LEN);
 	dns_name_write(&r.w, q.qname, &r.cmp);
@@ -419,5 +430,278 @@ size_t dns_answer_reserve(const struct dns_zones *zs, const uint8_t *msg, size_t
 	struct dns_hdr h = {q.h.id, flags, 1, r.count[AN], r.count[NS], r.count[AR]};
 	struct wr hw = wr_make(out, DNS_HDR_LEN);
 	dns_hdr_write(&hw, &h);
+	f->whole = !r.tc && !r.dropped;
+	f->qcase = r.qcase;
 	return r.w.pos;
+}
+
+size_t dns_answer(const struct dns_zones *zs, const uint8_t *msg, size_t len, enum dns_transport tr,
+		  uint8_t *out, size_t cap)
+{
+	struct fill f;
+	return answer(zs, msg, len, tr, out, cap, 0, &f);
+}
+
+size_t dns_answer_reserve(const struct dns_zones *zs, const uint8_t *msg, size_t len,
+			  enum dns_transport tr, uint8_t *out, size_t cap, size_t reserve)
+{
+	struct fill f;
+	return answer(zs, msg, len, tr, out, cap, reserve, &f);
+}
+
+/* ---- the response cache ---------------------------------------------------- */
+
+/* One slot.  Whole responses are kept, so rate limiting (which reads the
+ * response) classifies a response from the cache as it did the first. */
+struct cent {
+	uint32_t hash, gen; /* gen 0: never filled */
+	uint16_t qtype, qclass;
+	uint16_t flags;	     /* the response's, RD and CD left out */
+	uint16_t an, ns, ar; /* ar without the OPT */
+	uint16_t blen;	     /* bytes after the question, the OPT left out */
+	uint8_t nlen;	     /* the name's (its bytes come first in data) */
+	uint8_t exact;	     /* the query's case is in the bytes: match it exactly */
+	uint8_t lru;	     /* in a set's first slot: the way used last */
+	uint8_t pad[3];
+	uint8_t data[DNS_CACHE_SLOT - 28];
+};
+_Static_assert(sizeof(struct cent) == DNS_CACHE_SLOT, "a cache slot is DNS_CACHE_SLOT bytes");
+
+int dns_cache_init(struct dns_cache *c, struct heap *h, size_t bytes)
+{
+	memset(c, 0, sizeof *c);
+	if (!bytes)
+		return ATL_OK;
+	size_t sets = bytes / (2 * DNS_CACHE_SLOT);
+	if (!sets || sets > (size_t)1 << 31)
+		return ATL_EINVAL;
+	while (sets & (sets - 1))
+		sets &= sets - 1; /* down to a power of two */
+	c->slots = heap_alloc(h, sets * 2 * DNS_CACHE_SLOT, 64);
+	if (!c->slots)
+		return ATL_ENOMEM;
+	c->mask = (uint32_t)(sets - 1);
+	c->gen = 1;
+	return ATL_OK;
+}
+
+void dns_cache_flush(struct dns_cache *c)
+{
+	if (!c->slots)
+		return;
+	if (++c->gen == 0) {
+		/* Once in 2^32 flushes: old generations would come back. */
+		memset(c->slots, 0, ((size_t)c->mask + 1) * 2 * DNS_CACHE_SLOT);
+		c->gen = 1;
+	}
+}
+
+/* A plain query, as the cache reads it. */
+struct plain {
+	uint64_t hash;
+	size_t nlen, qend;
+	uint16_t qtype, qclass, udp_size, ednsflags;
+	bool edns;
+};
+
+static inline uint8_t fold(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+	/* | 0x20 folds letters (and some other bytes together, which the
+	 * comparison sorts out). */
+	h = (h ^ (v | 0x2020202020202020ull)) * 0xff51afd7ed558ccdull;
+	return h ^ h >> 32;
+}
+
+/*
+ * A hash of the question (name, type and class: n bytes, at least 5) with
+ * case folded, eight bytes at a time; the last word is the eight bytes
+ * that end it, overlapping the one before, so there is no tail to mask.
+ */
+static uint64_t key_hash(const uint8_t *q, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	if (n < 8) {
+		uint64_t v = 0;
+		memcpy(&v, q, n);
+		h = mix(h, v);
+	} else {
+		for (size_t i = 0; i + 8 < n; i += 8)
+			h = mix(h, load64(q + i));
+		h = mix(h, load64(q + n - 8));
+	}
+	return h ^ h >> 29;
+}
+
+/* Copy n bytes the same way (short copies are most of a hit). */
+static inline void copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	if (n < 8) {
+		memcpy(dst, src, n);
+		return;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8)
+		memcpy(dst + i, src + i, 8);
+	memcpy(dst + n - 8, src + n - 8, 8);
+}
+
+/* And compare them exactly. */
+static inline bool equal_short(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	if (n < 8)
+		return !memcmp(a, b, n);
+	for (size_t i = 0; i + 8 < n; i += 8)
+		if (load64(a + i) != load64(b + i))
+			return false;
+	return load64(a + n - 8) == load64(b + n - 8);
+}
+
+/*
+ * Whether msg is a query the cache may answer: QUERY, one question with
+ * an uncompressed name, no answer or authority records, at most one
+ * additional record and that an EDNS(0) OPT with well-formed options, no
+ * bytes after it.  Anything else (a TSIG, an unknown EDNS version, a
+ * malformed message) takes the full path.
+ */
+static bool plain_query(const uint8_t *msg, size_t len, struct plain *p)
+{
+	if (len < DNS_HDR_LEN + 5 || (msg[2] & 0xf8) || load_be16(msg + 4) != 1 ||
+	    load_be32(msg + 6) != 0 || load_be16(msg + 10) > 1)
+		return false;
+	size_t i = DNS_HDR_LEN;
+	while (i < len && msg[i]) {
+		if (msg[i] & 0xc0)
+			return false;
+		i += msg[i] + 1u;
+	}
+	p->nlen = i + 1 - DNS_HDR_LEN;
+	if (p->nlen > DNS_NAME_MAX || i + 5 > len)
+		return false;
+	p->qtype = load_be16(msg + i + 1);
+	p->qclass = load_be16(msg + i + 3);
+	size_t e = p->qend = i + 5;
+	p->edns = msg[11] != 0;
+	p->udp_size = DNS_UDP_MIN;
+	p->ednsflags = 0;
+	if (!p->edns) {
+		if (e != len)
+			return false;
+	} else {
+		/* RFC 6891 6.1.2: root owner, type, size, extended rcode,
+		 * version (0 only), flags, options. */
+		if (len - e < OPT_LEN || msg[e] || load_be16(msg + e + 1) != DNS_T_OPT ||
+		    msg[e + 6] != 0)
+			return false;
+		uint16_t sz = load_be16(msg + e + 3);
+		p->udp_size = sz < DNS_UDP_MIN ? DNS_UDP_MIN : sz;
+		p->ednsflags = load_be16(msg + e + 7);
+		size_t o = e + OPT_LEN;
+		if (o + load_be16(msg + e + 9) != len)
+			return false;
+		while (o < len) {
+			if (len - o < 4)
+				return false;
+			o += 4u + load_be16(msg + o + 2);
+		}
+		if (o != len)
+			return false;
+	}
+	p->hash = key_hash(msg + DNS_HDR_LEN, p->nlen + 4);
+	return true;
+}
+
+static bool fold_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	if (equal_short(a, b, n))
+		return true;
+	/* Length bytes (0-63) are no letters: they compare as they are. */
+	for (size_t i = 0; i < n; i++)
+		if (fold(a[i]) != fold(b[i]))
+			return false;
+	return true;
+}
+
+static void cache_store(struct dns_cache *c, struct cent *set, const struct plain *p,
+			const uint8_t *msg, const uint8_t *out, size_t n, const struct fill *f)
+{
+	size_t blen = n - p->qend - (p->edns ? OPT_LEN : 0);
+	if (p->nlen + blen > sizeof set->data)
+		return; /* too big for a slot */
+	unsigned w = set[0].gen != c->gen ? 0 : set[1].gen != c->gen ? 1 : 1u - set[0].lru;
+	struct cent *e = &set[w];
+	e->hash = (uint32_t)p->hash;
+	e->gen = c->gen;
+	e->qtype = p->qtype;
+	e->qclass = p->qclass;
+	e->flags = load_be16(out + 2) & (uint16_t) ~(DNS_F_RD | DNS_F_CD);
+	e->an = load_be16(out + 6);
+	e->ns = load_be16(out + 8);
+	e->ar = (uint16_t)(load_be16(out + 10) - p->edns);
+	e->blen = (uint16_t)blen;
+	e->nlen = (uint8_t)p->nlen;
+	e->exact = f->qcase;
+	memcpy(e->data, msg + DNS_HDR_LEN, p->nlen);
+	memcpy(e->data + p->nlen, out + p->qend, blen);
+	set[0].lru = (uint8_t)w;
+	c->stat[DNS_CACHE_STORED]++;
+}
+
+bool dns_answer_cached(struct dns_cache *c, const struct dns_zones *zs, const uint8_t *msg,
+		       size_t len, enum dns_transport tr, uint8_t *out, size_t cap, size_t *n)
+{
+	struct plain p;
+	if (!c->slots || cap < DNS_UDP_MIN || !plain_query(msg, len, &p))
+		return false;
+	struct cent *set = (struct cent *)c->slots + 2 * ((p.hash >> 32) & c->mask);
+	const uint8_t *name = msg + DNS_HDR_LEN;
+	for (unsigned w = 0; w < 2; w++) {
+		const struct cent *e = &set[w];
+		if (e->hash != (uint32_t)p.hash || e->gen != c->gen || e->qtype != p.qtype ||
+		    e->qclass != p.qclass || e->nlen != p.nlen ||
+		    (e->exact ? !equal_short(e->data, name, p.nlen)
+			      : !fold_equal(e->data, name, p.nlen)))
+			continue;
+		size_t m = p.qend + e->blen + (p.edns ? OPT_LEN : 0);
+		if (m > size_limit(tr, p.edns, p.udp_size, cap))
+			break; /* the full path truncates it */
+		/* The request's ID, question (its case), RD and CD, OPT. */
+		memcpy(out, msg, 2);
+		store_be16(out + 2,
+			   (uint16_t)(e->flags | (load_be16(msg + 2) & (DNS_F_RD | DNS_F_CD))));
+		store_be16(out + 4, 1);
+		store_be16(out + 6, e->an);
+		store_be16(out + 8, e->ns);
+		store_be16(out + 10, (uint16_t)(e->ar + p.edns));
+		copy_short(out + DNS_HDR_LEN, name, p.qend - DNS_HDR_LEN);
+		memcpy(out + p.qend, e->data + p.nlen, e->blen);
+		if (p.edns) {
+			uint8_t *o = out + p.qend + e->blen;
+			o[0] = 0;
+			store_be16(o + 1, DNS_T_OPT);
+			store_be16(o + 3, DNS_EDNS_SIZE);
+			store_be32(o + 5, p.ednsflags & DNS_EDNS_DO);
+			store_be16(o + 9, 0);
+		}
+		set[0].lru = (uint8_t)w;
+		c->stat[DNS_CACHE_HITS]++;
+		*n = m;
+		return true;
+	}
+	c->stat[DNS_CACHE_MISSES]++;
+	struct fill f;
+	*n = answer(zs, msg, len, tr, out, cap, 0, &f);
+	if (*n && f.whole)
+		cache_store(c, set, &p, msg, out, *n, &f);
+	return true;
 }

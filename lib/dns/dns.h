@@ -408,6 +408,53 @@ size_t dns_answer(const struct dns_zones *zs, const uint8_t *msg, size_t len, en
 size_t dns_answer_reserve(const struct dns_zones *zs, const uint8_t *msg, size_t len,
 			  enum dns_transport tr, uint8_t *out, size_t cap, size_t reserve);
 
+/*
+ * A response cache (what PowerDNS calls a packet cache) in front of
+ * dns_answer: a plain query (opcode QUERY, one uncompressed question,
+ * nothing but an OPT in the additional section) whose answer was built
+ * whole - nothing truncated, nothing left out - keeps the bytes after
+ * its question, keyed by the name (case folded), type and class.  The
+ * next such query is answered by copying them behind its own header and
+ * question; what the request changes in a response (the ID, RD and CD,
+ * the OPT and its DO bit, the size limit) is applied after the copy, so
+ * a response from the cache is byte for byte the one dns_answer makes.
+ * A response whose bytes carry the requester's case beyond the question
+ * (a name synthesized from a DNAME, RFC 6672) is served only to the same
+ * case.  A response that would not fit the requester's size takes the
+ * full path (which truncates it).
+ *
+ * Memory: fixed slots of DNS_CACHE_SLOT bytes from the heap at start,
+ * two ways per set, the least recently used of the two replaced.  Not
+ * for signed requests: the caller checks for a TSIG itself (the parser
+ * here takes any other additional record as a reason to pass).
+ *
+ * The cache knows nothing of zone versions: every change of the zone set
+ * (update, transfer in, journal replay, reload) must dns_cache_flush.
+ */
+#define DNS_CACHE_SLOT 512
+
+struct dns_cache {
+	uint8_t *slots;	  /* NULL: the cache is off */
+	uint32_t mask;	  /* sets - 1 (two slots a set) */
+	uint32_t gen;	  /* entries of another generation are stale */
+	uint64_t stat[3]; /* enum dns_cache_stat */
+};
+enum dns_cache_stat { DNS_CACHE_HITS, DNS_CACHE_MISSES, DNS_CACHE_STORED };
+
+/* bytes of h (rounded down to a power of two of sets; 0: off).
+ * ATL_ENOMEM when the heap is short, ATL_EINVAL below one set. */
+int dns_cache_init(struct dns_cache *c, struct heap *h, size_t bytes);
+/* Forget every entry (in O(1): a new generation). */
+void dns_cache_flush(struct dns_cache *c);
+/*
+ * dns_answer through cache c, for a plain query.  False, with nothing
+ * done, when the cache is off or msg is not a plain query (a TSIG, an
+ * UPDATE, a malformed message...): the caller answers it its own way.
+ * Otherwise *n is the response length (0: none), as from dns_answer.
+ */
+bool dns_answer_cached(struct dns_cache *c, const struct dns_zones *zs, const uint8_t *msg,
+		       size_t len, enum dns_transport tr, uint8_t *out, size_t cap, size_t *n);
+
 /* ---- zone transfers out (axfr.c) ------------------------------------------------ */
 
 struct dns_axfr {

@@ -273,17 +273,42 @@ def show(p):
     return lines
 
 
+def swapcase(msg):
+    """The query with the case of its question name's letters swapped."""
+    b = bytearray(msg)
+    i = 12
+    while len(msg) > 12 and i < len(b) and b[i] and b[i] < 64:
+        for j in range(i + 1, min(i + 1 + b[i], len(b))):
+            if 65 <= b[j] <= 90 or 97 <= b[j] <= 122:
+                b[j] ^= 0x20
+        i += 1 + b[i]
+    return bytes(b)
+
+
 def main():
     atoll, nsd, knot = sys.argv[1:4]
-    do_tcp = len(sys.argv) > 4 and sys.argv[4] == "tcp"
+    do_tcp = "tcp" in sys.argv[4:]
     n = fails = 0
     matched = {"nsd": 0, "knot": 0}
     runs = [(d, m, False) for d, m in QUERIES]
     if do_tcp:
         runs += [(d, m, True) for d, m in TCP_QUERIES]
+    if "repeat" in sys.argv[4:]:
+        # atoll's response cache: the same queries again (answered from
+        # the cache, byte for byte the first answers), then with the
+        # case of their names swapped (the question echoes it).
+        runs += [("again: " + d, m, t) for d, m, t in runs] + \
+            [("case swapped: " + d, swapcase(m), t) for d, m, t in runs]
+    first = {}
     for desc, msg, tcp in runs:
         n += 1
-        a = parse(ask(atoll, msg, tcp))
+        raw = ask(atoll, msg, tcp)
+        if (msg, tcp) in first and raw != first[(msg, tcp)]:
+            fails += 1
+            print("not ok %d - %s: not the bytes of the first answer" % (n, desc))
+            continue
+        first.setdefault((msg, tcp), raw)
+        a = parse(raw)
         ns = parse(ask(nsd, msg, tcp))
         kn = parse(ask(knot, msg, tcp))
         if a is not None and (a == ns or a == kn):

@@ -62,6 +62,11 @@ upd() { # upd KEYSPEC COMMANDS...
 q() { in_c dig +short +time=2 +tries=1 @10.77.0.2 "$@"; }
 serial() { q example.test. SOA | awk '{print $3}'; }
 
+# Asked before each update, twice, so the response cache holds the old
+# answers: the updates must still be seen by the next query.
+[ -z "$(q new.example.test. A)$(q new.example.test. A)" ] && [ "$(serial)$(serial)" = 11 ] &&
+	ok "before the updates: no new.example.test., serial 1 (asked twice: cached)" ||
+	not_ok "before the updates: no new.example.test., serial 1" "$(serial)"
 out=$(upd hmac-sha256:upd:$UPD "update add new.example.test. 300 A 192.0.2.99")
 [ $? -eq 0 ] && [ "$(q new.example.test. A)" = 192.0.2.99 ] && [ "$(serial)" = 2 ] &&
 	ok "nsupdate -y: an added A record is served at once, serial 1 -> 2" ||
@@ -100,6 +105,8 @@ echo "$out" | grep -q "NOTAUTH(BADKEY)" && ok "an unknown key: NOTAUTH (BADKEY)"
 	not_ok "refused updates change nothing and are logged" "$(tail -3 "$WORK/dns.log")"
 
 # nsupdate over TCP (-v), the key given by its "key" command.
+q old.example.test. TXT >/dev/null
+q www.example.test. A >/dev/null
 out=$({
 	echo "server 10.77.0.2 53"
 	echo "zone example.test."

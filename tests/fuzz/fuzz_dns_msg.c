@@ -9,7 +9,13 @@
  * the ID; a malformed query never gets a response larger than itself
  * plus the question and an OPT (no amplification from garbage); rate
  * limiting classifies every UDP response and its slipped (TC) form is
- * the header and question alone, never larger than the response.  An
+ * the header and question alone, never larger than the response.  The
+ * response cache (a small one, shared by all inputs, so entries of one
+ * input meet the lookups of others) answers every input twice, cold and
+ * warm, and both answers are the full path's bytes; the case of the
+ * question's name is then swapped and the cached answer must again be
+ * the full path's, and the first byte of the input picks a cache size
+ * and sometimes flushes it.  An
  * AXFR query also runs a whole transfer in small messages, each of
  * which must parse.
  */
@@ -127,6 +133,47 @@ static void check_rrl(uint8_t *resp, size_t n)
 		abort();
 }
 
+/* The cached path gives the full path's bytes (n, out) for msg. */
+static void check_cache(const uint8_t *msg, size_t size, int tr, const uint8_t *out, size_t n)
+{
+	static struct dns_cache cache;
+	static uint8_t mem[65 * DNS_CACHE_SLOT]; /* 64 slots and their alignment */
+	static uint8_t got[65536];
+	if (!cache.slots || (size && msg[0] == 0xff)) {
+		struct heap h;
+		heap_init(&h, mem, sizeof mem);
+		/* Two to 64 slots: collisions and replacement. */
+		if (dns_cache_init(&cache, &h,
+				   (size_t)2 * DNS_CACHE_SLOT << (size ? msg[1 % size] % 6 : 0)) !=
+		    ATL_OK)
+			abort();
+	}
+	if (size > 1 && msg[1] == 0x5a)
+		dns_cache_flush(&cache);
+	for (int round = 0; round < 2; round++) {
+		size_t m = 0;
+		if (!dns_answer_cached(&cache, zones(), msg, size, tr ? DNS_TCP : DNS_UDP, got,
+				       sizeof got, &m))
+			return; /* not a plain query: the caller's path */
+		if (m != n || memcmp(got, out, n))
+			abort();
+	}
+}
+
+static void check_cache_case(const uint8_t *msg, size_t size, int tr)
+{
+	static uint8_t sw[65536], full[65536];
+	if (size > sizeof sw || size <= DNS_HDR_LEN)
+		return;
+	memcpy(sw, msg, size);
+	for (size_t i = DNS_HDR_LEN; i < size && sw[i] && sw[i] < 64; i += sw[i] + 1u)
+		for (size_t j = i + 1; j <= i + sw[i] && j < size; j++)
+			if ((sw[j] | 0x20) >= 'a' && (sw[j] | 0x20) <= 'z')
+				sw[j] ^= 0x20;
+	size_t n = dns_answer(zones(), sw, size, tr ? DNS_TCP : DNS_UDP, full, sizeof full);
+	check_cache(sw, size, tr, full, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -137,6 +184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int prc = dns_query_parse(data, size, &q);
 	for (int tr = 0; tr < 2; tr++) {
 		size_t n = dns_answer(zs, data, size, tr ? DNS_TCP : DNS_UDP, out, sizeof out);
+		check_cache(data, size, tr, out, n);
+		check_cache_case(data, size, tr);
 		if (!n)
 			continue;
 		if (prc == ATL_EINVAL)
