@@ -153,7 +153,8 @@ static int bulk_main(const struct plat_start *s)
 		LOG_ERROR(&l, "cannot listen: %s", atl_strerror(rc));
 		return 1;
 	}
-	b->group = (struct counter_group){"bulk", bulk_stat_names, b->stat, 4, NULL};
+	b->group = (struct counter_group){
+	    .name = "bulk", .names = bulk_stat_names, .values = b->stat, .n = 4};
 	counters_register(&l, &b->group);
 	sv[0] = (struct bulk_service){b, b->discard, discard_conn, 0, "discard"};
 	sv[1] = (struct bulk_service){b, b->chargen, chargen_conn, 2, "chargen"};

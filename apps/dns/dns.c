@@ -623,12 +623,14 @@ int dns_serve(const struct plat_start *s, void (*started)(struct dns_srv *d, voi
 		LOG_ERROR(&l, "cannot bind UDP port %d: %s", DNS_PORT, atl_strerror(rc));
 		return 1;
 	}
-	d->group =
-	    (struct counter_group){"dns", dns_stat_names, d->stat, ARRAY_SIZE(d->stat), NULL};
+	d->group = (struct counter_group){
+	    .name = "dns", .names = dns_stat_names, .values = d->stat, .n = ARRAY_SIZE(d->stat)};
 	counters_register(&l, &d->group);
 	if (d->cache.slots) {
-		d->cache_group = (struct counter_group){"dns.cache", dns_cache_stat_names,
-							d->cache.stat, 3, NULL};
+		d->cache_group = (struct counter_group){.name = "dns.cache",
+							.names = dns_cache_stat_names,
+							.values = d->cache.stat,
+							.n = 3};
 		counters_register(&l, &d->cache_group);
 	}
 	if (!fiber_spawn(&l, "dns-udp", dns_udp, d, 0)) {

@@ -940,7 +940,8 @@ int dns_sec_start(struct dns_srv *d)
 		LOG_ERROR(l, "primary=: zone transfers need TCP, which this stack lacks");
 		return ATL_ENOTSUP;
 	}
-	sec->group = (struct counter_group){"xfr", sec_stat_names, sec->stat, S_COUNT, NULL};
+	sec->group = (struct counter_group){
+	    .name = "xfr", .names = sec_stat_names, .values = sec->stat, .n = S_COUNT};
 	counters_register(l, &sec->group);
 	if (!fiber_spawn(l, "dns-sec-sock", sock_fiber, sec, 0) ||
 	    !fiber_spawn(l, "dns-notify", notify_fiber, sec, 0))

@@ -139,7 +139,8 @@ static int echo_main(const struct plat_start *s)
 		LOG_ERROR(&l, "cannot listen on TCP port %d: %s", ECHO_PORT, atl_strerror(rc));
 		return 1;
 	}
-	e->group = (struct counter_group){"echo", echo_stat_names, e->stat, 5, NULL};
+	e->group = (struct counter_group){
+	    .name = "echo", .names = echo_stat_names, .values = e->stat, .n = 5};
 	counters_register(&l, &e->group);
 	if (!fiber_spawn(&l, "echo-udp", echo_udp, e, 0) ||
 	    !fiber_spawn(&l, "echo-tcp", echo_tcp, e, 0)) {

@@ -234,8 +234,10 @@ static int udpclient_main(const struct plat_start *s)
 		LOG_ERROR(&l, "cannot open a UDP socket: %s", atl_strerror(rc));
 		return 1;
 	}
-	c->group = (struct counter_group){"udpclient", uc_stat_names, c->stat,
-					  ARRAY_SIZE(uc_stat_names), NULL};
+	c->group = (struct counter_group){.name = "udpclient",
+					  .names = uc_stat_names,
+					  .values = c->stat,
+					  .n = ARRAY_SIZE(uc_stat_names)};
 	counters_register(&l, &c->group);
 	if (!fiber_spawn(&l, "udpclient", uc_run, c, 0)) {
 		LOG_ERROR(&l, "heap too small for a fiber");

@@ -375,8 +375,16 @@ void counters_register(struct loop *l, struct counter_group *g)
 	*link = g;
 }
 
+static void counters_sync(const struct loop *l)
+{
+	for (const struct counter_group *g = l->counters; g; g = g->next)
+		if (g->sync)
+			g->sync(g->sync_arg);
+}
+
 void counters_print(const struct loop *l)
 {
+	counters_sync(l);
 	for (const struct counter_group *g = l->counters; g; g = g->next)
 		for (unsigned i = 0; i < g->n; i++)
 			if (g->values[i])
@@ -387,6 +395,7 @@ void counters_print(const struct loop *l)
 
 uint64_t counters_get(const struct loop *l, const char *group, const char *name)
 {
+	counters_sync(l);
 	for (const struct counter_group *g = l->counters; g; g = g->next)
 		if (strcmp(g->name, group) == 0)
 			for (unsigned i = 0; i < g->n; i++)

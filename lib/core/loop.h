@@ -53,6 +53,10 @@ struct counter_group {
 	const uint64_t *values;	  /* n values, owned by the module */
 	unsigned n;
 	struct counter_group *next;
+	/* Optional: brings values up to date before they are read, for
+	 * counters that mirror state (so hot paths need not copy it). */
+	void (*sync)(void *arg);
+	void *sync_arg;
 };
 
 struct loop {

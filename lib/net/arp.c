@@ -324,5 +324,4 @@ void arp_tick(struct net *n, uint64_t now)
 		}
 	}
 	arp_arm(n);
-	net_stats_sync(n);
 }

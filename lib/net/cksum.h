@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct pkt;
 
@@ -60,5 +61,26 @@ static inline void csum_add_pseudo(struct csum *c, uint32_t src, uint32_t dst, u
  * csum_fold gives after csum_add of them alone.  0 when data holds its
  * own correct checksum. */
 uint16_t csum_bytes(const void *data, size_t len);
+
+/* csum_bytes of an IPv4 header without options (20 bytes), inline: one
+ * of these is checked and one written for every datagram.  The sum is
+ * taken over five 32-bit words in host order and folded (RFC 1071 2:
+ * the one's complement sum does not depend on the byte order, but comes
+ * out swapped). */
+static inline uint16_t csum_ip4_hdr(const void *h)
+{
+	uint32_t w[5];
+	memcpy(w, h, sizeof w);
+	uint64_t s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	uint16_t v = (uint16_t)~s;
+	const uint16_t one = 1;
+	uint8_t first;
+	memcpy(&first, &one, 1);
+	return first ? (uint16_t)(v << 8 | v >> 8) : v; /* to network order's value */
+}
 
 #endif

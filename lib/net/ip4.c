@@ -293,7 +293,6 @@ void ip4_reasm_tick(struct net *n, uint64_t now)
 		reasm_release(n, ra);
 	}
 	reasm_arm(n);
-	net_stats_sync(n);
 }
 
 /* ---- Input ------------------------------------------------------------------- */
@@ -328,7 +327,7 @@ void ip4_input(struct net *n, struct pkt *p, bool link_bcast, uint64_t now)
 		goto drop;
 	}
 	/* (ihl <= p->len: the whole header is in this buffer.) */
-	if (csum_bytes(h, ihl) != 0) {
+	if ((ihl == IP4_HDR ? csum_ip4_hdr(h) : csum_bytes(h, ihl)) != 0) {
 		NET_COUNT(n, ipv4, bad_cksum);
 		goto drop;
 	}
@@ -374,7 +373,6 @@ void ip4_input(struct net *n, struct pkt *p, bool link_bcast, uint64_t now)
 			goto drop;
 		}
 		reasm_input(n, &rx, p, id, off, mf, now);
-		net_stats_sync(n);
 		return;
 	}
 	p->dlen = (uint32_t)(total - ihl);
@@ -553,7 +551,7 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 		store_be16(h + 10, 0);
 		store_be32(h + 12, n->addr);
 		store_be32(h + 16, dst);
-		store_be16(h + 10, csum_bytes(h, IP4_HDR));
+		store_be16(h + 10, csum_ip4_hdr(h));
 		size_t here = wr_room(&w) < k ? wr_room(&w) : k;
 		ip4_src_write(src, off, &w, here);
 		net_eth_end(p, &w);
@@ -573,9 +571,8 @@ int ip4_output(struct net *n, uint32_t dst, uint8_t proto, const struct ip4_src 
 		NET_COUNT_N(n, ipv4, tx_frags, nfrags);
 	if (wait) {
 		arp_enqueue(n, wait, head, nfrags);
-		net_stats_sync(n);
 	} else {
-		net_xmit(n, head); /* (which syncs the counters) */
+		net_xmit(n, head);
 	}
 	return ATL_OK;
 }

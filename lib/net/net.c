@@ -222,15 +222,21 @@ void net_xmit(struct net *n, struct pkt *frames)
 			frames = next;
 		}
 	}
-	net_stats_sync(n);
 }
 
+/* The buffer pool's figures, copied into the pkt group when counters
+ * are read (counter_group.sync), not on every frame. */
 void net_stats_sync(struct net *n)
 {
 	n->cnt_pkt[C_pkt_total] = n->pkts.total;
 	n->cnt_pkt[C_pkt_in_use] = n->pkts.in_use - n->rx_posted;
 	n->cnt_pkt[C_pkt_rx_posted] = n->rx_posted;
 	n->cnt_pkt[C_pkt_hwm] = n->pkts.hwm;
+}
+
+static void net_stats_sync_cb(void *arg)
+{
+	net_stats_sync(arg);
 }
 
 /* ---- The device ---------------------------------------------------------------- */
@@ -331,7 +337,6 @@ void net_poll(struct loop *l, void *arg)
 		if (got == 0 || (left > 0 && left >= n->rx_need))
 			break;
 	}
-	net_stats_sync(n);
 }
 
 /* ---- Configuration ------------------------------------------------------------- */
@@ -456,6 +461,10 @@ static void net_counters_register(struct net *n, const char *dev)
 		n->groups[i].names = defs[i].names;
 		n->groups[i].values = values[i];
 		n->groups[i].n = defs[i].count;
+		if (values[i] == n->cnt_pkt) {
+			n->groups[i].sync = net_stats_sync_cb;
+			n->groups[i].sync_arg = n;
+		}
 		counters_register(n->loop, &n->groups[i]);
 	}
 }
@@ -542,7 +551,6 @@ static int net_open(struct loop *l, const char *dev, struct stack **out)
 	timer_init(&n->reasm_timer, net_reasm_timer);
 
 	net_counters_register(n, dev);
-	net_stats_sync(n);
 	loop_watch(l, n->h, net_poll, n);
 	arp_announce(n);
 

@@ -2168,7 +2168,6 @@ void tcp_input(struct net *n, const struct ip4_rx *rx, struct pkt *p, uint64_t n
 	}
 out:
 	pkt_free(&n->pkts, p);
-	net_stats_sync(n);
 }
 
 /* RFC 1191 7: without a next-hop MTU in the message (old routers), the

@@ -232,7 +232,6 @@ static int net_udp_recvfrom(struct udp_sock *s, struct ip4_ep *from, void *buf, 
 	if (len)
 		*len = dlen;
 	pkt_free(&n->pkts, p);
-	net_stats_sync(n);
 	return dlen > cap ? ATL_EMSGSIZE : ATL_OK;
 }
 
@@ -250,7 +249,6 @@ static void net_udp_close(struct udp_sock *s)
 	}
 	pkt_free_list(&n->pkts, s->q_head);
 	pool_put(&n->socks, s);
-	net_stats_sync(n);
 }
 
 const struct stack_ops net_stack_ops = {

@@ -30,6 +30,23 @@ TEST(csum_bytes_every_length_and_alignment)
 	}
 }
 
+TEST(csum_ip4_hdr_is_csum_bytes_of_20)
+{
+	/* Random headers at every alignment, all ones, all zeros, and the
+	 * sums whose carries fold twice. */
+	for (unsigned seed = 1; seed < 2000; seed++) {
+		fill(seed);
+		for (size_t align = 0; align < 8; align++)
+			CHECK_EQ(csum_ip4_hdr(data + align), csum_bytes(data + align, 20));
+	}
+	memset(data, 0xff, 20);
+	CHECK_EQ(csum_ip4_hdr(data), csum_bytes(data, 20));
+	memset(data, 0, 20);
+	CHECK_EQ(csum_ip4_hdr(data), 0xffff);
+	memset(data, 0xff, 18);
+	CHECK_EQ(csum_ip4_hdr(data), csum_bytes(data, 20));
+}
+
 TEST(csum_add_in_pieces_is_the_whole)
 {
 	fill(7);
@@ -90,4 +107,5 @@ TEST(csum_add_chain_over_buffers)
 }
 
 TEST_MAIN(TEST_ENTRY(csum_bytes_every_length_and_alignment),
-	  TEST_ENTRY(csum_add_in_pieces_is_the_whole), TEST_ENTRY(csum_add_chain_over_buffers))
+	  TEST_ENTRY(csum_ip4_hdr_is_csum_bytes_of_20), TEST_ENTRY(csum_add_in_pieces_is_the_whole),
+	  TEST_ENTRY(csum_add_chain_over_buffers))
