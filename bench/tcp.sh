@@ -19,12 +19,7 @@ make -s apps || exit 1
 E2E_ID=bench
 source tests/e2e/lib.sh
 net_up
-in_s ip tuntap add dev tap1 mode tap
-in_s ip link set tap1 master br0
-in_s ip link set tap1 up
-in_s ip tuntap add dev tap2 mode tap
-in_s ip link set tap2 master br0
-in_s ip link set tap2 up
+bridge_tap tap1 tap2
 # Linux uses CUBIC: the container refuses net.ipv4.tcp_congestion_control
 # inside namespaces (the host default is BBR), but a route's congctl
 # attribute sets it per destination, for active and passive opens alike.

@@ -17,11 +17,7 @@ make -s apps || exit 1
 E2E_ID=bench-off
 source tests/e2e/lib.sh
 net_up
-for t in tap1 tap2; do
-	in_s ip tuntap add dev $t mode tap
-	in_s ip link set $t master br0
-	in_s ip link set $t up
-done
+bridge_tap tap1 tap2
 A=10.77.0.4 O=10.77.0.5 L=10.77.0.3
 start_uk "$WORK/plain.log" taskset -c 1 build/hosted/bulk --mem=32M --net:service=tap1 \
 	ipv4=$A/24 tcp-buf=1M tcp-conns=8 net-buffers=2048

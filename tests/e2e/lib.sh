@@ -84,6 +84,17 @@ net_up() {
 	for l in s0 tap0 br0; do in_s ip link set "$l" up; done
 }
 
+# bridge_tap NAME...: more TAP devices on the server's bridge (beside
+# tap0), one per further unikernel.
+bridge_tap() {
+	local t
+	for t in "$@"; do
+		in_s ip tuntap add dev "$t" mode tap
+		in_s ip link set "$t" master br0
+		in_s ip link set "$t" up
+	done
+}
+
 # nft_loss PERMILLE: random drops on the wire between the namespaces, in
 # both directions: at the ingress of c0 (towards the client) and of s0
 # (towards the servers).  Not in the client's output hook: a packet dropped

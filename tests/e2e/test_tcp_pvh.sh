@@ -16,9 +16,7 @@ else
 	finish
 fi
 net_up
-in_s ip tuntap add dev tap1 mode tap
-in_s ip link set tap1 master br0
-in_s ip link set tap1 up
+bridge_tap tap1
 # As in test_pvh.sh: "ip netns exec" execs timeout, which passes SIGTERM
 # on to the launcher, which ends QEMU.
 ip netns exec "$NS_S" timeout 600 "$ATOLL" run -M microvm --net service=tap0 \

@@ -17,9 +17,7 @@ B=10.77.0.4 # bulk
 MIB20=$((20 << 20))
 
 net_up
-in_s ip tuntap add dev tap1 mode tap
-in_s ip link set tap1 master br0
-in_s ip link set tap1 up
+bridge_tap tap1
 start_uk "$WORK/echo.log" "$ECHO" --mem=16M --net:service=tap0 ipv4=$A/24 mac=02:00:00:77:00:02 \
 	tcp-buf=128K tcp-conns=16 net-buffers=512
 ECHO_PID=$UK_PID

@@ -675,6 +675,19 @@ TEST(a_scaled_window_never_offers_bytes_past_the_buffer)
 	CHECK_EQ(cnt(&p.t, "tcp", "ooo_rx"), 0);
 }
 
+/* 30 segments of 1,000 bytes from the peer, in order, and the delayed
+ * ACK's time: 30,000 of the 32 KiB buffer are then waiting to be read. */
+static void send_thirty_segments(struct peer *p)
+{
+	static uint8_t data[1000];
+	fill_pattern(data, sizeof data, 3);
+	for (int i = 0; i < 30; i++) {
+		peer_send(p, p->snd, p->iss + 1, F_ACK, 65535, data, sizeof data);
+		p->snd += sizeof data;
+	}
+	tnet_advance(&p->t, TCP_DELACK_NS);
+}
+
 TEST(window_updates_wait_until_the_window_doubles)
 {
 	/* 32 KiB buffer, MSS 1000, no scaling: 30,000 bytes arrive and the
@@ -684,13 +697,7 @@ TEST(window_updates_wait_until_the_window_doubles)
 	 * 23,768, then none (the offer is over half). */
 	struct peer p;
 	plain_open(&p);
-	static uint8_t data[1000];
-	fill_pattern(data, sizeof data, 3);
-	for (int i = 0; i < 30; i++) {
-		peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, sizeof data);
-		p.snd += sizeof data;
-	}
-	tnet_advance(&p.t, TCP_DELACK_NS);
+	send_thirty_segments(&p);
 	uint32_t wnd = 0;
 	while (take(&p))
 		wnd = p.o.wnd;
@@ -724,13 +731,7 @@ TEST(a_reply_written_after_a_read_carries_the_window_update)
 	 * update and then the reply. */
 	struct peer p;
 	plain_open(&p);
-	static uint8_t data[1000];
-	fill_pattern(data, sizeof data, 4);
-	for (int i = 0; i < 30; i++) {
-		peer_send(&p, p.snd, p.iss + 1, F_ACK, 65535, data, sizeof data);
-		p.snd += sizeof data;
-	}
-	tnet_advance(&p.t, TCP_DELACK_NS);
+	send_thirty_segments(&p);
 	tnet_drain(&p.t);
 	static uint8_t b[3000];
 	size_t len;
