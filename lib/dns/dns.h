@@ -110,6 +110,10 @@ unsigned dns_name_labels(const uint8_t *name); /* root excluded */
 bool dns_name_equal(const uint8_t *a, const uint8_t *b);
 /* RFC 4034 6.1 canonical order: <0, 0, >0. */
 int dns_name_cmp(const uint8_t *a, const uint8_t *b);
+/* RFC 4034 6.3 order of two RRs of a class: owner (canonical), type,
+ * then rdata as unsigned octets, a shorter rdata first on a tie. */
+int dns_rr_cmp(const uint8_t *owner_a, uint16_t type_a, const uint8_t *rd_a, size_t rdlen_a,
+	       const uint8_t *owner_b, uint16_t type_b, const uint8_t *rd_b, size_t rdlen_b);
 /* The offset of each label of name (leftmost first); returns the count.
  * With it, dns_name_cmp_offsets compares many names against one. */
 unsigned dns_name_offsets(const uint8_t *name, uint8_t off[128]);

@@ -347,3 +347,17 @@ void dns_name_write(struct wr *w, const uint8_t *name, struct dns_cmp *c)
 	}
 	wr_u8(w, 0);
 }
+
+int dns_rr_cmp(const uint8_t *owner_a, uint16_t type_a, const uint8_t *rd_a, size_t rdlen_a,
+	       const uint8_t *owner_b, uint16_t type_b, const uint8_t *rd_b, size_t rdlen_b)
+{
+	int c = dns_name_cmp(owner_a, owner_b);
+	if (c)
+		return c;
+	if (type_a != type_b)
+		return type_a < type_b ? -1 : 1;
+	c = memcmp(rd_a, rd_b, rdlen_a < rdlen_b ? rdlen_a : rdlen_b);
+	if (c)
+		return c;
+	return rdlen_a == rdlen_b ? 0 : rdlen_a < rdlen_b ? -1 : 1;
+}

@@ -256,17 +256,11 @@ int dns_xfrin_msg(struct dns_xfrin *x, const uint8_t *msg, size_t len)
 	return x->state == DNS_XFRIN_DONE ? ATL_OK : ATL_EAGAIN;
 }
 
-/* Key order for differences: owner (canonical), type, rdata, then arrival. */
+/* Key order for differences: the RR's (RFC 4034 6.3), then arrival. */
 static int diff_cmp(const struct diff *a, const struct diff *b)
 {
-	int c = dns_name_cmp(a->data, b->data);
-	if (c)
-		return c;
-	if (a->type != b->type)
-		return a->type < b->type ? -1 : 1;
-	if (a->rdlen != b->rdlen)
-		return a->rdlen < b->rdlen ? -1 : 1;
-	c = memcmp(a->data + a->ownerlen, b->data + b->ownerlen, a->rdlen);
+	int c = dns_rr_cmp(a->data, a->type, a->data + a->ownerlen, a->rdlen, b->data, b->type,
+			   b->data + b->ownerlen, b->rdlen);
 	if (c)
 		return c;
 	return a->seq < b->seq ? -1 : a->seq > b->seq;

@@ -142,16 +142,8 @@ int dns_zload_add(void *ctx, const struct dns_zrec *rec)
 /* Sort order: owner (canonical), type, rdata (RFC 4034 6.3). */
 static int lrec_cmp(const struct lrec *a, const struct lrec *b)
 {
-	int c = dns_name_cmp(a->data, b->data);
-	if (c)
-		return c;
-	if (a->type != b->type)
-		return a->type < b->type ? -1 : 1;
-	size_t n = a->rdlen < b->rdlen ? a->rdlen : b->rdlen;
-	c = memcmp(a->data + a->ownerlen, b->data + b->ownerlen, n);
-	if (c)
-		return c;
-	return a->rdlen == b->rdlen ? 0 : a->rdlen < b->rdlen ? -1 : 1;
+	return dns_rr_cmp(a->data, a->type, a->data + a->ownerlen, a->rdlen, b->data, b->type,
+			  b->data + b->ownerlen, b->rdlen);
 }
 
 /* Bottom-up merge sort of record offsets from base (stable; no
