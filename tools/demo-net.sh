@@ -6,7 +6,14 @@
 MADE=
 cleanup() {
 	[ -n "${UK:-}" ] && kill -TERM "$UK" 2>/dev/null && wait "$UK"
-	for ns in $MADE; do ip netns del $ns 2>/dev/null; done
+	# A signal may still be ending a process in them: try again briefly.
+	for ns in $MADE; do
+		for try in 1 2 3 4 5; do
+			ip netns del $ns 2>/dev/null
+			[ -e /run/netns/$ns ] || break
+			sleep 0.2
+		done
+	done
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM

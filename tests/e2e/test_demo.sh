@@ -32,6 +32,7 @@ expect "dns demo: a missing name is NXDOMAIN" grep -q 'status: NXDOMAIN' "$out"
 expect "dns demo: it kept serving until interrupted, then printed its counters" \
 	grep -qE '^counter dns\.answered [1-9]' "$out"
 expect "dns demo: its namespaces are gone" test "$(left_behind dns)" -eq 0
+[ "$(left_behind dns)" -eq 0 ] || { ip netns list; tail -5 "$out"; } | sed 's/^/#   /'
 
 run_demo echo 12
 out=$WORK/echo.out
