@@ -37,7 +37,8 @@ LDLIBS := -lbearssl
 CORE_SRCS := $(wildcard lib/core/*.c lib/core/*.S)
 NET_SRCS := $(wildcard lib/net/*.c)
 DNS_SRCS := $(wildcard lib/dns/*.c)
-LIB_SRCS := $(CORE_SRCS) $(NET_SRCS) $(DNS_SRCS)
+TLS_SRCS := $(wildcard lib/tls/*.c)
+LIB_SRCS := $(CORE_SRCS) $(NET_SRCS) $(DNS_SRCS) $(TLS_SRCS)
 
 ifeq ($(TARGET),hosted)
 PLAT_SRCS := $(wildcard platform/hosted/*.c)
@@ -54,12 +55,20 @@ objs = $(patsubst %,$(OBJ)/%.o,$(basename $(1)))
 
 LIB_OBJS := $(call objs,$(LIB_SRCS))
 PLAT_OBJS := $(call objs,$(PLAT_SRCS))
+# The libraries go into one archive, so an app (or unit test) links only
+# the objects it calls into: the DNS server carries no TLS.
+LIB_A := $(OBJ)/libatoll-$(TARGET).a
 
 .SECONDARY:
 .PHONY: all apps test unit unit-bins fuzz format format-check clean
 all: apps
 APP_OUTPUTS ?= $(foreach a,$(APPS),$(BUILD)/$(a))
 apps: $(APP_OUTPUTS)
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(@D)
@@ -76,9 +85,9 @@ $(OBJ)/apps/%/linked.o: platform/app_linked.c
 
 ifndef TARGET_LINKS_APPS
 define app_rule
-$(BUILD)/$(1): $(call objs,$(wildcard apps/$(1)/*.c)) $(OBJ)/apps/$(1)/linked.o $(LIB_OBJS) $(PLAT_OBJS)
+$(BUILD)/$(1): $(call objs,$(wildcard apps/$(1)/*.c)) $(OBJ)/apps/$(1)/linked.o $(PLAT_OBJS) $(LIB_A)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(LIB_A) $$(LDLIBS)
 endef
 $(foreach a,$(APPS),$(eval $(call app_rule,$(a))))
 endif
@@ -87,11 +96,11 @@ endif
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BIN := build/test/$(notdir $(CC))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(TEST_BIN)/%,$(UNIT_SRCS))
-UNIT_LIB_OBJS := $(LIB_OBJS) $(call objs,tests/unit/fakeplat.c)
+UNIT_LIB_OBJS := $(call objs,tests/unit/fakeplat.c)
 
-$(TEST_BIN)/%: $(OBJ)/tests/unit/%.o $(UNIT_LIB_OBJS)
+$(TEST_BIN)/%: $(OBJ)/tests/unit/%.o $(UNIT_LIB_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB_A) $(LDLIBS)
 
 unit-bins: $(UNIT_BINS)
 unit: $(UNIT_BINS)
@@ -105,7 +114,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                -Iplatform -Ilib -D_GNU_SOURCE -DATOLL_FUZZ
-FUZZ_LIB_SRCS := $(LIB_SRCS) tests/unit/fakeplat.c
+# lib/tls waits for its fuzz target (tests/fuzz/fuzz_tls.c) to land.
+FUZZ_LIB_SRCS := $(filter-out $(TLS_SRCS),$(LIB_SRCS)) tests/unit/fakeplat.c
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*/*.h platform/*.h)
 	@mkdir -p $(@D)
