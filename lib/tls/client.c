@@ -158,9 +158,12 @@ static bool session_usable(const struct tls_conn *c)
 	    strcmp(s->server_name, c->server_name) != 0)
 		return false;
 	/* RFC 8446 4.6.1: never past its lifetime, nor seven days; a clock
-	 * behind the time it was received cannot tell its age. */
+	 * behind the time it was received cannot tell its age.  A clock not
+	 * yet set (0) cannot either, but then the server's check of its own
+	 * ticket is what decides. */
 	uint32_t life = s->lifetime < LIFETIME_MAX ? s->lifetime : LIFETIME_MAX;
-	if (c->now_ms < s->received || c->now_ms - s->received >= (uint64_t)life * 1000)
+	if (c->now_ms != 0 &&
+	    (c->now_ms < s->received || c->now_ms - s->received >= (uint64_t)life * 1000))
 		return false;
 	if (s->version == TLS_V13)
 		return s->secret_len == tls_hash_len(si->hash);
@@ -395,7 +398,9 @@ static bool ch_build(struct tls_conn *c, uint8_t *m, size_t cap, size_t *len, si
 		/* RFC 8446 4.2.11: last; one identity, its obfuscated age. */
 		const struct tls_session *s = &c->session;
 		size_t hl = tls_hash_len(tls_suite_find(s->suite)->hash);
-		uint32_t age = (uint32_t)(c->now_ms - s->received) + s->age_add;
+		uint32_t age = s->age_add;
+		if (c->now_ms >= s->received)
+			age += (uint32_t)(c->now_ms - s->received);
 		wr_be16(&w, TLS_EXT_PRE_SHARED_KEY);
 		wr_be16(&w, (uint16_t)(2 + 2 + s->ticket_len + 4 + 2 + 1 + hl));
 		wr_be16(&w, (uint16_t)(2 + s->ticket_len + 4));
