@@ -36,11 +36,6 @@ static const char cv_ctx_client[] = "TLS 1.3, client CertificateVerify";
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static bool version_on(const struct tls_conn *c, uint16_t v)
-{
-	return v >= c->cfg->min_version && v <= c->cfg->max_version;
-}
-
 /* The suite if we offered it (known, of an enabled version), else NULL. */
 static const struct tls_suite_info *suite_offered(const struct tls_conn *c, uint16_t id)
 {
@@ -48,7 +43,7 @@ static const struct tls_suite_info *suite_offered(const struct tls_conn *c, uint
 		if (*s != id)
 			continue;
 		const struct tls_suite_info *si = tls_suite_find(id);
-		return si && version_on(c, si->version) ? si : NULL;
+		return si && tls_version_on(c, si->version) ? si : NULL;
 	}
 	return NULL;
 }
@@ -59,25 +54,6 @@ static bool group_offered(const struct tls_conn *c, uint16_t g)
 		if (c->offered_groups[i] == g)
 			return true;
 	return false;
-}
-
-static bool list_has16(struct rd r, uint16_t v)
-{
-	while (rd_left(&r) >= 2)
-		if (rd_be16(&r) == v)
-			return true;
-	return false;
-}
-
-/* A vector<2..2^16-2> of 2-byte values filling an extension. */
-static int ext_list16(const struct tls_ext *e, struct rd *out)
-{
-	struct rd r = rd_make(e->data, e->len);
-	uint16_t n = rd_be16(&r);
-	*out = rd_sub(&r, n);
-	if (!rd_ok(&r) || rd_left(&r) != 0 || (n & 1) || n == 0)
-		return TLS_ALERT_DECODE_ERROR;
-	return 0;
 }
 
 static void wr_be24(struct wr *w, size_t v)
@@ -97,17 +73,6 @@ static void empty_hash(const br_hash_class *h, uint8_t *out)
 	br_hash_compat_context hc;
 	h->init(&hc.vtable);
 	h->out(&hc.vtable, out);
-}
-
-/* RFC 8446 4.4.3: 64 spaces, the context string, a zero, the hash. */
-static size_t cv_content(uint8_t *out, const char *ctx, const uint8_t *thash, size_t hl)
-{
-	size_t n = strlen(ctx);
-	memset(out, 0x20, 64);
-	memcpy(out + 64, ctx, n);
-	out[64 + n] = 0;
-	memcpy(out + 65 + n, thash, hl);
-	return 65 + n + hl;
 }
 
 /* RFC 6066 3: SNI carries a DNS name without its trailing dot, never an
@@ -175,7 +140,7 @@ static bool session_usable(const struct tls_conn *c)
  * RFC 5246 7.4.1.4). */
 static bool ext_offered(const struct tls_conn *c, uint16_t type)
 {
-	bool v12 = version_on(c, TLS_V12), v13 = version_on(c, TLS_V13);
+	bool v12 = tls_version_on(c, TLS_V12), v13 = tls_version_on(c, TLS_V13);
 	switch (type) {
 	case TLS_EXT_SERVER_NAME:
 		return sni_len(c) > 0;
@@ -282,7 +247,7 @@ static int send_certificate(struct tls_conn *c, const struct tls_cred *cr)
 static bool ch_build(struct tls_conn *c, uint8_t *m, size_t cap, size_t *len, size_t *binder_at)
 {
 	const struct tls_config *cfg = c->cfg;
-	bool v12 = version_on(c, TLS_V12), v13 = version_on(c, TLS_V13);
+	bool v12 = tls_version_on(c, TLS_V12), v13 = tls_version_on(c, TLS_V13);
 	struct wr w = wr_make(m, cap);
 	size_t at;
 
@@ -300,7 +265,7 @@ static bool ch_build(struct tls_conn *c, uint8_t *m, size_t cap, size_t *len, si
 	wr_be16(&w, 0);
 	for (int pass = 0; pass < 2; pass++) {
 		uint16_t v = pass == 0 ? TLS_V13 : TLS_V12;
-		if (!version_on(c, v))
+		if (!tls_version_on(c, v))
 			continue;
 		for (const uint16_t *s = tls_cfg_suites(cfg); *s; s++) {
 			const struct tls_suite_info *si = tls_suite_find(*s);
@@ -469,7 +434,7 @@ int tls_client_start(struct tls_conn *c)
 {
 	const uint16_t *g;
 
-	if (!version_on(c, TLS_V12) && !version_on(c, TLS_V13))
+	if (!tls_version_on(c, TLS_V12) && !tls_version_on(c, TLS_V13))
 		return tls_fail(c, TLS_ALERT_INTERNAL_ERROR, "no protocol version enabled");
 	br_hmac_drbg_generate(&c->rng, c->client_random, 32);
 	/* RFC 8446 D.4: a legacy_session_id for middlebox compatibility;
@@ -484,7 +449,7 @@ int tls_client_start(struct tls_conn *c)
 		return tls_fail(c, TLS_ALERT_INTERNAL_ERROR, "no groups");
 	if (!session_usable(c))
 		forget_session(c);
-	if (version_on(c, TLS_V13) &&
+	if (tls_version_on(c, TLS_V13) &&
 	    tls_ecdhe_gen(&c->kx, c->offered_groups[0], &c->rng.vtable) != ATL_OK)
 		return tls_fail(c, TLS_ALERT_INTERNAL_ERROR, "key share generation");
 	int a = send_client_hello(c);
@@ -663,7 +628,7 @@ static int cert_request13(struct tls_conn *c, const uint8_t *msg, size_t len)
 	if (!sa)
 		return tls_fail(c, TLS_ALERT_MISSING_EXTENSION,
 				"CertificateRequest signature_algorithms");
-	if (ext_list16(sa, &list))
+	if (tls_ext_list16(sa, &list))
 		return tls_fail(c, TLS_ALERT_DECODE_ERROR, "signature_algorithms");
 	/* Other extensions (certificate_authorities, oid_filters) are
 	 * ignored: there is one credential to offer. */
@@ -674,7 +639,7 @@ static int cert_request13(struct tls_conn *c, const uint8_t *msg, size_t len)
 		uint16_t mine[8];
 		size_t n = tls_cred_schemes(c->cfg->creds[0], TLS_V13, mine, ARRAY_SIZE(mine));
 		for (size_t i = 0; i < n && !c->cred; i++)
-			if (list_has16(list, mine[i])) {
+			if (tls_list_has16(list, mine[i])) {
 				c->cred = c->cfg->creds[0];
 				c->sig_scheme = mine[i];
 			}
@@ -755,7 +720,7 @@ static int server_cert_verify(struct tls_conn *c, const uint8_t *msg, size_t len
 		return tls_fail(c, TLS_ALERT_ILLEGAL_PARAMETER, "CertificateVerify scheme");
 	uint8_t content[64 + sizeof cv_ctx_server + TLS_MAX_HASH], thash[TLS_MAX_HASH];
 	size_t hl = tls_thash(c, thash);
-	size_t cl = cv_content(content, cv_ctx_server, thash, hl);
+	size_t cl = tls_cv_content(content, cv_ctx_server, thash, hl);
 	int a = tls_pubkey_verify(&c->peer_key, scheme, content, cl, sig, sl);
 	if (a)
 		return tls_fail(c, a, "server CertificateVerify does not verify");
@@ -774,7 +739,7 @@ static int client_auth13(struct tls_conn *c)
 	uint8_t content[64 + sizeof cv_ctx_client + TLS_MAX_HASH], thash[TLS_MAX_HASH];
 	uint8_t cv[4 + TLS_MAX_SIG];
 	size_t hl = tls_thash(c, thash);
-	size_t cl = cv_content(content, cv_ctx_client, thash, hl);
+	size_t cl = tls_cv_content(content, cv_ctx_client, thash, hl);
 	size_t sl = TLS_MAX_SIG;
 	if (tls_cred_sign(c->cred, c->sig_scheme, content, cl, cv + 4, &sl) != ATL_OK)
 		return tls_fail(c, TLS_ALERT_INTERNAL_ERROR, "signing failed");
@@ -1138,10 +1103,10 @@ static int server_hello(struct tls_conn *c, const uint8_t *msg, size_t len)
 		if (sv->len != 2)
 			return tls_fail(c, TLS_ALERT_DECODE_ERROR, "supported_versions");
 		version = load_be16(sv->data);
-		if (version != TLS_V13 || !version_on(c, TLS_V13))
+		if (version != TLS_V13 || !tls_version_on(c, TLS_V13))
 			return tls_fail(c, TLS_ALERT_ILLEGAL_PARAMETER,
 					"selected version not offered");
-	} else if (legacy != TLS_V12 || !version_on(c, TLS_V12)) {
+	} else if (legacy != TLS_V12 || !tls_version_on(c, TLS_V12)) {
 		return tls_fail(c, TLS_ALERT_PROTOCOL_VERSION, "server version not supported");
 	}
 	bool hrr = memcmp(random, tls_hrr_random, 32) == 0;
@@ -1161,7 +1126,7 @@ static int server_hello(struct tls_conn *c, const uint8_t *msg, size_t len)
 			   : server_hello13(c, msg, len, si, random, &x);
 	}
 	/* RFC 8446 4.1.3: a 1.3 server's downgrade to 1.2 is an attack. */
-	if (version_on(c, TLS_V13) && memcmp(random + 24, tls_downgrade12, 8) == 0)
+	if (tls_version_on(c, TLS_V13) && memcmp(random + 24, tls_downgrade12, 8) == 0)
 		return tls_fail(c, TLS_ALERT_ILLEGAL_PARAMETER, "downgrade sentinel");
 	return server_hello12(c, msg, len, si, random, sid, sid_len, &x);
 }

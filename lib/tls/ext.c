@@ -54,6 +54,39 @@ const struct tls_ext *tls_exts_find(const struct tls_exts *x, uint16_t type)
 	return NULL;
 }
 
+bool tls_version_on(const struct tls_conn *c, uint16_t v)
+{
+	return v >= c->cfg->min_version && v <= c->cfg->max_version;
+}
+
+bool tls_list_has16(struct rd r, uint16_t v)
+{
+	while (rd_left(&r) >= 2)
+		if (rd_be16(&r) == v)
+			return true;
+	return false;
+}
+
+int tls_ext_list16(const struct tls_ext *e, struct rd *out)
+{
+	struct rd r = rd_make(e->data, e->len);
+	uint16_t n = rd_be16(&r);
+	*out = rd_sub(&r, n);
+	if (!rd_ok(&r) || rd_left(&r) != 0 || (n & 1) || n == 0)
+		return TLS_ALERT_DECODE_ERROR;
+	return 0;
+}
+
+size_t tls_cv_content(uint8_t *out, const char *ctx, const uint8_t *thash, size_t hlen)
+{
+	size_t n = strlen(ctx);
+	memset(out, 0x20, 64);
+	memcpy(out + 64, ctx, n);
+	out[64 + n] = 0;
+	memcpy(out + 65 + n, thash, hlen);
+	return 65 + n + hlen;
+}
+
 /* Preference: AES-128-GCM first (hardware AES and the smallest keys),
  * ChaCha20 before AES-256 (constant time without AES-NI). */
 static const uint16_t default_suites[] = {TLS_AES_128_GCM_SHA256,   TLS_CHACHA20_POLY1305_SHA256,

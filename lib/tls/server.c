@@ -33,39 +33,17 @@ static const char sig_ctx_client[] = "TLS 1.3, client CertificateVerify";
 
 /* ---- helpers --------------------------------------------------------------------- */
 
-static bool list_has16(struct rd r, uint16_t v)
+/* RFC 7301 3.1: the one protocol chosen, if any (EE in 1.3, SH in 1.2). */
+static void wr_alpn(const struct tls_conn *c, struct wr *w)
 {
-	while (rd_left(&r) >= 2)
-		if (rd_be16(&r) == v)
-			return true;
-	return false;
-}
-
-/* A 2-byte-length list of 2-byte values inside an extension. */
-static int ext_list16(const struct tls_ext *e, struct rd *out)
-{
-	struct rd r = rd_make(e->data, e->len);
-	uint16_t n = rd_be16(&r);
-	*out = rd_sub(&r, n);
-	if (!rd_ok(&r) || rd_left(&r) != 0 || (n & 1) || n == 0)
-		return TLS_ALERT_DECODE_ERROR;
-	return 0;
-}
-
-/* RFC 8446 4.4.3: the signed content of a CertificateVerify. */
-static size_t cv_content(uint8_t *out, const char *ctx, const uint8_t *thash, size_t hlen)
-{
-	size_t n = strlen(ctx);
-	memset(out, 0x20, 64);
-	memcpy(out + 64, ctx, n);
-	out[64 + n] = 0;
-	memcpy(out + 65 + n, thash, hlen);
-	return 65 + n + hlen;
-}
-
-static bool version_on(const struct tls_conn *c, uint16_t v)
-{
-	return v >= c->cfg->min_version && v <= c->cfg->max_version;
+	if (!c->alpn[0])
+		return;
+	size_t n = strlen(c->alpn);
+	wr_be16(w, TLS_EXT_ALPN);
+	wr_be16(w, (uint16_t)(n + 3));
+	wr_be16(w, (uint16_t)(n + 1));
+	wr_u8(w, (uint8_t)n);
+	wr_bytes(w, c->alpn, n);
 }
 
 /* ---- tickets ------------------------------------------------------------------------ */
@@ -210,7 +188,7 @@ static const struct tls_suite_info *pick_suite(struct tls_conn *c, const struct 
 		const struct tls_suite_info *si = tls_suite_find(*s);
 		if (!si || si->version != version || (version == TLS_V12 && si->kx_sig != key_type))
 			continue;
-		if (list_has16(h->suites, *s))
+		if (tls_list_has16(h->suites, *s))
 			return si;
 	}
 	return NULL;
@@ -246,7 +224,7 @@ static int parse_sni(struct tls_conn *c, const struct tls_ext *e)
 static int parse_sigalgs(struct tls_conn *c, const struct tls_ext *e)
 {
 	struct rd list;
-	if (ext_list16(e, &list))
+	if (tls_ext_list16(e, &list))
 		return TLS_ALERT_DECODE_ERROR;
 	c->npeer_sig_schemes = 0;
 	while (rd_left(&list) >= 2) {
@@ -299,11 +277,11 @@ static int pick_version(struct tls_conn *c, uint16_t legacy, const struct tls_ex
 		struct rd list = rd_sub(&r, n);
 		if (!rd_ok(&r) || rd_left(&r) != 0 || n == 0 || (n & 1))
 			return tls_fail(c, TLS_ALERT_DECODE_ERROR, "supported_versions");
-		if (version_on(c, TLS_V13) && list_has16(list, TLS_V13))
+		if (tls_version_on(c, TLS_V13) && tls_list_has16(list, TLS_V13))
 			*out = TLS_V13;
-		else if (version_on(c, TLS_V12) && list_has16(list, TLS_V12))
+		else if (tls_version_on(c, TLS_V12) && tls_list_has16(list, TLS_V12))
 			*out = TLS_V12;
-	} else if (legacy >= TLS_V12 && version_on(c, TLS_V12)) {
+	} else if (legacy >= TLS_V12 && tls_version_on(c, TLS_V12)) {
 		*out = TLS_V12;
 	}
 	if (!*out)
@@ -439,12 +417,9 @@ static int check_psk(struct tls_conn *c, const struct hello *h, const uint8_t *m
 		tls_wipe(&t, sizeof t);
 		return 0;
 	}
-	/* The client's view of the age, within 10 s of ours (RFC 8446 8.3
-	 * asks for a window; replay matters for 0-RTT, which we refuse). */
-	uint32_t client_age = age - t.age_add;
-	uint64_t ours = c->now_ms - t.created_ms;
-	(void)client_age;
-	(void)ours;
+	/* The obfuscated age is not checked against ours: RFC 8446 8.3's
+	 * window guards 0-RTT replay, and 0-RTT is refused. */
+	(void)age;
 	if (bl != hl) {
 		tls_wipe(&t, sizeof t);
 		return tls_fail(c, TLS_ALERT_DECRYPT_ERROR, "PSK binder length");
@@ -486,7 +461,7 @@ static int pick_share13(struct tls_conn *c, struct hello *h, bool *hrr)
 	if (!ks || !sg)
 		return tls_fail(c, TLS_ALERT_MISSING_EXTENSION, "key_share or supported_groups");
 	struct rd groups;
-	if (ext_list16(sg, &groups))
+	if (tls_ext_list16(sg, &groups))
 		return tls_fail(c, TLS_ALERT_DECODE_ERROR, "supported_groups");
 	struct rd r = rd_make(ks->data, ks->len);
 	struct rd shares = rd_sub(&r, rd_be16(&r));
@@ -505,7 +480,7 @@ static int pick_share13(struct tls_conn *c, struct hello *h, bool *hrr)
 			if (seen[i] == g)
 				return tls_fail(c, TLS_ALERT_ILLEGAL_PARAMETER,
 						"key_share group twice");
-		if (!list_has16(groups, g))
+		if (!tls_list_has16(groups, g))
 			return tls_fail(c, TLS_ALERT_ILLEGAL_PARAMETER, "key_share not in groups");
 		if (nseen < ARRAY_SIZE(seen))
 			seen[nseen++] = g;
@@ -538,7 +513,7 @@ static int pick_share13(struct tls_conn *c, struct hello *h, bool *hrr)
 	if (c->hrr_done)
 		return tls_fail(c, TLS_ALERT_ILLEGAL_PARAMETER, "no share for the group asked for");
 	for (const uint16_t *g = tls_cfg_groups(c->cfg); *g; g++)
-		if (list_has16(groups, *g)) {
+		if (tls_list_has16(groups, *g)) {
 			c->group = *g;
 			*hrr = true;
 			return 0;
@@ -556,7 +531,7 @@ static int flight13(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 
 	if (c->hs == HS_WAIT_CH2) {
 		/* RFC 8446 4.1.2: the same suite as the HelloRetryRequest. */
-		if (!list_has16(h->suites, c->suite->id))
+		if (!tls_list_has16(h->suites, c->suite->id))
 			return tls_fail(c, TLS_ALERT_ILLEGAL_PARAMETER,
 					"second ClientHello suites");
 	} else {
@@ -613,14 +588,7 @@ static int flight13(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 	uint8_t b[128];
 	struct wr w = wr_make(b, sizeof b);
 	wr_be16(&w, 0);
-	if (c->alpn[0]) {
-		size_t n = strlen(c->alpn);
-		wr_be16(&w, TLS_EXT_ALPN);
-		wr_be16(&w, (uint16_t)(n + 3));
-		wr_be16(&w, (uint16_t)(n + 1));
-		wr_u8(&w, (uint8_t)n);
-		wr_bytes(&w, c->alpn, n);
-	}
+	wr_alpn(c, &w);
 	if (c->server_name[0] && c->cred && tls_cred_matches(c->cred, c->server_name)) {
 		wr_be16(&w, TLS_EXT_SERVER_NAME); /* RFC 6066 3: empty, "I used it" */
 		wr_be16(&w, 0);
@@ -645,7 +613,7 @@ static int flight13(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 		uint8_t content[64 + 34 + TLS_MAX_HASH], sig[TLS_MAX_SIG];
 		size_t sl = sizeof sig;
 		tls_thash(c, thash);
-		size_t cl = cv_content(content, sig_ctx_server, thash, hl);
+		size_t cl = tls_cv_content(content, sig_ctx_server, thash, hl);
 		if (tls_cred_sign(c->cred, c->sig_scheme, content, cl, sig, &sl) != ATL_OK)
 			return tls_fail(c, TLS_ALERT_INTERNAL_ERROR, "signing failed");
 		uint8_t cv[4 + TLS_MAX_SIG];
@@ -751,8 +719,8 @@ static int client_certificate(struct tls_conn *c, const uint8_t *msg, size_t len
 	return a ? tls_fail(c, a, why) : 0;
 }
 
-/* The client's CertificateVerify: 1.3 signs the context string and the
- * transcript hash, 1.2 the transcript's messages themselves. */
+/* The client's CertificateVerify (1.3: the context string and the
+ * transcript hash, RFC 8446 4.4.3). */
 static int client_cert_verify(struct tls_conn *c, const uint8_t *msg, size_t len)
 {
 	struct rd r = rd_make(msg + 4, len - 4);
@@ -761,19 +729,10 @@ static int client_cert_verify(struct tls_conn *c, const uint8_t *msg, size_t len
 	const uint8_t *sig = rd_take(&r, sl);
 	if (!rd_ok(&r) || rd_left(&r) != 0)
 		return tls_fail(c, TLS_ALERT_DECODE_ERROR, "CertificateVerify");
+	/* Only 1.3 asks for client certificates (docs/tls.md). */
 	uint8_t content[64 + 34 + TLS_MAX_HASH], thash[TLS_MAX_HASH];
-	size_t cl;
-	if (c->version == TLS_V13) {
-		size_t hl = tls_thash(c, thash);
-		cl = cv_content(content, sig_ctx_client, thash, hl);
-	} else {
-		/* RFC 5246 7.4.8 signs handshake_messages; with a hash-then-
-		 * sign scheme the hash of them is what we can hand over.  Only
-		 * SHA-256 and SHA-384 transcripts are kept, so other hashes
-		 * are refused. */
-		return tls_fail(c, TLS_ALERT_HANDSHAKE_FAILURE,
-				"TLS 1.2 client certificates are not supported");
-	}
+	size_t hl = tls_thash(c, thash);
+	size_t cl = tls_cv_content(content, sig_ctx_client, thash, hl);
 	int a = tls_pubkey_verify(&c->peer_key, scheme, content, cl, sig, sl);
 	return a ? tls_fail(c, a, "client CertificateVerify does not verify") : 0;
 }
@@ -896,7 +855,7 @@ static int flight12(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 	if (st && st->len > 0 && h->sid_len > 0 && ticket_open(c, st->data, st->len, &t)) {
 		const struct tls_suite_info *ts = tls_suite_find(t.suite);
 		if (t.version == TLS_V12 && t.ems && c->ems && ts->version == TLS_V12 &&
-		    list_has16(h->suites, t.suite) && t.secret_len == 48) {
+		    tls_list_has16(h->suites, t.suite) && t.secret_len == 48) {
 			c->resumed = true;
 			c->suite = ts;
 			memcpy(c->master, t.secret, 48);
@@ -916,11 +875,11 @@ static int flight12(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 		/* RFC 8422 5.1.1: a client without supported_groups takes P-256. */
 		e = tls_exts_find(&h->x, TLS_EXT_SUPPORTED_GROUPS);
 		struct rd groups = rd_make((const uint8_t *)"\x00\x17", 2);
-		if (e && ext_list16(e, &groups))
+		if (e && tls_ext_list16(e, &groups))
 			return tls_fail(c, TLS_ALERT_DECODE_ERROR, "supported_groups");
 		c->group = 0;
 		for (const uint16_t *g = tls_cfg_groups(c->cfg); *g && !c->group; g++)
-			if (list_has16(groups, *g))
+			if (tls_list_has16(groups, *g))
 				c->group = *g;
 		if (!c->group)
 			return tls_fail(c, TLS_ALERT_HANDSHAKE_FAILURE, "no common group");
@@ -947,14 +906,7 @@ static int flight12(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 		wr_be16(&w, TLS_EXT_SESSION_TICKET);
 		wr_be16(&w, 0);
 	}
-	if (c->alpn[0]) {
-		size_t n = strlen(c->alpn);
-		wr_be16(&w, TLS_EXT_ALPN);
-		wr_be16(&w, (uint16_t)(n + 3));
-		wr_be16(&w, (uint16_t)(n + 1));
-		wr_u8(&w, (uint8_t)n);
-		wr_bytes(&w, c->alpn, n);
-	}
+	wr_alpn(c, &w);
 	if ((a = send_server_hello(c, h, false, false, x, w.pos)))
 		return a;
 
@@ -1061,8 +1013,8 @@ static int client_hello(struct tls_conn *c, const uint8_t *msg, size_t len)
 		null_comp |= cm[i] == 0;
 	if (!null_comp)
 		return tls_fail(c, TLS_ALERT_ILLEGAL_PARAMETER, "no null compression");
-	h.scsv_reneg = list_has16(h.suites, SCSV_RENEGOTIATION);
-	h.scsv_fallback = list_has16(h.suites, SCSV_FALLBACK);
+	h.scsv_reneg = tls_list_has16(h.suites, SCSV_RENEGOTIATION);
+	h.scsv_fallback = tls_list_has16(h.suites, SCSV_FALLBACK);
 
 	uint16_t version;
 	if ((a = pick_version(c, legacy, &h.x, &version)))
@@ -1093,10 +1045,10 @@ static int client_hello(struct tls_conn *c, const uint8_t *msg, size_t len)
 		 * (RSA) gets 1.2 when it offers it. */
 		uint16_t scheme;
 		if (version == TLS_V13 && !pick_cred(c, TLS_V13, &scheme) &&
-		    version_on(c, TLS_V12)) {
+		    tls_version_on(c, TLS_V12)) {
 			const struct tls_ext *sv = tls_exts_find(&h.x, TLS_EXT_SUPPORTED_VERSIONS);
 			struct rd vr = rd_make(sv->data + 1, sv->len - 1);
-			if (list_has16(vr, TLS_V12) &&
+			if (tls_list_has16(vr, TLS_V12) &&
 			    tls_exts_find(&h.x, TLS_EXT_PRE_SHARED_KEY) == NULL)
 				version = TLS_V12;
 		}

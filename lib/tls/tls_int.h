@@ -433,6 +433,18 @@ int tls_exts_parse(struct rd *r, struct tls_exts *out);
 /* The extension of type, or NULL. */
 const struct tls_ext *tls_exts_find(const struct tls_exts *x, uint16_t type);
 
+/* version is within the config's min..max. */
+bool tls_version_on(const struct tls_conn *c, uint16_t version);
+/* A list of 2-byte values (a struct rd over it) holds v. */
+bool tls_list_has16(struct rd r, uint16_t v);
+/* An extension that is exactly a non-empty vector<2..2^16-2> of 2-byte
+ * values: *out over the values; decode_error otherwise. */
+int tls_ext_list16(const struct tls_ext *e, struct rd *out);
+/* RFC 8446 4.4.3: what a CertificateVerify signs (64 spaces, the context
+ * string, a zero byte, the transcript hash) into out (98 + hlen bytes);
+ * returns its length. */
+size_t tls_cv_content(uint8_t *out, const char *ctx, const uint8_t *thash, size_t hlen);
+
 /* The config's suites and groups with the defaults applied. */
 const uint16_t *tls_cfg_suites(const struct tls_config *cfg);
 const uint16_t *tls_cfg_groups(const struct tls_config *cfg);
