@@ -231,7 +231,6 @@ struct tls_pubkey {
 };
 
 #define TLS_CRED_MAX_CERTS 8
-#define TLS_CRED_MAX_NAMES 16
 struct tls_cred {
 	br_x509_certificate chain[TLS_CRED_MAX_CERTS]; /* DER, end entity first */
 	size_t nchain;
@@ -240,9 +239,7 @@ struct tls_cred {
 	br_rsa_private_key rsa;
 	uint8_t *key_mem; /* the key's bytes, on the heap */
 	size_t key_mem_len;
-	struct tls_pubkey pub;
-	char *names[TLS_CRED_MAX_NAMES]; /* dNSName SANs (or the CN), lower case */
-	unsigned nnames;
+	struct tls_pubkey pub; /* the end entity's */
 };
 
 struct tls_trust {

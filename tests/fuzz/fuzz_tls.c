@@ -24,15 +24,10 @@
 #include "core/mem.h"
 #include "tls/tls_int.h"
 
-/*
- * lib/tls/cert.c is not in the tree yet.  Until it is, this target brings
- * its own credential (a fixed ECDSA P-256 key and self-signed certificate
- * for "fuzz.test", as DER) and the five calls the engine makes on
- * credentials and peer chains, each a direct use of BearSSL: ECDSA P-256
- * signing and verifying, and the peer's end-entity key decoded by
- * br_x509_decoder (so hostile certificate bytes reach BearSSL's decoder).
- * When cert.c lands these go and the target links the real ones.
- */
+/* A fixed ECDSA P-256 key and a self-signed certificate for "fuzz.test",
+ * as DER, loaded through tls_cred_load like any credential; the client
+ * does not validate, but hostile certificate bytes still reach BearSSL's
+ * X.509 decoder through tls_chain_verify. */
 static const uint8_t fuzz_cert_der[] = {
     0x30, 0x82, 0x01, 0x95, 0x30, 0x82, 0x01, 0x3b, 0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x14, 0x46,
     0x04, 0xfc, 0x59, 0xed, 0x85, 0x9e, 0x03, 0x58, 0xd8, 0xae, 0x36, 0x6d, 0x75, 0x98, 0xe5, 0x61,
@@ -70,99 +65,17 @@ static const uint8_t fuzz_key_der[] = {
     0x41, 0x1f, 0xcc, 0x29, 0x97, 0x28, 0xec, 0x1c, 0x57, 0x23, 0x5a, 0x7f, 0x82, 0x90, 0xf0, 0x2e,
     0x8b, 0x49, 0x07, 0x99, 0x55, 0x71, 0x47, 0x60, 0x14};
 
-size_t tls_cred_schemes(const struct tls_cred *cr, uint16_t version, uint16_t *out, size_t cap)
-{
-	(void)cr;
-	(void)version;
-	if (cap < 1)
-		return 0;
-	out[0] = TLS_SIG_ECDSA_P256_SHA256;
-	return 1;
-}
-
-bool tls_cred_matches(const struct tls_cred *cr, const char *name)
-{
-	(void)cr;
-	return strcmp(name, "fuzz.test") == 0;
-}
-
-static void sha256(const void *msg, size_t len, uint8_t out[32])
-{
-	br_sha256_context h;
-	br_sha256_init(&h);
-	br_sha256_update(&h, msg, len);
-	br_sha256_out(&h, out);
-}
-
-int tls_cred_sign(const struct tls_cred *cr, uint16_t scheme, const void *msg, size_t msg_len,
-		  uint8_t *sig, size_t *sig_len)
-{
-	uint8_t hv[32];
-	if (scheme != TLS_SIG_ECDSA_P256_SHA256 || *sig_len < 80)
-		return ATL_EINVAL;
-	sha256(msg, msg_len, hv);
-	size_t n = br_ecdsa_sign_asn1_get_default()(br_ec_get_default(), &br_sha256_vtable, hv,
-						    &cr->ec, sig);
-	if (n == 0)
-		return ATL_EINVAL;
-	*sig_len = n;
-	return ATL_OK;
-}
-
-int tls_pubkey_verify(const struct tls_pubkey *pk, uint16_t scheme, const void *msg, size_t msg_len,
-		      const uint8_t *sig, size_t sig_len)
-{
-	uint8_t hv[32];
-	if (scheme != TLS_SIG_ECDSA_P256_SHA256 || pk->type != TLS_KEY_EC ||
-	    pk->curve != BR_EC_secp256r1)
-		return TLS_ALERT_ILLEGAL_PARAMETER;
-	sha256(msg, msg_len, hv);
-	br_ec_public_key k = {pk->curve, (unsigned char *)pk->q, pk->q_len};
-	return br_ecdsa_vrfy_asn1_get_default()(br_ec_get_default(), hv, 32, &k, sig, sig_len)
-		   ? 0
-		   : TLS_ALERT_DECRYPT_ERROR;
-}
-
-int tls_chain_verify(const struct tls_trust *trust, const uint8_t *const *certs, const size_t *lens,
-		     size_t n, const char *name, uint64_t unix_ms, struct tls_pubkey *out,
-		     const char **why)
-{
-	(void)trust;
-	(void)name;
-	(void)unix_ms;
-	*why = "bad certificate";
-	if (n == 0)
-		return TLS_ALERT_BAD_CERTIFICATE;
-	br_x509_decoder_context d;
-	br_x509_decoder_init(&d, NULL, NULL);
-	br_x509_decoder_push(&d, certs[0], lens[0]);
-	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&d);
-	if (!pk || pk->key_type != BR_KEYTYPE_EC || pk->key.ec.qlen > sizeof out->q)
-		return TLS_ALERT_BAD_CERTIFICATE;
-	memset(out, 0, sizeof *out);
-	out->type = TLS_KEY_EC;
-	out->curve = pk->key.ec.curve;
-	memcpy(out->q, pk->key.ec.q, pk->key.ec.qlen);
-	out->q_len = pk->key.ec.qlen;
-	return 0;
-}
-
-static struct tls_cred fixture_cred;
-static br_skey_decoder_context fixture_key;
+static uint8_t heap_mem[64 << 10] __attribute__((aligned(16)));
 
 static struct tls_cred *fixture(void)
 {
-	br_skey_decoder_init(&fixture_key);
-	br_skey_decoder_push(&fixture_key, fuzz_key_der, sizeof fuzz_key_der);
-	const br_ec_private_key *ec = br_skey_decoder_get_ec(&fixture_key);
-	if (!ec)
+	static struct heap h;
+	struct tls_cred *cr;
+	heap_init(&h, heap_mem, sizeof heap_mem);
+	if (tls_cred_load(NULL, &h, fuzz_cert_der, sizeof fuzz_cert_der, fuzz_key_der,
+			  sizeof fuzz_key_der, &cr) != ATL_OK)
 		abort();
-	fixture_cred.ec = *ec;
-	fixture_cred.key_type = TLS_KEY_EC;
-	fixture_cred.chain[0].data = (unsigned char *)fuzz_cert_der;
-	fixture_cred.chain[0].data_len = sizeof fuzz_cert_der;
-	fixture_cred.nchain = 1;
-	return &fixture_cred;
+	return cr;
 }
 
 #define CONN_MEM 80000
