@@ -490,11 +490,16 @@ static bool key_matches_cert(const struct tls_cred *cr)
 	size_t nl = br_rsa_compute_modulus_get_default()(nbuf, &cr->rsa);
 	const uint8_t *np = nbuf;
 	nl = strip_zeros(&np, nl);
-	uint32_t e = br_rsa_compute_pubexp_get_default()(&cr->rsa);
-	uint32_t ce = 0;
-	for (size_t i = 0; i < pub->e_len; i++)
-		ce = ce << 8 | pub->e[i];
-	return nl && nl == pub->n_len && memcmp(np, pub->n, nl) == 0 && pub->e_len <= 4 && e == ce;
+	if (nl == 0 || nl != pub->n_len || memcmp(np, pub->n, nl) != 0)
+		return false;
+	/* The modulus matches; the public exponent is checked by a signature
+	 * (BearSSL's compute_pubexp gives 0 for keys it was not made for). */
+	static const char probe[] = "atoll key check";
+	uint8_t sig[512];
+	size_t sl = sizeof sig;
+	return tls_cred_sign(cr, TLS_SIG_RSA_PKCS1_SHA256, probe, sizeof probe, sig, &sl) ==
+		   ATL_OK &&
+	       tls_pubkey_verify(pub, TLS_SIG_RSA_PKCS1_SHA256, probe, sizeof probe, sig, sl) == 0;
 }
 
 static int cred_fail(struct loop *l, br_skey_decoder_context *dc, const char *why)

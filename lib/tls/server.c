@@ -160,8 +160,11 @@ static uint16_t pick_scheme(struct tls_conn *c, const struct tls_cred *cr, uint1
 }
 
 /* The credential for version: the first naming the SNI that can sign
- * for this client, else the first that can sign at all. */
-static const struct tls_cred *pick_cred(struct tls_conn *c, uint16_t version, uint16_t *scheme)
+ * for this client, else the first that can sign at all.  groups (TLS
+ * 1.2, else NULL): the client's supported_groups, which also bound the
+ * curve of an ECDSA certificate (RFC 8422 5.1). */
+static const struct tls_cred *pick_cred(struct tls_conn *c, uint16_t version,
+					const struct rd *groups, uint16_t *scheme)
 {
 	const struct tls_config *cfg = c->cfg;
 	for (int pass = 0; pass < 2; pass++)
@@ -170,6 +173,11 @@ static const struct tls_cred *pick_cred(struct tls_conn *c, uint16_t version, ui
 			if (pass == 0 &&
 			    (!c->server_name[0] || !tls_cred_matches(cr, c->server_name)))
 				continue;
+			if (groups && cr->key_type == TLS_KEY_EC &&
+			    !tls_list_has16(*groups, cr->ec.curve == BR_EC_secp384r1
+							 ? TLS_GROUP_P384
+							 : TLS_GROUP_P256))
+				continue;
 			uint16_t s = pick_scheme(c, cr, version);
 			if (s) {
 				*scheme = s;
@@ -177,6 +185,16 @@ static const struct tls_cred *pick_cred(struct tls_conn *c, uint16_t version, ui
 			}
 		}
 	return NULL;
+}
+
+/* Can any of the credentials sign for TLS 1.3? */
+static bool speaks13(const struct tls_config *cfg)
+{
+	uint16_t s;
+	for (unsigned i = 0; i < cfg->ncreds; i++)
+		if (tls_cred_schemes(cfg->creds[i], TLS_V13, &s, 1))
+			return true;
+	return false;
 }
 
 /* Server preference over the client's list, for version (and, on 1.2,
@@ -560,7 +578,7 @@ static int flight13(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 	tls_hash_msg(c, msg, len);
 	c->resumed = psk_len > 0;
 	if (!c->resumed) {
-		c->cred = pick_cred(c, TLS_V13, &c->sig_scheme);
+		c->cred = pick_cred(c, TLS_V13, NULL, &c->sig_scheme);
 		if (!c->cred)
 			return tls_fail(c, TLS_ALERT_HANDSHAKE_FAILURE,
 					"no certificate for TLS 1.3");
@@ -676,15 +694,13 @@ static int send_ticket13(struct tls_conn *c)
 	return a;
 }
 
-/* The client's Certificate (1.3 or 1.2) into c->peer_key. */
+/* The client's Certificate (TLS 1.3 only) into c->peer_key. */
 static int client_certificate(struct tls_conn *c, const uint8_t *msg, size_t len, bool *empty)
 {
 	struct rd r = rd_make(msg + 4, len - 4);
-	if (c->version == TLS_V13) {
-		uint8_t ctx = rd_u8(&r);
-		if (!rd_take(&r, ctx) || ctx != 0)
-			return tls_fail(c, TLS_ALERT_ILLEGAL_PARAMETER, "certificate context");
-	}
+	uint8_t ctx = rd_u8(&r);
+	if (!rd_take(&r, ctx) || ctx != 0)
+		return tls_fail(c, TLS_ALERT_ILLEGAL_PARAMETER, "certificate context");
 	uint32_t ll = (uint32_t)rd_u8(&r) << 16;
 	ll |= rd_be16(&r);
 	struct rd list = rd_sub(&r, ll);
@@ -696,8 +712,7 @@ static int client_certificate(struct tls_conn *c, const uint8_t *msg, size_t len
 		uint32_t cl = (uint32_t)rd_u8(&list) << 16;
 		cl |= rd_be16(&list);
 		const uint8_t *p = rd_take(&list, cl);
-		if (c->version == TLS_V13)
-			rd_skip(&list, rd_be16(&list));
+		rd_skip(&list, rd_be16(&list)); /* the entry's extensions */
 		if (!rd_ok(&list) || cl == 0)
 			return tls_fail(c, TLS_ALERT_DECODE_ERROR, "Certificate entry");
 		if (n == TLS_CRED_MAX_CERTS)
@@ -707,12 +722,9 @@ static int client_certificate(struct tls_conn *c, const uint8_t *msg, size_t len
 	}
 	*empty = n == 0;
 	if (n == 0)
-		return c->cfg->require_client_cert
-			   ? tls_fail(c,
-				      c->version == TLS_V13 ? TLS_ALERT_CERTIFICATE_REQUIRED
-							    : TLS_ALERT_HANDSHAKE_FAILURE,
-				      "client sent no certificate")
-			   : 0;
+		return c->cfg->require_client_cert ? tls_fail(c, TLS_ALERT_CERTIFICATE_REQUIRED,
+							      "client sent no certificate")
+						   : 0;
 	const char *why = "";
 	int a =
 	    tls_chain_verify(c->cfg->trust, certs, lens, n, NULL, c->now_ms, &c->peer_key, &why);
@@ -826,6 +838,11 @@ static int flight12(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 	if (e && (e->len != 1 || e->data[0] != 0))
 		return tls_fail(c, TLS_ALERT_HANDSHAKE_FAILURE, "renegotiation_info not empty");
 	bool reneg = e || h->scsv_reneg;
+	/* Client certificates are asked for on 1.3 only (docs/tls.md): a
+	 * server that requires one cannot speak 1.2 at all. */
+	if (c->cfg->require_client_cert)
+		return tls_fail(c, TLS_ALERT_HANDSHAKE_FAILURE,
+				"a client certificate is required, which needs TLS 1.3");
 	c->ems = tls_exts_find(&h->x, TLS_EXT_EMS) != NULL;
 	if (!c->ems && c->cfg->require_ems)
 		return tls_fail(c, TLS_ALERT_HANDSHAKE_FAILURE,
@@ -844,8 +861,10 @@ static int flight12(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 	}
 	tls_hash_msg(c, msg, len);
 	br_hmac_drbg_generate(&c->rng, c->server_random, 32);
-	/* RFC 8446 4.1.3: a 1.3-capable server says it was downgraded. */
-	if (c->cfg->max_version >= TLS_V13)
+	/* RFC 8446 4.1.3: a 1.3-capable server says it was downgraded.  One
+	 * whose certificates are all RSA (1.2 only here) is not 1.3-capable,
+	 * and a 1.3 client must not take its 1.2 for an attack. */
+	if (c->cfg->max_version >= TLS_V13 && speaks13(c->cfg))
 		memcpy(c->server_random + 24, tls_downgrade12, 8);
 
 	/* Resumption: a ticket of ours, a session ID to echo, EMS both times
@@ -866,17 +885,17 @@ static int flight12(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 	}
 	c->send_ticket = st && c->cfg->tickets_enabled;
 	if (!c->resumed) {
-		c->cred = pick_cred(c, TLS_V12, &c->sig_scheme);
-		if (!c->cred)
-			return tls_fail(c, TLS_ALERT_HANDSHAKE_FAILURE, "no usable certificate");
-		c->suite = pick_suite(c, h, TLS_V12, c->cred->key_type);
-		if (!c->suite)
-			return tls_fail(c, TLS_ALERT_HANDSHAKE_FAILURE, "no common TLS 1.2 suite");
 		/* RFC 8422 5.1.1: a client without supported_groups takes P-256. */
 		e = tls_exts_find(&h->x, TLS_EXT_SUPPORTED_GROUPS);
 		struct rd groups = rd_make((const uint8_t *)"\x00\x17", 2);
 		if (e && tls_ext_list16(e, &groups))
 			return tls_fail(c, TLS_ALERT_DECODE_ERROR, "supported_groups");
+		c->cred = pick_cred(c, TLS_V12, &groups, &c->sig_scheme);
+		if (!c->cred)
+			return tls_fail(c, TLS_ALERT_HANDSHAKE_FAILURE, "no usable certificate");
+		c->suite = pick_suite(c, h, TLS_V12, c->cred->key_type);
+		if (!c->suite)
+			return tls_fail(c, TLS_ALERT_HANDSHAKE_FAILURE, "no common TLS 1.2 suite");
 		c->group = 0;
 		for (const uint16_t *g = tls_cfg_groups(c->cfg); *g && !c->group; g++)
 			if (tls_list_has16(groups, *g))
@@ -939,10 +958,9 @@ static int flight12(struct tls_conn *c, struct hello *h, const uint8_t *msg, siz
 	store_be16(ske + pl + 2, (uint16_t)sl);
 	if ((a = tls_send_hs(c, TLS_HS_SERVER_KEY_EXCHANGE, ske, pl + 4 + sl)))
 		return a;
-	/* Client certificates are asked for on 1.3 only (docs/tls.md). */
 	if ((a = tls_send_hs(c, TLS_HS_SERVER_HELLO_DONE, NULL, 0)))
 		return a;
-	c->hs = c->peer_cert_requested ? HS_WAIT_CLIENT_CERT : HS_WAIT_CKE;
+	c->hs = HS_WAIT_CKE;
 	return 0;
 }
 
@@ -1044,7 +1062,7 @@ static int client_hello(struct tls_conn *c, const uint8_t *msg, size_t len)
 		/* A 1.3 client whose only acceptable certificate is 1.2's
 		 * (RSA) gets 1.2 when it offers it. */
 		uint16_t scheme;
-		if (version == TLS_V13 && !pick_cred(c, TLS_V13, &scheme) &&
+		if (version == TLS_V13 && !pick_cred(c, TLS_V13, NULL, &scheme) &&
 		    tls_version_on(c, TLS_V12)) {
 			const struct tls_ext *sv = tls_exts_find(&h.x, TLS_EXT_SUPPORTED_VERSIONS);
 			struct rd vr = rd_make(sv->data + 1, sv->len - 1);
@@ -1091,10 +1109,7 @@ int tls_server_hs(struct tls_conn *c, uint8_t type, const uint8_t *msg, size_t l
 		if ((a = client_certificate(c, msg, len, &empty)))
 			return a;
 		tls_hash_msg(c, msg, len);
-		if (c->version == TLS_V13)
-			c->hs = empty ? HS_WAIT_FINISHED : HS_WAIT_CV;
-		else
-			c->hs = HS_WAIT_CKE;
+		c->hs = empty ? HS_WAIT_FINISHED : HS_WAIT_CV;
 		return 0;
 	case HS_WAIT_CV:
 		if (type != TLS_HS_CERTIFICATE_VERIFY)
