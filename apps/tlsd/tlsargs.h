@@ -1,6 +1,6 @@
 /*
  * tlsargs.h - what tlsd and tlsc share: the boot arguments that shape a
- * struct tls_config (tls-min=, tls-max=, suites=, groups=, alpn=), the
+ * struct tls_config (tls-min=, tls-max=, ems=, suites=, groups=, alpn=), the
  * certs archive on a block device, and the byte pattern both use so that
  * a large transfer can be checked without keeping what was sent.
  *
@@ -28,6 +28,7 @@
 #define TLSARGS_DECLS                                                                      \
 	{"tls-min", "lowest TLS version: 1.2 (default) or 1.3"},                           \
 	{"tls-max", "highest TLS version: 1.2 or 1.3 (default)"},                          \
+	{"ems", "1: TLS 1.2 needs extended master secret (default, RFC 7627); 0: optional"}, \
 	{"suites", "cipher suites in preference order: IANA names, OpenSSL names or hex "  \
 		   "(0x1301), comma-separated (default: the library's)"},                  \
 	{"groups", "key exchange groups in preference order: x25519, p256, p384 "         \
@@ -186,7 +187,7 @@ static inline int tlsargs_version(struct loop *l, const char *key, uint16_t *out
 	return ATL_OK;
 }
 
-/* tls-min, tls-max, suites, groups and alpn from the boot arguments into
+/* tls-min, tls-max, ems, suites, groups and alpn from the boot arguments into
  * cfg (already through tls_config_init); the lists live in a. */
 static inline int tlsargs_apply(struct loop *l, struct tls_config *cfg, struct tlsargs *a)
 {
@@ -197,6 +198,10 @@ static inline int tlsargs_apply(struct loop *l, struct tls_config *cfg, struct t
 		LOG_ERROR(l, "tls-min= is above tls-max=");
 		return ATL_EINVAL;
 	}
+	uint64_t ems;
+	if (args_get_u64(l, "ems", 1, 1, &ems) != ATL_OK)
+		return ATL_EINVAL;
+	cfg->require_ems = ems != 0;
 	const char *v = args_get(l->start, "suites");
 	if (v) {
 		if (tlsargs_list(l, "suites", v, a->suites, TLSARGS_MAX_SUITES, tlsargs_suite) !=
