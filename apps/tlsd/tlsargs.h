@@ -1,6 +1,6 @@
 /*
  * tlsargs.h - what tlsd and tlsc share: the boot arguments that shape a
- * struct tls_config (tls-min=, tls-max=, ems=, suites=, groups=, alpn=), the
+ * struct tls_config (tls-min=, tls-max=, ems=, out-buf=, hs-buf=, suites=, groups=, alpn=), the
  * certs archive on a block device, and the byte pattern both use so that
  * a large transfer can be checked without keeping what was sent.
  *
@@ -29,6 +29,10 @@
 	{"tls-min", "lowest TLS version: 1.2 (default) or 1.3"},                           \
 	{"tls-max", "highest TLS version: 1.2 or 1.3 (default)"},                          \
 	{"ems", "1: TLS 1.2 needs extended master secret (default, RFC 7627); 0: optional"}, \
+	{"out-buf", "bytes of the send record buffer, 2048-16709 (default 16709): it "    \
+		    "must hold our whole handshake flight"},                               \
+	{"hs-buf", "bytes for the largest handshake message taken, 2048-65536 "            \
+		   "(default 16384)"},                                                      \
 	{"suites", "cipher suites in preference order: IANA names, OpenSSL names or hex "  \
 		   "(0x1301), comma-separated (default: the library's)"},                  \
 	{"groups", "key exchange groups in preference order: x25519, p256, p384 "         \
@@ -202,6 +206,19 @@ static inline int tlsargs_apply(struct loop *l, struct tls_config *cfg, struct t
 	if (args_get_u64(l, "ems", 1, 1, &ems) != ATL_OK)
 		return ATL_EINVAL;
 	cfg->require_ems = ems != 0;
+	/* A record in (always the largest legal one: the peer chooses),
+	 * a record out and the largest handshake message taken. */
+	uint64_t ob, hb;
+	if (args_get_u64(l, "out-buf", cfg->out_buf, 16709, &ob) != ATL_OK ||
+	    args_get_u64(l, "hs-buf", cfg->hs_buf, 65536, &hb) != ATL_OK)
+		return ATL_EINVAL;
+	if (ob < 2048 || hb < 2048) {
+		LOG_ERROR(l, "out-buf= and hs-buf= take at least 2048 bytes");
+		return ATL_EINVAL;
+	}
+	cfg->out_buf = (size_t)ob;
+	cfg->hs_buf = (size_t)hb;
+
 	const char *v = args_get(l->start, "suites");
 	if (v) {
 		if (tlsargs_list(l, "suites", v, a->suites, TLSARGS_MAX_SUITES, tlsargs_suite) !=

@@ -211,7 +211,10 @@ C_PID=$UK_PID
 start_uk "$WORK/d.log" "$TLSD" "${TLSD_COMMON[@]}" --net:service=tap3 --block:certs="$WORK/a.tar" \
 	ipv4=$D/24 mac=02:00:00:77:00:08 client-cert=require
 D_PID=$UK_PID
-start_uk "$WORK/e.log" "$TLSD" --mem=32M --stack=socket listen=127.0.0.1:8443
+# tlsd E is the lean configuration: a send buffer of 8 KiB (room for its
+# whole flight) and 4 KiB for a ClientHello, under 40 KiB per connection.
+start_uk "$WORK/e.log" "$TLSD" --mem=32M --stack=socket listen=127.0.0.1:8443 out-buf=8192 \
+	hs-buf=4096
 E_PID=$UK_PID
 started=1
 for x in a b c d e; do
@@ -226,6 +229,9 @@ grep -q "credential other.cert.pem loaded" "$WORK/a.log" &&
 	grep -q "trust anchors for client certificates" "$WORK/a.log" &&
 	ok "tlsd A loaded cert.pem, other.cert.pem and ca.pem from its tar archive" ||
 	not_ok "tlsd A loaded its credentials" "$(grep -E 'credential|ca.pem|error' "$WORK/a.log")"
+per=$(sed -n 's/.*connections of \([0-9]*\) bytes.*/\1/p' "$WORK/e.log")
+[ -n "$per" ] && [ "$per" -lt 40960 ] && ok "tlsd E: $per bytes per connection (under 40 KiB)" ||
+	not_ok "tlsd E: under 40 KiB per connection" "$(grep 'connections of' "$WORK/e.log")"
 grep -q "built-in self-signed localhost" "$WORK/e.log" &&
 	ok "tlsd E without an archive serves the built-in credential" ||
 	not_ok "tlsd E serves the built-in credential" "$(tail -3 "$WORK/e.log")"
@@ -522,6 +528,14 @@ if out=$(in_s curl -sS --max-time 20 --cacert "$PKI/default.pem" https://localho
 else
 	fail_row "curl vs tlsd E on the socket stack with the built-in localhost certificate" "$out"
 fi
+for v in --tlsv1.3 "--tlsv1.2 --tls-max 1.2"; do
+	# shellcheck disable=SC2086
+	in_s curl -sS --max-time 60 --cacert "$PKI/default.pem" $v -o "$WORK/e.got" \
+		https://localhost:8443/bytes/3000000 2>"$WORK/e.err"
+	[ "$(sha_of "$WORK/e.got")" = "$(sha_of "$WORK/pat3m")" ] &&
+		ok "curl $v GET /bytes/3000000 from the lean tlsd E (8 KiB records out): SHA-256 equal" ||
+		fail_row "curl $v GET /bytes/3000000 from the lean tlsd E" "$(cat "$WORK/e.err")"
+done
 
 # ---- atoll client (tlsc) vs openssl s_server ----------------------------------------------
 CUR_LOG=$WORK/ss.log
