@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# test_tls_scan.sh - sslscan (Debian's, over OpenSSL) against tlsd: no SSL,
-# TLS 1.0 or 1.1, only ECDHE with AEAD suites, only X25519 / P-256 /
-# P-384, no renegotiation, TLS_FALLBACK_SCSV honoured, no Heartbleed.
+# test_tls_scan.sh - sslscan and testssl.sh (Debian's) against tlsd: no
+# SSL, TLS 1.0 or 1.1, only ECDHE with AEAD suites, only X25519 / P-256 /
+# P-384, no renegotiation, TLS_FALLBACK_SCSV honoured, no Heartbleed; and
+# testssl.sh's protocol, cipher-category, forward-secrecy and
+# vulnerability checks (-p -s -f -U) find nothing rated LOW or worse.
 # tlsd runs on the socket stack on the loopback of the test's namespace.
 #
 # sslscan's TLS 1.2 probes do not offer extended master secret, which
@@ -58,6 +60,33 @@ TLSv1.3 TLS_CHACHA20_POLY1305_SHA256'
 groups=$(echo "$out" | sed -n '/Key Exchange Group/,/^$/p' | grep -oE '(x25519|secp[0-9]+r1|ffdhe[0-9]+|x448|sect[0-9a-z]+|prime[0-9a-z]+)' | sort -u | tr '\n' ' ')
 [ "$groups" = "secp256r1 secp384r1 x25519 " ] && ok "sslscan: groups x25519, P-256, P-384 only" ||
 	not_ok "sslscan: groups x25519, P-256, P-384 only" "$groups"
+
+if command -v testssl >/dev/null; then
+	in_s timeout 400 testssl --quiet --color 0 --warnings off -p -s -f -U \
+		--jsonfile "$WORK/testssl.json" 127.0.0.1:8443 >"$WORK/testssl.txt" 2>&1
+	bad=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(len(d))
+for x in d:
+    if x["severity"] in ("LOW", "MEDIUM", "HIGH", "CRITICAL"):
+        print(x["id"], x["severity"], x["finding"])' "$WORK/testssl.json" 2>&1)
+	n=$(echo "$bad" | head -1)
+	if [ "$n" -gt 20 ] 2>/dev/null && [ "$(echo "$bad" | wc -l)" = 1 ]; then
+		ok "testssl.sh -p -s -f -U: $n findings, none LOW or worse"
+	else
+		not_ok "testssl.sh -p -s -f -U: nothing LOW or worse" "$bad" "$(tail -5 "$WORK/testssl.txt")"
+	fi
+	python3 -c '
+import json, sys
+d = {x["id"]: x["finding"] for x in json.load(open(sys.argv[1]))}
+sys.exit(0 if d.get("TLS1_2", "").startswith("offered") and d.get("TLS1_3", "").startswith("offered") and
+         d.get("TLS1", "").startswith("not offered") and d.get("SSLv3", "").startswith("not offered") else 1)' \
+		"$WORK/testssl.json" && ok "testssl.sh: TLS 1.2 and 1.3 offered, TLS 1.0 and SSLv3 not" ||
+		not_ok "testssl.sh: TLS 1.2 and 1.3 offered, TLS 1.0 and SSLv3 not" "$(grep -E 'TLS1|SSLv' "$WORK/testssl.txt")"
+else
+	not_ok "testssl.sh is installed (sh tools/deps.sh)"
+fi
 
 out=$(in_s timeout 120 sslscan --no-colour --tls12 127.0.0.1:8444 2>&1)
 echo "$out" | grep -qE "^TLSv1\.2 +disabled" &&
