@@ -327,17 +327,21 @@ static int ccs_in(struct tls_conn *c, const uint8_t *p, size_t n)
 {
 	if (n != 1 || p[0] != 1)
 		return tls_fail(c, TLS_ALERT_UNEXPECTED_MESSAGE, "malformed ChangeCipherSpec");
-	if (c->version == TLS_V13 || (c->server && c->hs <= HS_WAIT_CH2)) {
-		/* RFC 8446 5: a compatibility CCS during the handshake is
-		 * dropped; one after it is an error. */
-		if (c->hs == HS_DONE || c->ccs_seen)
-			return tls_fail(c, TLS_ALERT_UNEXPECTED_MESSAGE, "ChangeCipherSpec");
-		c->ccs_seen = c->version == TLS_V13;
-		return 0;
-	}
+	/* RFC 8446 5.1: no other record type between a message's fragments */
 	if (c->hs_len != 0)
 		return tls_fail(c, TLS_ALERT_UNEXPECTED_MESSAGE,
 				"ChangeCipherSpec inside a message");
+	if (c->server && c->hs == HS_START)
+		return tls_fail(c, TLS_ALERT_UNEXPECTED_MESSAGE,
+				"ChangeCipherSpec before the ClientHello");
+	if (c->version == TLS_V13 || (c->server && c->hs == HS_WAIT_CH2)) {
+		/* RFC 8446 5: between the first ClientHello and the peer's
+		 * Finished a compatibility CCS, however many, is dropped;
+		 * one after it is an error. */
+		if (c->hs == HS_DONE)
+			return tls_fail(c, TLS_ALERT_UNEXPECTED_MESSAGE, "ChangeCipherSpec");
+		return 0;
+	}
 	return c->server ? tls_server_hs(c, 0, NULL, 0) : tls_client_hs(c, 0, NULL, 0);
 }
 
@@ -357,7 +361,11 @@ static int record_in(struct tls_conn *c, size_t rec_len)
 			return tls_fail(c, TLS_ALERT_UNEXPECTED_MESSAGE, "plaintext record");
 		int a = tls_aead_open(&c->rd, rec, rec_len, &type, &p, &n);
 		if (a)
-			return tls_fail(c, a, "record did not decrypt");
+			return tls_fail(c, a,
+					a == TLS_ALERT_BAD_RECORD_MAC ? "record did not decrypt"
+					: a == TLS_ALERT_RECORD_OVERFLOW
+					    ? "record over 2^14 inside"
+					    : "record with no content type");
 	} else if (n > TLS_MAX_RECORD) {
 		return tls_fail(c, TLS_ALERT_RECORD_OVERFLOW, "plaintext record over 2^14");
 	}
@@ -368,8 +376,8 @@ static int record_in(struct tls_conn *c, size_t rec_len)
 		if (c->hs_len != 0)
 			return tls_fail(c, TLS_ALERT_UNEXPECTED_MESSAGE, "alert inside a message");
 		return alert_in(c, p, n);
-	case TLS_CT_CCS:
-		return ccs_in(c, p, n);
+	case TLS_CT_CCS: /* RFC 8446 5: never protected */
+		return tls_fail(c, TLS_ALERT_UNEXPECTED_MESSAGE, "protected ChangeCipherSpec");
 	case TLS_CT_APPDATA:
 		if (!(c->state & TLS_ST_ESTABLISHED) || !c->rd.on || c->hs_len != 0)
 			return tls_fail(c, TLS_ALERT_UNEXPECTED_MESSAGE,
@@ -397,10 +405,12 @@ static int process(struct tls_conn *c)
 	while (!(c->state & TLS_ST_FAILED) && c->app_rec_len == 0 && c->in_len >= TLS_REC_HDR) {
 		const uint8_t *h = c->in_buf;
 		size_t len = (size_t)h[3] << 8 | h[4];
-		/* RFC 8446 5.1: the record version is otherwise ignored. */
-		if (h[1] != 3)
-			return conn_fail(c,
-					 tls_fail(c, TLS_ALERT_DECODE_ERROR, "not a TLS record"));
+		/* RFC 8446 5.1: legacy_record_version is ignored.  The type
+		 * is checked before waiting for the body, so that what is not
+		 * TLS at all (plain HTTP on 443) fails at once. */
+		if (h[0] < TLS_CT_CCS || h[0] > TLS_CT_APPDATA)
+			return conn_fail(c, tls_fail(c, TLS_ALERT_UNEXPECTED_MESSAGE,
+						     "unknown record type (not TLS?)"));
 		if (len > TLS_MAX_CIPHERTEXT || TLS_REC_HDR + len > c->in_cap)
 			return conn_fail(c,
 					 tls_fail(c, TLS_ALERT_RECORD_OVERFLOW, "record too long"));

@@ -364,7 +364,7 @@ struct tls_conn {
 	uint16_t sig_scheme;	     /* the scheme we sign with */
 	char server_name[256];
 	char alpn[32];
-	bool resumed, hrr_done, ccs_seen, peer_cert_requested, send_ticket;
+	bool resumed, hrr_done, peer_cert_requested, send_ticket;
 	bool key_update_pending; /* 1.3: the peer asked us to update */
 	uint8_t ticket_count;
 	struct tls_pubkey peer_key;
