@@ -52,6 +52,13 @@ expect() {
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# Whatever still runs in the namespaces (a server started through a
+	# shell function, whose $! was the subshell) goes too.
+	local ns left
+	for ns in "$NS_C" "$NS_S"; do
+		left=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$left" ] && kill $left 2>/dev/null
+	done
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
 	rm -rf "$WORK"

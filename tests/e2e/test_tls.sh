@@ -237,17 +237,17 @@ grep -q "built-in self-signed localhost" "$WORK/e.log" &&
 	not_ok "tlsd E serves the built-in credential" "$(tail -3 "$WORK/e.log")"
 
 # Linux servers in the client namespace for tlsc.
-in_c sh -c "cd '$WORK/www' && exec openssl s_server -accept $L:4433 -cert '$PKI/ecdsa.pem' \
+ip netns exec "$NS_C" sh -c "cd '$WORK/www' && exec openssl s_server -accept $L:4433 -cert '$PKI/ecdsa.pem' \
 	-key '$PKI/ecdsa.key' -dcert '$PKI/rsa.pem' -dkey '$PKI/rsa.key' -www -msg" \
 	>"$WORK/ss.log" 2>&1 &
 PIDS+=($!)
-in_c openssl s_server -accept $L:4434 -cert "$PKI/ecdsa.pem" -key "$PKI/ecdsa.key" -groups P-256 \
+ip netns exec "$NS_C" openssl s_server -accept $L:4434 -cert "$PKI/ecdsa.pem" -key "$PKI/ecdsa.key" -groups P-256 \
 	-www -msg >"$WORK/ss-hrr.log" 2>&1 &
 PIDS+=($!)
-in_c sh -c "cd '$WORK/www' && exec openssl s_server -accept $L:4435 -cert '$PKI/ecdsa.pem' \
+ip netns exec "$NS_C" sh -c "cd '$WORK/www' && exec openssl s_server -accept $L:4435 -cert '$PKI/ecdsa.pem' \
 	-key '$PKI/ecdsa.key' -WWW" >"$WORK/ss-www.log" 2>&1 &
 PIDS+=($!)
-in_c gnutls-serv --http -p 5557 --x509certfile "$PKI/ecdsa.pem" --x509keyfile "$PKI/ecdsa.key" \
+ip netns exec "$NS_C" gnutls-serv --http -p 5557 --x509certfile "$PKI/ecdsa.pem" --x509keyfile "$PKI/ecdsa.key" \
 	>"$WORK/gs-http.log" 2>&1 &
 PIDS+=($!)
 expect "ping tlsd A (ARP both ways)" in_c ping -c 1 -W 2 $A
