@@ -172,8 +172,7 @@ static int tlsc_echo(struct tlsc *t, struct tls_stream *s, struct tlsc_result *r
 		}
 		size_t k =
 		    t->echo - off < TLSC_ECHO_CHUNK ? (size_t)(t->echo - off) : TLSC_ECHO_CHUNK;
-		for (size_t i = 0; i < k; i++)
-			t->tx[i] = tlsargs_pattern(off + i);
+		tlsargs_fill(t->tx, off, k);
 		int rc = tls_write(s, t->tx, k, tlsc_deadline(t));
 		if (rc != ATL_OK) {
 			tlsc_failed(t, s, rc, "echo write");

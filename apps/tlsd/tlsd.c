@@ -153,8 +153,7 @@ static int tlsd_http(struct tlsd *d, struct tlsd_conn *tc, struct tls_stream *s,
 		rc = tls_write(s, head, (size_t)n, deadline_in(l, TLSD_IDLE_TIMEOUT));
 		for (uint64_t off = 0; rc == ATL_OK && off < nbytes;) {
 			size_t k = nbytes - off < TLSD_IO ? (size_t)(nbytes - off) : TLSD_IO;
-			for (size_t i = 0; i < k; i++)
-				tc->io[i] = tlsargs_pattern(off + i);
+			tlsargs_fill(tc->io, off, k);
 			rc = tls_write(s, tc->io, k, deadline_in(l, TLSD_IDLE_TIMEOUT));
 			off += k;
 			if (rc == ATL_OK)

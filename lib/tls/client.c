@@ -123,12 +123,9 @@ static bool session_usable(const struct tls_conn *c)
 	    strcmp(s->server_name, c->server_name) != 0)
 		return false;
 	/* RFC 8446 4.6.1: never past its lifetime, nor seven days; a clock
-	 * behind the time it was received cannot tell its age.  A clock not
-	 * yet set (0) cannot either, but then the server's check of its own
-	 * ticket is what decides. */
+	 * behind the time it was received cannot tell its age. */
 	uint32_t life = s->lifetime < LIFETIME_MAX ? s->lifetime : LIFETIME_MAX;
-	if (c->now_ms != 0 &&
-	    (c->now_ms < s->received || c->now_ms - s->received >= (uint64_t)life * 1000))
+	if (c->now_ms < s->received || c->now_ms - s->received >= (uint64_t)life * 1000)
 		return false;
 	if (s->version == TLS_V13)
 		return s->secret_len == tls_hash_len(si->hash);

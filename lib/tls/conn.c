@@ -207,11 +207,22 @@ struct tls_conn *tls_conn_init(void *mem, size_t mem_len, const struct tls_confi
 		}
 		if (session && session->ticket_len > 0)
 			c->session = *session;
-		int a = tls_client_start(c);
-		if (a)
-			conn_fail(c, a);
+		/* The ClientHello is built when first asked for, so that
+		 * tls_conn_set_time has been called: a resumed ticket's age
+		 * and lifetime need the clock. */
+		c->hello_pending = true;
 	}
 	return c;
+}
+
+static void client_hello(struct tls_conn *c)
+{
+	if (!c->hello_pending)
+		return;
+	c->hello_pending = false;
+	int a = tls_client_start(c);
+	if (a)
+		conn_fail(c, a);
 }
 
 void tls_conn_set_time(struct tls_conn *c, uint64_t unix_ms)
@@ -429,6 +440,7 @@ static int process(struct tls_conn *c)
 
 uint8_t *tls_conn_recv_buf(struct tls_conn *c, size_t *cap)
 {
+	client_hello(c);
 	if (c->state & (TLS_ST_FAILED | TLS_ST_PEER_CLOSED)) {
 		*cap = 0;
 		return NULL;
@@ -439,6 +451,7 @@ uint8_t *tls_conn_recv_buf(struct tls_conn *c, size_t *cap)
 
 int tls_conn_recv_done(struct tls_conn *c, size_t n)
 {
+	client_hello(c);
 	if (c->err)
 		return c->err;
 	ASSERT(n <= c->in_cap - c->in_len);
@@ -448,6 +461,7 @@ int tls_conn_recv_done(struct tls_conn *c, size_t n)
 
 const uint8_t *tls_conn_send_buf(struct tls_conn *c, size_t *len)
 {
+	client_hello(c);
 	flush_open(c);
 	*len = c->out_len - c->out_pos;
 	return *len ? c->out_buf + c->out_pos : NULL;

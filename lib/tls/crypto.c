@@ -270,6 +270,37 @@ static size_t cipher_key_len(enum tls_cipher c)
 	return c == TLS_CIPHER_AES128_GCM ? 16 : 32;
 }
 
+/*
+ * The fastest of BearSSL's implementations this CPU runs: AES-NI CTR and
+ * PCLMULQDQ GHASH, SSE2 ChaCha20 and the 64-bit-multiply Poly1305, else
+ * the constant-time portable ones.  Each _get is a CPUID, a VM exit under
+ * a hypervisor, so the answer is taken once, not per key or per record.
+ */
+static struct {
+	bool picked;
+	const br_block_ctr_class *ctr; /* NULL: ct64 */
+	br_ghash ghash;
+	br_poly1305_run poly;
+	br_chacha20_run chacha;
+} cpu;
+
+static void cpu_pick(void)
+{
+	if (cpu.picked)
+		return;
+	cpu.ctr = br_aes_x86ni_ctr_get_vtable();
+	cpu.ghash = br_ghash_pclmul_get();
+	if (cpu.ghash == 0)
+		cpu.ghash = br_ghash_ctmul64;
+	cpu.poly = br_poly1305_ctmulq_get();
+	if (cpu.poly == 0)
+		cpu.poly = br_poly1305_ctmul_run;
+	cpu.chacha = br_chacha20_sse2_get();
+	if (cpu.chacha == 0)
+		cpu.chacha = br_chacha20_ct_run;
+	cpu.picked = true;
+}
+
 static void aead_keys(struct tls_aead *a, const struct tls_suite_info *s, const uint8_t *key)
 {
 	size_t klen = cipher_key_len(s->cipher);
@@ -281,18 +312,15 @@ static void aead_keys(struct tls_aead *a, const struct tls_suite_info *s, const 
 	memcpy(a->key, key, klen);
 	if (s->cipher == TLS_CIPHER_CHACHA20)
 		return;
-	/* The AES-NI CTR when the CPU has it, else BearSSL's constant-time
-	 * 64-bit one; GHASH likewise with PCLMULQDQ. */
-	a->ctr = br_aes_x86ni_ctr_get_vtable();
+	cpu_pick();
+	a->ctr = cpu.ctr;
 	if (a->ctr != NULL)
 		a->ctr->init(&a->aes.ni.vtable, key, klen);
 	else {
 		a->ctr = &br_aes_ct64_ctr_vtable;
 		a->ctr->init(&a->aes.ct64.vtable, key, klen);
 	}
-	a->ghash = br_ghash_pclmul_get();
-	if (a->ghash == 0)
-		a->ghash = br_ghash_ctmul64;
+	a->ghash = cpu.ghash;
 }
 
 void tls13_aead_init(struct tls_aead *a, const struct tls_suite_info *s, const uint8_t *secret)
@@ -376,13 +404,9 @@ static void aead_run(struct tls_aead *a, bool encrypt, const uint8_t nonce[12], 
 		     size_t aad_len, uint8_t *data, size_t len, uint8_t tag[TAG_LEN])
 {
 	if (a->cipher == TLS_CIPHER_CHACHA20) {
-		br_poly1305_run poly = br_poly1305_ctmulq_get();
-		br_chacha20_run chacha = br_chacha20_sse2_get();
-
-		if (poly == 0)
-			poly = br_poly1305_ctmul_run;
-		if (chacha == 0)
-			chacha = br_chacha20_ct_run;
+		cpu_pick();
+		br_poly1305_run poly = cpu.poly;
+		br_chacha20_run chacha = cpu.chacha;
 		poly(a->key, nonce, data, len, aad, aad_len, tag, chacha, encrypt);
 	} else {
 		br_gcm_context g;

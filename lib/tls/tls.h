@@ -231,7 +231,9 @@ struct tls_conn *tls_conn_init(void *mem, size_t mem_len, const struct tls_confi
 
 /* The wall clock, unix milliseconds, for certificate validity and ticket
  * ages.  Until it is called the time is 0 and only verify_peer=false
- * clients and tickets-off servers work. */
+ * clients and tickets-off servers work.  A client builds its ClientHello
+ * at the first tls_conn_send_buf / recv_buf / recv_done, so set the time
+ * before those. */
 void tls_conn_set_time(struct tls_conn *c, uint64_t unix_ms);
 
 /* Received bytes: where to put them (at most *cap bytes; *cap 0 means

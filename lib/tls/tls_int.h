@@ -365,6 +365,7 @@ struct tls_conn {
 	char server_name[256];
 	char alpn[32];
 	bool resumed, hrr_done, peer_cert_requested, send_ticket;
+	bool hello_pending;	 /* client: ClientHello not yet built */
 	bool key_update_pending; /* 1.3: the peer asked us to update */
 	uint8_t ticket_count;
 	struct tls_pubkey peer_key;
