@@ -122,8 +122,8 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*/*.h platform/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(filter %.c %.S,$(FUZZ_LIB_SRCS)) $(LDLIBS)
 
-build/fuzz/fuzz_tls: FUZZ_LIB_SRCS += $(TLS_SRCS)
-build/fuzz/fuzz_tls: $(TLS_SRCS)
+build/fuzz/fuzz_tls build/fuzz/fuzz_tls_cert: FUZZ_LIB_SRCS += $(TLS_SRCS)
+build/fuzz/fuzz_tls build/fuzz/fuzz_tls_cert: $(TLS_SRCS)
 
 fuzz: $(FUZZ_BINS)
 

@@ -302,7 +302,7 @@ static bool name_match(void *ctx, enum cert_name kind, const uint8_t *v, size_t 
 	return n == h->len && eq_nocase(v, h->name, n);
 }
 
-static bool der_names_host(const uint8_t *der, size_t len, const char *name)
+bool tls_cert_names_host(const uint8_t *der, size_t len, const char *name)
 {
 	struct host h;
 	return host_make(&h, name) && cert_names(der, len, name_match, &h);
@@ -310,7 +310,7 @@ static bool der_names_host(const uint8_t *der, size_t len, const char *name)
 
 bool tls_cred_matches(const struct tls_cred *cr, const char *name)
 {
-	return cr->nchain && der_names_host(cr->chain[0].data, cr->chain[0].data_len, name);
+	return cr->nchain && tls_cert_names_host(cr->chain[0].data, cr->chain[0].data_len, name);
 }
 
 /* ---- public keys --------------------------------------------------------------------- */
@@ -421,6 +421,8 @@ static bool key_begin(void *ctx, const char *name)
 static void key_data(void *ctx, const void *p, size_t n)
 {
 	struct key_sink *s = ctx;
+	if (s->dc->err || s->dc->key_type) /* stopped: see trust_data */
+		return;
 	br_skey_decoder_push(s->dc, p, n);
 }
 
@@ -600,6 +602,7 @@ struct trust_sink {
 	uint8_t *out, *end; /* pass two: where the next bytes go */
 	size_t bytes;	    /* DN and key bytes of all anchors */
 	size_t dn_start, dn_len;
+	bool trailing;		  /* bytes after the certificate's end */
 	br_x509_trust_anchor *ta; /* pass two: the array */
 	size_t n;
 	unsigned skipped;
@@ -622,13 +625,21 @@ static bool trust_begin(void *ctx, const char *name)
 		return false;
 	}
 	s->dn_len = 0;
+	s->trailing = false;
 	br_x509_decoder_init(&s->d, trust_dn, s);
 	return true;
 }
 
+/* BearSSL's decoders must not be pushed bytes once they have stopped
+ * (done or failed): their interpreter has no next instruction then.
+ * Bytes after the end of a certificate make it malformed. */
 static void trust_data(void *ctx, const void *p, size_t n)
 {
 	struct trust_sink *s = ctx;
+	if (s->d.decoded || s->d.err) {
+		s->trailing = true;
+		return;
+	}
 	br_x509_decoder_push(&s->d, p, n);
 }
 
@@ -636,7 +647,7 @@ static void trust_end(void *ctx)
 {
 	struct trust_sink *s = ctx;
 	const br_x509_pkey *pk = br_x509_decoder_get_pkey(&s->d);
-	if (!pk || br_x509_decoder_last_error(&s->d) != 0 ||
+	if (!pk || br_x509_decoder_last_error(&s->d) != 0 || s->trailing ||
 	    (pk->key_type != BR_KEYTYPE_EC && pk->key_type != BR_KEYTYPE_RSA)) {
 		s->skipped++;
 		return;
@@ -927,7 +938,7 @@ int tls_chain_verify(const struct tls_trust *trust, const uint8_t *const *certs,
 		*why = x509_why(err);
 		return x509_alert(err);
 	}
-	if (name && !der_names_host(certs[0], lens[0], name)) {
+	if (name && !tls_cert_names_host(certs[0], lens[0], name)) {
 		*why = "certificate does not name the server";
 		return TLS_ALERT_BAD_CERTIFICATE;
 	}

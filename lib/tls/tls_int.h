@@ -258,6 +258,9 @@ int tls_cred_sign(const struct tls_cred *cr, uint16_t scheme, const void *msg, s
  * illegal_parameter for a scheme that does not fit the key). */
 int tls_pubkey_verify(const struct tls_pubkey *pk, uint16_t scheme, const void *msg, size_t msg_len,
 		      const uint8_t *sig, size_t sig_len);
+/* Does the DER certificate name host name (RFC 6125, the rules of
+ * tls_cred_matches)?  False for a certificate that does not parse. */
+bool tls_cert_names_host(const uint8_t *der, size_t len, const char *name);
 /*
  * Validate a peer's chain (DER certificates, end entity first) against
  * trust at time unix_ms, for host name name (NULL: no name check), and
