@@ -118,7 +118,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize
 # sources with the sanitizers, and no other target calls it.
 FUZZ_LIB_SRCS := $(filter-out $(TLS_SRCS),$(LIB_SRCS)) tests/unit/fakeplat.c
 
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*/*.h platform/*.h)
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*/*.h platform/*.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(filter %.c %.S,$(FUZZ_LIB_SRCS)) $(LDLIBS)
 

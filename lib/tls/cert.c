@@ -35,7 +35,7 @@
 /*
  * Streams every PEM object of buf through a sink: begin() with the
  * object's name says whether its bytes are wanted, data() receives them
- * as they are decoded, end() closes the object.  Returns ATL_EINVAL for
+ * as they are decoded, end() (if any) closes the object.  Returns ATL_EINVAL for
  * a malformed PEM stream.
  */
 struct pem_sink {
@@ -80,7 +80,7 @@ static int pem_walk(const void *buf, size_t len, struct pem_sink *s)
 			inside = true;
 			break;
 		case BR_PEM_END_OBJ:
-			if (s->want)
+			if (s->want && s->end)
 				s->end(s->ctx);
 			s->want = false;
 			inside = false;
@@ -426,11 +426,6 @@ static void key_data(void *ctx, const void *p, size_t n)
 	br_skey_decoder_push(s->dc, p, n);
 }
 
-static void key_end(void *ctx)
-{
-	(void)ctx;
-}
-
 /* Copies the decoded key's integers into heap memory of the cred. */
 static int keep_key(struct tls_cred *cr, struct heap *h, const br_skey_decoder_context *dc)
 {
@@ -542,7 +537,7 @@ int tls_cred_load(struct loop *l, struct heap *h, const void *chain, size_t chai
 	/* The key */
 	if (looks_pem(key, key_len)) {
 		struct key_sink ks = {.dc = &dc};
-		struct pem_sink ps = {key_begin, key_data, key_end, &ks, false};
+		struct pem_sink ps = {key_begin, key_data, NULL, &ks, false};
 		if (pem_walk(key, key_len, &ps) != ATL_OK)
 			return cred_fail(l, &dc, "the key file is not well-formed PEM");
 		if (ks.found == 0)
