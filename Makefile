@@ -23,7 +23,7 @@ BUILD := build/$(TARGET)-$(notdir $(CC))
 endif
 OBJ := build/obj/$(TARGET)-$(notdir $(CC))
 
-APPS := hello echo udpclient dns bulk tlsd tlsc
+APPS := hello echo udpclient dns bulk tlsd tlsc web
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
         -Wno-unused-parameter
@@ -38,7 +38,8 @@ CORE_SRCS := $(wildcard lib/core/*.c lib/core/*.S)
 NET_SRCS := $(wildcard lib/net/*.c)
 DNS_SRCS := $(wildcard lib/dns/*.c)
 TLS_SRCS := $(wildcard lib/tls/*.c)
-LIB_SRCS := $(CORE_SRCS) $(NET_SRCS) $(DNS_SRCS) $(TLS_SRCS)
+HTTP_SRCS := $(wildcard lib/http/*.c)
+LIB_SRCS := $(CORE_SRCS) $(NET_SRCS) $(DNS_SRCS) $(TLS_SRCS) $(HTTP_SRCS)
 
 ifeq ($(TARGET),hosted)
 PLAT_SRCS := $(wildcard platform/hosted/*.c)

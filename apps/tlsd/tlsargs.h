@@ -1,11 +1,11 @@
 /*
- * tlsargs.h - what tlsd and tlsc share: the boot arguments that shape a
+ * tlsargs.h - what tlsd, tlsc and web share: the boot arguments that shape a
  * struct tls_config (tls-min=, tls-max=, ems=, out-buf=, hs-buf=, suites=, groups=, alpn=), the
  * certs archive on a block device, and the byte pattern both use so that
  * a large transfer can be checked without keeping what was sent.
  *
- * Included by apps/tlsd/tlsd.c and apps/tlsc/tlsc.c only (an app is the
- * files of its folder; this is the one piece the two have in common).
+ * Included by apps/tlsd/tlsd.c, apps/tlsc/tlsc.c and apps/web (an app is
+ * the files of its folder; this is the one piece they have in common).
  */
 #ifndef ATOLL_APPS_TLSD_TLSARGS_H
 #define ATOLL_APPS_TLSD_TLSARGS_H
@@ -278,34 +278,43 @@ static inline int tlsargs_apply(struct loop *l, struct tls_config *cfg, struct t
 	return ATL_OK;
 }
 
-/* The certs archive: the whole "certs" block device, read into the heap.
- * ATL_ENOENT when the app was given none. */
-static inline int tlsargs_archive(struct loop *l, struct rd *out)
+/* A block device called name, read whole into the heap (at most max
+ * bytes).  ATL_ENOENT when the app was given none. */
+static inline int tlsargs_read_device(struct loop *l, const char *name, uint64_t max,
+				      struct rd *out)
 {
 	plat_handle_t bh;
 	struct plat_block_info info;
-	if (plat_block_acquire("certs", &bh, &info) != PLAT_OK)
+	if (plat_block_acquire(name, &bh, &info) != PLAT_OK)
 		return ATL_ENOENT;
-	if (info.capacity > TLSARGS_ARCHIVE_MAX) {
-		LOG_ERROR(l, "the certs archive is larger than %u bytes", TLSARGS_ARCHIVE_MAX);
+	if (info.capacity > max) {
+		LOG_ERROR(l, "the %s device is larger than %llu bytes", name,
+			  (unsigned long long)max);
 		return ATL_EINVAL;
 	}
 	size_t cap = (size_t)info.capacity;
 	uint8_t *buf = heap_alloc(l->heap, cap ? cap : 1, 16);
 	if (!buf) {
-		LOG_ERROR(l, "heap too small for the %zu-byte certs archive", cap);
+		LOG_ERROR(l, "heap too small for the %zu-byte %s device", cap, name);
 		return ATL_ENOMEM;
 	}
 	size_t chunk = (size_t)info.block_size * 64u;
 	for (size_t off = 0; off < cap; off += chunk) {
 		size_t n = cap - off < chunk ? cap - off : chunk;
 		if (plat_block_read(bh, off, buf + off, n) != PLAT_OK) {
-			LOG_ERROR(l, "cannot read the certs device");
+			LOG_ERROR(l, "cannot read the %s device", name);
 			return ATL_EIO;
 		}
 	}
 	*out = rd_make(buf, cap);
 	return ATL_OK;
+}
+
+/* The certs archive: the whole "certs" block device, read into the heap.
+ * ATL_ENOENT when the app was given none. */
+static inline int tlsargs_archive(struct loop *l, struct rd *out)
+{
+	return tlsargs_read_device(l, "certs", TLSARGS_ARCHIVE_MAX, out);
 }
 
 /* The archive member called name (or "./name"); false if none. */
@@ -318,6 +327,116 @@ static inline bool tlsargs_member(const struct rd *archive, const char *name,
 		    (m->name[0] == '.' && m->name[1] == '/' && !strcmp(m->name + 2, name)))
 			return true;
 	return false;
+}
+
+/* A PEM member of the archive; NULL if there is none. */
+static inline const uint8_t *tlsargs_member_data(const struct rd *ar, const char *name, size_t *len)
+{
+	struct dns_tar_member m;
+	if (!tlsargs_member(ar, name, &m))
+		return NULL;
+	*len = m.len;
+	return m.data;
+}
+
+static inline int tlsargs_add_cred(struct loop *l, struct tls_config *cfg, const void *cert,
+				   size_t cert_len, const void *key, size_t key_len,
+				   const char *what)
+{
+	if (cfg->ncreds == TLS_MAX_CREDS) {
+		LOG_ERROR(l, "%s: more than %d credentials", what, TLS_MAX_CREDS);
+		return ATL_EINVAL;
+	}
+	struct tls_cred *cr;
+	int rc = tls_cred_load(l, l->heap, cert, cert_len, key, key_len, &cr);
+	if (rc != ATL_OK) {
+		LOG_ERROR(l, "%s: not loaded: %s", what, atl_strerror(rc));
+		return rc;
+	}
+	cfg->creds[cfg->ncreds++] = cr;
+	LOG_INFO(l, "credential %s loaded", what);
+	return ATL_OK;
+}
+
+/*
+ * A server's credentials from the certs archive into cfg: cert.pem +
+ * key.pem, then every <name>.cert.pem + <name>.key.pem (the server picks
+ * among them by SNI), then ca.pem (trust anchors for client
+ * certificates, into cfg->trust).  Without the device: the built-in
+ * credential given (PEM).
+ */
+static inline int tlsargs_load_creds(struct loop *l, struct tls_config *cfg, const char *def_cert,
+				     size_t def_cert_len, const char *def_key, size_t def_key_len)
+{
+	struct rd ar;
+	int rc = tlsargs_archive(l, &ar);
+	if (rc == ATL_ENOENT) {
+		LOG_INFO(l, "no certs archive: serving the built-in self-signed localhost "
+			    "credential");
+		return tlsargs_add_cred(l, cfg, def_cert, def_cert_len, def_key, def_key_len,
+					"built-in");
+	}
+	if (rc != ATL_OK)
+		return rc;
+	size_t cl = 0, kl = 0;
+	const uint8_t *cert = tlsargs_member_data(&ar, "cert.pem", &cl);
+	const uint8_t *key = tlsargs_member_data(&ar, "key.pem", &kl);
+	if (cert && key) {
+		rc = tlsargs_add_cred(l, cfg, cert, cl, key, kl, "cert.pem");
+		if (rc != ATL_OK)
+			return rc;
+	} else if (cert || key) {
+		LOG_ERROR(l, "the certs archive has %s without %s", cert ? "cert.pem" : "key.pem",
+			  cert ? "key.pem" : "cert.pem");
+		return ATL_EINVAL;
+	}
+	struct rd r = rd_make(ar.data, ar.len);
+	struct dns_tar_member m;
+	while ((rc = dns_tar_next(&r, &m)) == ATL_OK) {
+		const char *base = m.name;
+		if (base[0] == '.' && base[1] == '/')
+			base += 2;
+		size_t bl = strlen(base);
+		static const char suffix[] = ".cert.pem";
+		size_t sl = sizeof suffix - 1;
+		if (bl <= sl || strcmp(base + bl - sl, suffix))
+			continue;
+		char keyname[DNS_TAR_NAME_MAX + 1];
+		if (bl - sl + sizeof ".key.pem" > sizeof keyname)
+			continue;
+		memcpy(keyname, base, bl - sl);
+		memcpy(keyname + bl - sl, ".key.pem", sizeof ".key.pem");
+		key = tlsargs_member_data(&ar, keyname, &kl);
+		if (!key) {
+			LOG_ERROR(l, "%s has no %s beside it", base, keyname);
+			return ATL_EINVAL;
+		}
+		rc = tlsargs_add_cred(l, cfg, m.data, m.len, key, kl, base);
+		if (rc != ATL_OK)
+			return rc;
+	}
+	if (rc != ATL_ENOENT) {
+		LOG_ERROR(l, "the certs archive is malformed");
+		return ATL_EINVAL;
+	}
+	if (cfg->ncreds == 0) {
+		LOG_ERROR(l, "the certs archive holds no cert.pem/key.pem (nor <name>.cert.pem)");
+		return ATL_EINVAL;
+	}
+	size_t cal;
+	const uint8_t *ca = tlsargs_member_data(&ar, "ca.pem", &cal);
+	if (ca) {
+		struct tls_trust *t;
+		unsigned skipped = 0;
+		rc = tls_trust_load(l, l->heap, ca, cal, &t, &skipped);
+		if (rc != ATL_OK) {
+			LOG_ERROR(l, "ca.pem: no usable trust anchor");
+			return rc;
+		}
+		cfg->trust = t;
+		LOG_INFO(l, "ca.pem: trust anchors for client certificates (%u skipped)", skipped);
+	}
+	return ATL_OK;
 }
 
 #endif

@@ -338,110 +338,6 @@ static void tlsd_accept(void *arg)
 	}
 }
 
-/* A PEM member of the archive; NULL if there is none. */
-static const uint8_t *member_data(const struct rd *ar, const char *name, size_t *len)
-{
-	struct dns_tar_member m;
-	if (!tlsargs_member(ar, name, &m))
-		return NULL;
-	*len = m.len;
-	return m.data;
-}
-
-static int tlsd_add_cred(struct tlsd *d, const void *cert, size_t cert_len, const void *key,
-			 size_t key_len, const char *what)
-{
-	if (d->cfg.ncreds == TLS_MAX_CREDS) {
-		LOG_ERROR(d->loop, "%s: more than %d credentials", what, TLS_MAX_CREDS);
-		return ATL_EINVAL;
-	}
-	struct tls_cred *cr;
-	int rc = tls_cred_load(d->loop, d->loop->heap, cert, cert_len, key, key_len, &cr);
-	if (rc != ATL_OK) {
-		LOG_ERROR(d->loop, "%s: not loaded: %s", what, atl_strerror(rc));
-		return rc;
-	}
-	d->cfg.creds[d->cfg.ncreds++] = cr;
-	LOG_INFO(d->loop, "credential %s loaded", what);
-	return ATL_OK;
-}
-
-/* cert.pem + key.pem, then every <name>.cert.pem + <name>.key.pem, then
- * ca.pem; or the built-in credential without an archive. */
-static int tlsd_load_creds(struct tlsd *d)
-{
-	struct loop *l = d->loop;
-	struct rd ar;
-	int rc = tlsargs_archive(l, &ar);
-	if (rc == ATL_ENOENT) {
-		LOG_INFO(l, "no certs archive: serving the built-in self-signed localhost "
-			    "credential");
-		return tlsd_add_cred(d, tlsd_default_cert, sizeof tlsd_default_cert - 1,
-				     tlsd_default_key, sizeof tlsd_default_key - 1, "built-in");
-	}
-	if (rc != ATL_OK)
-		return rc;
-	size_t cl = 0, kl = 0;
-	const uint8_t *cert = member_data(&ar, "cert.pem", &cl);
-	const uint8_t *key = member_data(&ar, "key.pem", &kl);
-	if (cert && key) {
-		rc = tlsd_add_cred(d, cert, cl, key, kl, "cert.pem");
-		if (rc != ATL_OK)
-			return rc;
-	} else if (cert || key) {
-		LOG_ERROR(l, "the certs archive has %s without %s", cert ? "cert.pem" : "key.pem",
-			  cert ? "key.pem" : "cert.pem");
-		return ATL_EINVAL;
-	}
-	struct rd r = rd_make(ar.data, ar.len);
-	struct dns_tar_member m;
-	while ((rc = dns_tar_next(&r, &m)) == ATL_OK) {
-		const char *base = m.name;
-		if (base[0] == '.' && base[1] == '/')
-			base += 2;
-		size_t bl = strlen(base);
-		static const char suffix[] = ".cert.pem";
-		size_t sl = sizeof suffix - 1;
-		if (bl <= sl || strcmp(base + bl - sl, suffix))
-			continue;
-		char keyname[300];
-		if (bl - sl + sizeof ".key.pem" > sizeof keyname)
-			continue;
-		memcpy(keyname, base, bl - sl);
-		memcpy(keyname + bl - sl, ".key.pem", sizeof ".key.pem");
-		key = member_data(&ar, keyname, &kl);
-		if (!key) {
-			LOG_ERROR(l, "%s has no %s beside it", base, keyname);
-			return ATL_EINVAL;
-		}
-		rc = tlsd_add_cred(d, m.data, m.len, key, kl, base);
-		if (rc != ATL_OK)
-			return rc;
-	}
-	if (rc != ATL_ENOENT) {
-		LOG_ERROR(l, "the certs archive is malformed");
-		return ATL_EINVAL;
-	}
-	if (d->cfg.ncreds == 0) {
-		LOG_ERROR(l, "the certs archive holds no cert.pem/key.pem (nor <name>.cert.pem)");
-		return ATL_EINVAL;
-	}
-	size_t cal;
-	const uint8_t *ca = member_data(&ar, "ca.pem", &cal);
-	if (ca) {
-		struct tls_trust *t;
-		unsigned skipped = 0;
-		rc = tls_trust_load(l, l->heap, ca, cal, &t, &skipped);
-		if (rc != ATL_OK) {
-			LOG_ERROR(l, "ca.pem: no usable trust anchor");
-			return rc;
-		}
-		d->cfg.trust = t;
-		LOG_INFO(l, "ca.pem: trust anchors for client certificates (%u skipped)", skipped);
-	}
-	return ATL_OK;
-}
-
 static int tlsd_configure(struct tlsd *d)
 {
 	struct loop *l = d->loop;
@@ -464,7 +360,8 @@ static int tlsd_configure(struct tlsd *d)
 		LOG_ERROR(l, "client-cert=%s: give none, request or require", cc);
 		return ATL_EINVAL;
 	}
-	if (tlsd_load_creds(d) != ATL_OK)
+	if (tlsargs_load_creds(l, &d->cfg, tlsd_default_cert, sizeof tlsd_default_cert - 1,
+			       tlsd_default_key, sizeof tlsd_default_key - 1) != ATL_OK)
 		return ATL_EINVAL;
 	if (d->cfg.request_client_cert && !d->cfg.trust) {
 		LOG_ERROR(l, "client-cert=%s needs ca.pem in the certs archive", cc);
