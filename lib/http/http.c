@@ -121,6 +121,14 @@ static const struct {
     {"OPTIONS", HTTP_M_OPTIONS}, {"TRACE", HTTP_M_TRACE},   {"PATCH", HTTP_M_PATCH},
 };
 
+enum http_method http_method_parse(const char *s, size_t n)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
+		if (strlen(methods[i].name) == n && !memcmp(methods[i].name, s, n))
+			return methods[i].m;
+	return HTTP_M_OTHER;
+}
+
 static int fail(struct http_req *req, int status, const char *why)
 {
 	req->why = why;
@@ -138,6 +146,13 @@ static size_t line_end(const uint8_t *buf, size_t len, size_t pos, bool *bare_cr
 	return end;
 }
 
+/* The bytes of an unfinished line from pos, a CR at its end not counted
+ * (its LF may be in the next read). */
+static size_t partial(const uint8_t *buf, size_t pos, size_t len)
+{
+	return len - pos - (len > pos && buf[len - 1] == '\r');
+}
+
 /* Decimal digits only (RFC 9110 8.6), no overflow. */
 static bool parse_u64(const char *s, size_t n, uint64_t *out)
 {
@@ -153,6 +168,18 @@ static bool parse_u64(const char *s, size_t n, uint64_t *out)
 	return true;
 }
 
+/* RFC 9110 7.2: Host = uri-host [ ":" port ], no userinfo. */
+static bool host_ok(const char *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)h[i];
+		if (c <= 0x20 || c >= 0x7f || c == '@' || c == '/' || c == '?' || c == '#' ||
+		    c == '\\')
+			return false;
+	}
+	return true;
+}
+
 /* RFC 9112 3.2: the request-target, with its form and its parts. */
 static int parse_target(struct http_req *req)
 {
@@ -165,7 +192,9 @@ static int parse_target(struct http_req *req)
 	}
 	const char *path = t;
 	size_t plen = n;
-	if (t[0] == '/') {
+	if (t[0] == '/' && req->method == HTTP_M_CONNECT) {
+		return fail(req, 400, "CONNECT with an origin-form target");
+	} else if (t[0] == '/') {
 		req->form = HTTP_FORM_ORIGIN;
 	} else if (n == 1 && t[0] == '*') {
 		if (req->method != HTTP_M_OPTIONS)
@@ -174,6 +203,16 @@ static int parse_target(struct http_req *req)
 		req->path = (struct http_span){t, 1};
 		return HTTP_OK;
 	} else if (req->method == HTTP_M_CONNECT) {
+		/* RFC 9112 3.2.3: authority-form is host ":" port */
+		const char *colon = NULL;
+		for (size_t i = n; i-- > 0 && !colon;)
+			if (t[i] == ':')
+				colon = t + i;
+		size_t pl = colon ? n - (size_t)(colon - t) - 1 : 0;
+		uint64_t port;
+		if (!colon || colon == t || !parse_u64(colon + 1, pl, &port) || port > 65535 ||
+		    memchr(t, '/', n) || !host_ok(t, n))
+			return fail(req, 400, "CONNECT target is not host:port");
 		req->form = HTTP_FORM_AUTHORITY;
 		req->host = req->target;
 		req->path = (struct http_span){"/", 1};
@@ -189,8 +228,8 @@ static int parse_target(struct http_req *req)
 		size_t a = i + 3, e = a;
 		while (e < n && t[e] != '/' && t[e] != '?')
 			e++;
-		if (e == a)
-			return fail(req, 400, "absolute-form without a host");
+		if (e == a || !host_ok(t + a, e - a))
+			return fail(req, 400, "absolute-form without a host, or with userinfo");
 		req->form = HTTP_FORM_ABSOLUTE;
 		req->host = (struct http_span){t + a, e - a};
 		path = t + e;
@@ -202,6 +241,14 @@ static int parse_target(struct http_req *req)
 	if (q)
 		req->query = (struct http_span){q + 1, plen - before - 1};
 	return HTTP_OK;
+}
+
+int http_req_set_target(struct http_req *req, const char *t, size_t n)
+{
+	req->target = (struct http_span){t, n};
+	if (n == 0 || (t[0] != '/' && !(n == 1 && t[0] == '*')))
+		return fail(req, 400, "a :path that is not origin-form");
+	return parse_target(req);
 }
 
 /* RFC 9112 3: method SP request-target SP HTTP-version */
@@ -230,10 +277,7 @@ static int parse_request_line(struct http_req *req, const char *s, size_t n)
 		return fail(req, v[5] == '0' ? 400 : 505,
 			    v[5] == '0' ? "HTTP/0.x" : "HTTP major version above 1");
 	req->version = v[7] == '0' ? 10 : 11;
-	req->method = HTTP_M_OTHER;
-	for (size_t i = 0; i < ARRAY_SIZE(methods); i++)
-		if (strlen(methods[i].name) == ml && !memcmp(methods[i].name, s, ml))
-			req->method = methods[i].m;
+	req->method = http_method_parse(s, ml);
 	if (req->method == HTTP_M_OTHER)
 		return fail(req, 501, "unknown method"); /* RFC 9110 9.1 */
 	return parse_target(req);
@@ -265,18 +309,6 @@ static int parse_field(struct http_req *req, const struct http_limits *lim, cons
 		return fail(req, 431, "too many header fields");
 	req->hdr[req->nhdr++] = (struct http_hdr){{s, nl}, {v, vl}};
 	return HTTP_OK;
-}
-
-/* RFC 9110 7.2: Host = uri-host [ ":" port ], no userinfo. */
-static bool host_ok(const char *h, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)h[i];
-		if (c <= 0x20 || c >= 0x7f || c == '@' || c == '/' || c == '?' || c == '#' ||
-		    c == '\\')
-			return false;
-	}
-	return true;
 }
 
 /* What the core takes from the fields: Host, framing, Connection, Expect. */
@@ -372,7 +404,7 @@ int http_req_parse(const struct http_limits *lim, const uint8_t *buf, size_t len
 		return fail(req, 400, "bare CR in the request line");
 	size_t ll = end - pos - (end > pos && buf[end - 1] == '\r');
 	if (end == len) {
-		if (len - pos > lim->line)
+		if (partial(buf, pos, len) > lim->line)
 			return fail(req, 414, "request line too long");
 		return HTTP_MORE;
 	}
@@ -389,10 +421,12 @@ int http_req_parse(const struct http_limits *lim, const uint8_t *buf, size_t len
 		end = line_end(buf, len, pos, &bare_cr);
 		if (bare_cr)
 			return fail(req, 400, "bare CR in a header line");
-		if (end - start > lim->head || (end == len && len - start > lim->head))
+		/* the head's bytes up to this line's LF (or the one that must
+		 * still come) */
+		if (end + 1 - start > lim->head)
 			return fail(req, 431, "request head too large");
 		if (end == len) {
-			if (len - pos > lim->field)
+			if (partial(buf, pos, len) > lim->field)
 				return fail(req, 431, "header line too long");
 			return HTTP_MORE;
 		}
@@ -442,6 +476,10 @@ static int ch_cr(struct http_chunked *ch, uint8_t c, bool *skip)
 		ch->cr = false;
 		if (c != '\n')
 			return ch_fail(ch, 400, "bare CR in a chunk line");
+	} else if (c == '\n') {
+		/* RFC 9112 7.1: chunk framing ends its lines with CRLF; a lone
+		 * LF read differently by another parser is a smuggling vector */
+		return ch_fail(ch, 400, "LF without CR in chunk framing");
 	} else if (c == '\r') {
 		ch->cr = true;
 		*skip = true;
@@ -506,12 +544,20 @@ int http_chunked_decode(struct http_chunked *ch, uint8_t *buf, size_t len, size_
 		case CH_EXT:
 			if (++ch->line > CH_LINE_MAX)
 				return ch_fail(ch, 400, "chunk extension too long");
+			/* RFC 9112 7.1.1: BWS, then ";" before any extension */
+			if (!ch->ext && c != '\n') {
+				if (c == ';')
+					ch->ext = true;
+				else if (c != ' ' && c != '\t')
+					return ch_fail(ch, 400, "junk after a chunk size");
+			}
 			if (c == '\n') {
 				ch->line = 0;
+				ch->ext = false;
 				if (ch->left == 0) {
 					ch->state = CH_TRAILER;
 				} else {
-					if (ch->max && ch->total + ch->left > ch->max)
+					if (ch->max && ch->left > ch->max - ch->total)
 						return ch_fail(ch, 413, "body too large");
 					ch->state = CH_DATA;
 				}
@@ -657,6 +703,8 @@ static void put2(char *p, unsigned v)
 
 void http_date_fmt(uint64_t t, char out[HTTP_DATE_LEN + 1])
 {
+	if (t > 253402300799ull)
+		t = 253402300799ull; /* 9999-12-31 23:59:59: four digits of year */
 	int64_t days = (int64_t)(t / 86400);
 	unsigned secs = (unsigned)(t % 86400);
 	int64_t y;
@@ -839,7 +887,7 @@ bool http_if_range(const struct http_req *req, const char *etag, size_t elen, ui
 		return true;
 	const char *v = h->value.p;
 	size_t vl = h->value.n;
-	if (vl && (v[0] == '"' || v[0] == 'W')) {
+	if (vl && (v[0] == '"' || (vl >= 2 && v[0] == 'W' && v[1] == '/'))) {
 		/* RFC 9110 13.1.5: a strong comparison; a weak tag never matches */
 		bool w, ew;
 		const char *o, *eo;

@@ -104,6 +104,14 @@ struct http_req {
 int http_req_parse(const struct http_limits *lim, const uint8_t *buf, size_t len,
 		   struct http_req *req, size_t *head_len);
 
+/* The method a token names (case-sensitive, RFC 9110 9.1); HTTP_M_OTHER if none. */
+enum http_method http_method_parse(const char *s, size_t n);
+
+/* The path and query of an origin-form target (or "*") into req: the
+ * part HTTP/2's :path shares with HTTP/1.1's request-target.  400 for
+ * anything else. */
+int http_req_set_target(struct http_req *req, const char *t, size_t n);
+
 /* The first header field called name (ASCII case-insensitive), or NULL. */
 const struct http_hdr *http_req_find(const struct http_req *req, const char *name);
 
@@ -116,6 +124,7 @@ struct http_chunked {
 	uint64_t total;	 /* data bytes decoded so far */
 	uint64_t max;	 /* body ceiling: more is 413 (0: none) */
 	bool cr;	 /* the last byte was a CR: an LF must follow */
+	bool ext;	 /* past the ";" of a chunk extension */
 	const char *why; /* after an error: what was wrong */
 };
 
@@ -184,8 +193,10 @@ bool http_date_parse(const char *s, size_t n, uint64_t *t);
  * (RFC 3986 2.1), dot segments removed (RFC 3986 5.2.4), runs of '/'
  * merged, into out without the leading '/' and NUL-terminated ("" for
  * the root; a trailing '/' is kept).  ATL_EINVAL for a path that climbs
- * above the root, decodes to a NUL or has a bad escape; ATL_EMSGSIZE
- * when it does not fit in cap bytes.
+ * above the root, has a bad escape or decodes to a NUL, '/' or '\' (an
+ * escaped separator would name another file than it seems to);
+ * ATL_EMSGSIZE when it does not fit in cap bytes (segments that ".."
+ * removes count while they are written).
  */
 int http_path_clean(const char *path, size_t n, char *out, size_t cap);
 
