@@ -29,9 +29,8 @@
 #include "tls/tls.h"
 
 #include "../tlsd/default_cred.h"
-#include "../tlsd/tlsargs.h"
 #include "default_site.h"
-#include "site.h"
+#include "web.h"
 
 #define WEB_HTTPS_PORT	  443
 #define WEB_HTTP_PORT	  80
@@ -39,473 +38,104 @@
 #define WEB_CONNS_MAX	  4096
 #define WEB_BACKLOG	  64
 #define WEB_STACK	  (64u << 10) /* BearSSL's signatures run on the fiber's stack */
-#define WEB_OUT		  8192	      /* a response head and a small body, written at once */
 #define WEB_SITE_MAX	  (1ull << 32)
-#define WEB_RANGES_MAX	  16
 #define WEB_CLOSE_TIMEOUT (2 * NS_PER_SEC)
-#define WEB_LOG_FIELD	  200 /* bytes of a request line, Referer or User-Agent logged */
-#define WEB_LOCATION_MAX  2048
 
-enum {
-	WEB_S_CONNS,
-	WEB_S_REFUSED,
-	WEB_S_REQUESTS,
-	WEB_S_2XX,
-	WEB_S_3XX,
-	WEB_S_4XX,
-	WEB_S_5XX,
-	WEB_S_BYTES,
-	WEB_S_HANDSHAKES,
-	WEB_S_TLS_FAILURES,
-	WEB_S_TIMEOUTS,
-	WEB_S_LOG_SUPPRESSED,
-	WEB_S_N
-};
 static const char *const web_stat_names[] = {
-    "conns", "refused", "requests",   "s2xx",	      "s3xx",	  "s4xx",
-    "s5xx",  "bytes",	"handshakes", "tls_failures", "timeouts", "log_suppressed"};
-
-struct web;
-
-struct web_conn {
-	struct web *w;
-	struct tcp_conn *tcp; /* NULL: the slot is free */
-	struct ip4_ep peer;
-	bool tls;
-	struct tls_stream *s;
-	void *tls_mem; /* tls_stream_size bytes */
-	uint8_t *in;   /* request bytes: [0, have) */
-	size_t have;
-	char *out; /* the response being put together: [0, olen) */
-	size_t olen;
-	uint64_t body_sent; /* body bytes of the current response, for the log */
-	struct http_req req;
-};
-
-struct web_port {
-	struct web *w;
-	struct tcp_listener *ls;
-	bool tls;
-	uint16_t port;
-};
-
-struct web {
-	struct loop *loop;
-	struct tls_config cfg;
-	struct tlsargs targs;
-	struct http_limits lim;
-	struct web_site site;
-	struct web_port ports[2];
-	unsigned nports;
-	bool serve_plain;  /* http=serve: the site on the plain port too */
-	uint16_t tls_port; /* for redirects (0: no HTTPS) */
-	uint64_t hsts;	   /* max-age, 0: no header */
-	uint64_t header_ns, idle_ns;
-	uint64_t keepalive_requests, max_body;
-	bool access_log;
-	uint64_t log_rate;		/* lines per second */
-	uint64_t log_tokens, log_stamp; /* token bucket: lines left, second of refill */
-	char boundary[40];		/* multipart/byteranges */
-	char date[HTTP_DATE_LEN + 1];	/* Date of the current second */
-	uint64_t date_sec;
-	size_t stream_size, in_cap;
-	unsigned nslots;
-	struct web_conn *slots;
-	uint64_t stat[WEB_S_N];
-	struct counter_group group;
-};
-
-static uint64_t wall_sec(void)
-{
-	return plat_clock_wall() / NS_PER_SEC;
-}
-
-static const char *web_date(struct web *w)
-{
-	uint64_t t = wall_sec();
-	if (t != w->date_sec || !w->date[0]) {
-		http_date_fmt(t, w->date);
-		w->date_sec = t;
-	}
-	return w->date;
-}
-
-static uint64_t deadline_in(struct web *w, uint64_t ns)
-{
-	return loop_now(w->loop) + ns;
-}
+    "conns",	"refused",   "requests",  "h2_requests",   "s2xx",	   "s3xx",
+    "s4xx",	"s5xx",	     "bytes",	  "handshakes",	   "tls_failures", "timeouts",
+    "h2_conns", "h2_resets", "h2_goaway", "log_suppressed"};
 
 /* ---- connection I/O: TLS or plain TCP ---- */
 
-static int conn_read(struct web_conn *c, uint8_t *buf, size_t cap, size_t *n, uint64_t deadline)
+int web_conn_read(struct web_conn *c, uint8_t *buf, size_t cap, size_t *n, uint64_t deadline)
 {
 	if (c->tls)
 		return tls_read(c->s, buf, cap, n, deadline);
 	return tcp_read(c->tcp, buf, cap, n, deadline);
 }
 
-static int conn_write(struct web_conn *c, const void *p, size_t n)
+int web_conn_write(struct web_conn *c, const void *p, size_t n)
 {
-	uint64_t deadline = deadline_in(c->w, c->w->idle_ns);
+	uint64_t deadline = web_deadline(c->w, c->w->idle_ns);
 	if (c->tls)
 		return tls_write(c->s, p, n, deadline);
 	return tcp_write(c->tcp, p, n, NULL, deadline);
 }
 
-static int out_flush(struct web_conn *c)
+int web_out_flush(struct web_conn *c)
 {
-	int rc = c->olen ? conn_write(c, c->out, c->olen) : ATL_OK;
+	int rc = c->olen ? web_conn_write(c, c->out, c->olen) : ATL_OK;
 	c->olen = 0;
 	return rc;
 }
 
-/* Append to the response head; an overflow is a programmer error (the
- * head's parts are bounded well below WEB_OUT). */
-__attribute__((format(printf, 2, 3))) static void out_printf(struct web_conn *c, const char *fmt,
-							     ...)
+int web_out_put(struct web_conn *c, const void *p, size_t n)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int n = fmt_vsnprintf(c->out + c->olen, WEB_OUT - c->olen, fmt, ap);
-	va_end(ap);
-	ASSERT(n >= 0 && (size_t)n < WEB_OUT - c->olen);
-	c->olen += (size_t)n;
-}
-
-/* Body bytes: into the response buffer when they fit, else written
- * straight from where they are (the archive) after what is buffered. */
-static int out_body(struct web_conn *c, const void *p, size_t n)
-{
-	c->body_sent += n;
-	c->w->stat[WEB_S_BYTES] += n;
 	if (n <= WEB_OUT - c->olen) {
 		memcpy(c->out + c->olen, p, n);
 		c->olen += n;
 		return ATL_OK;
 	}
-	int rc = out_flush(c);
-	return rc == ATL_OK ? conn_write(c, p, n) : rc;
-}
-
-/* ---- the access log (combined log format), rate-limited ---- */
-
-/* A header value for the log: printable ASCII, '"' and '\' escaped. */
-static void log_field(char *dst, size_t cap, const struct http_span *v)
-{
-	size_t o = 0;
-	if (!v->p) {
-		dst[o++] = '-';
-	} else {
-		for (size_t i = 0; i < v->n && o + 5 < cap; i++) {
-			unsigned char ch = (unsigned char)v->p[i];
-			if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f)
-				o += (size_t)fmt_snprintf(dst + o, cap - o, "\\x%02x", ch);
-			else
-				dst[o++] = (char)ch;
-		}
-	}
-	dst[o] = '\0';
-}
-
-static bool log_allowed(struct web *w)
-{
-	uint64_t t = wall_sec();
-	if (t != w->log_stamp) {
-		w->log_stamp = t;
-		w->log_tokens = w->log_rate;
-	}
-	if (w->log_tokens == 0) {
-		w->stat[WEB_S_LOG_SUPPRESSED]++;
-		return false;
-	}
-	w->log_tokens--;
-	return true;
-}
-
-/* One line per answer; req is NULL when no request line was understood. */
-static void web_log(struct web_conn *c, const struct http_req *req, int status)
-{
-	struct web *w = c->w;
-	if (!w->access_log || !log_allowed(w))
-		return;
-	char a[16], line[WEB_LOG_FIELD * 2], ref[WEB_LOG_FIELD], ua[WEB_LOG_FIELD];
-	struct http_span none = {NULL, 0};
-	const struct http_hdr *r = req ? http_req_find(req, "referer") : NULL;
-	const struct http_hdr *u = req ? http_req_find(req, "user-agent") : NULL;
-	if (req) {
-		char m[WEB_LOG_FIELD], t[WEB_LOG_FIELD];
-		log_field(m, sizeof m, &req->method_s);
-		log_field(t, sizeof t, &req->target);
-		fmt_snprintf(line, sizeof line, "%s %s HTTP/1.%d", m, t,
-			     req->version == 10 ? 0 : 1);
-	} else {
-		memcpy(line, "-", 2);
-	}
-	log_field(ref, sizeof ref, r ? &r->value : &none);
-	log_field(ua, sizeof ua, u ? &u->value : &none);
-	/* [07/Dec/2026:13:00:00 +0000] from the Date form */
-	const char *d = web_date(w);
-	LOG_INFO(w->loop, "%s - - [%.2s/%.3s/%.4s:%.8s +0000] \"%s\" %d %llu \"%s\" \"%s\"",
-		 ip4_fmt(c->peer.addr, a), d + 5, d + 8, d + 12, d + 17, line, status,
-		 (unsigned long long)c->body_sent, ref, ua);
-}
-
-/* ---- responses ---- */
-
-static void count_status(struct web *w, int status)
-{
-	w->stat[status >= 500	? WEB_S_5XX
-		: status >= 400 ? WEB_S_4XX
-		: status >= 300 ? WEB_S_3XX
-				: WEB_S_2XX]++;
-}
-
-/* Status line and the headers every answer carries. */
-static void head_begin(struct web_conn *c, int status, bool keep, unsigned version)
-{
-	struct web *w = c->w;
-	c->body_sent = 0;
-	count_status(w, status);
-	out_printf(c, "HTTP/1.1 %d %s\r\nServer: atoll\r\nDate: %s\r\n", status,
-		   http_reason(status), web_date(w));
-	if (c->tls && w->hsts)
-		out_printf(c, "Strict-Transport-Security: max-age=%llu\r\n",
-			   (unsigned long long)w->hsts);
-	if (!keep)
-		out_printf(c, "Connection: close\r\n");
-	else if (version == 10)
-		out_printf(c, "Connection: keep-alive\r\n");
-}
-
-/* A short HTML page naming the status. */
-static int web_error(struct web_conn *c, const struct http_req *req, int status, bool keep,
-		     const char *extra)
-{
-	char body[256];
-	int bl = fmt_snprintf(body, sizeof body,
-			      "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>"
-			      "<body><h1>%d %s</h1></body></html>\n",
-			      status, http_reason(status), status, http_reason(status));
-	head_begin(c, status, keep, req ? req->version : 11);
-	out_printf(c, "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n%s\r\n", bl,
-		   extra ? extra : "");
-	int rc = ATL_OK;
-	if (!req || req->method != HTTP_M_HEAD)
-		rc = out_body(c, body, (size_t)bl);
-	if (rc == ATL_OK)
-		rc = out_flush(c);
-	web_log(c, req, status);
-	return rc;
-}
-
-/* The headers that describe the representation (200, 206, 304 alike). */
-static void rep_headers(struct web_conn *c, const struct web_file *f, const struct web_file *rep)
-{
-	char lm[HTTP_DATE_LEN + 1];
-	http_date_fmt(rep->mtime, lm);
-	out_printf(c, "Last-Modified: %s\r\nETag: %.*s\r\n", lm, (int)rep->elen, rep->etag);
-	if (f->cache)
-		out_printf(c, "Cache-Control: %s\r\n", f->cache);
-	if (f->has_twin)
-		out_printf(c, "Vary: Accept-Encoding\r\n");
-}
-
-/* The part head of one range in a multipart/byteranges body (RFC 9110 14.6). */
-static int part_head(const struct web *w, const struct web_file *f, const struct http_range *r,
-		     char *buf, size_t cap)
-{
-	return fmt_snprintf(
-	    buf, cap, "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%zu\r\n\r\n",
-	    w->boundary, f->type, (unsigned long long)r->first, (unsigned long long)r->last,
-	    f->len);
-}
-
-static int web_ranges(struct web_conn *c, const struct http_req *req, const struct web_file *f,
-		      const struct web_file *rep, const struct http_range *rg, unsigned n,
-		      bool keep)
-{
-	struct web *w = c->w;
-	head_begin(c, 206, keep, req->version);
-	rep_headers(c, f, rep);
-	if (rep != f)
-		out_printf(c, "Content-Encoding: %s\r\n", rep == f->br ? "br" : "gzip");
-	int rc;
-	if (n == 1) {
-		uint64_t len = rg[0].last - rg[0].first + 1;
-		out_printf(c,
-			   "Content-Type: %s\r\nContent-Range: bytes %llu-%llu/%zu\r\n"
-			   "Content-Length: %llu\r\nAccept-Ranges: bytes\r\n\r\n",
-			   f->type, (unsigned long long)rg[0].first, (unsigned long long)rg[0].last,
-			   rep->len, (unsigned long long)len);
-		rc = out_body(c, rep->data + rg[0].first, (size_t)len);
-	} else {
-		char ph[256];
-		uint64_t total = 0;
-		for (unsigned i = 0; i < n; i++)
-			total += (uint64_t)part_head(w, rep, &rg[i], ph, sizeof ph) +
-				 (rg[i].last - rg[i].first + 1);
-		int tl = fmt_snprintf(ph, sizeof ph, "\r\n--%s--\r\n", w->boundary);
-		total += (uint64_t)tl;
-		out_printf(c,
-			   "Content-Type: multipart/byteranges; boundary=%s\r\n"
-			   "Content-Length: %llu\r\nAccept-Ranges: bytes\r\n\r\n",
-			   w->boundary, (unsigned long long)total);
-		rc = ATL_OK;
-		for (unsigned i = 0; i < n && rc == ATL_OK; i++) {
-			int hl = part_head(w, rep, &rg[i], ph, sizeof ph);
-			rc = out_body(c, ph, (size_t)hl);
-			if (rc == ATL_OK)
-				rc = out_body(c, rep->data + rg[i].first,
-					      (size_t)(rg[i].last - rg[i].first + 1));
-		}
-		if (rc == ATL_OK) {
-			fmt_snprintf(ph, sizeof ph, "\r\n--%s--\r\n", w->boundary);
-			rc = out_body(c, ph, (size_t)tl);
-		}
-	}
-	if (rc == ATL_OK)
-		rc = out_flush(c);
-	web_log(c, req, 206);
-	return rc;
-}
-
-/* "Location: https://host[:port]<target>" for the plain port's redirect. */
-static int web_redirect_https(struct web_conn *c, const struct http_req *req, bool keep)
-{
-	struct web *w = c->w;
-	const char *h = req->host.p;
-	size_t hl = req->host.n;
-	if (!h || hl == 0)
-		return web_error(c, req, 400, false, NULL);
-	/* the host without its port; an IPv6 literal keeps its brackets */
-	size_t cut = hl;
-	for (size_t i = hl; i-- > 0;) {
-		if (h[i] == ']')
-			break;
-		if (h[i] == ':') {
-			cut = i;
-			break;
-		}
-	}
-	char port[8] = "";
-	if (w->tls_port != WEB_HTTPS_PORT)
-		fmt_snprintf(port, sizeof port, ":%u", w->tls_port);
-	const struct http_span *t = req->form == HTTP_FORM_ABSOLUTE ? &req->path : &req->target;
-	if (cut + t->n + 32 > WEB_LOCATION_MAX)
-		return web_error(c, req, 414, false, NULL);
-	char loc[WEB_LOCATION_MAX + 64];
-	fmt_snprintf(loc, sizeof loc, "Location: https://%.*s%s%.*s%s%.*s\r\n", (int)cut, h, port,
-		     (int)t->n, t->p, req->form == HTTP_FORM_ABSOLUTE && req->query.p ? "?" : "",
-		     req->form == HTTP_FORM_ABSOLUTE && req->query.p ? (int)req->query.n : 0,
-		     req->query.p ? req->query.p : "");
-	return web_error(c, req, 301, keep, loc);
-}
-
-/* The representation to send: a precompressed twin when the client takes it. */
-static const struct web_file *pick_rep(const struct http_req *req, const struct web_file *f)
-{
-	const struct http_hdr *ae = http_req_find(req, "accept-encoding");
-	if (!ae || !f->has_twin)
-		return f;
-	if (f->br && http_accepts(ae->value.p, ae->value.n, "br"))
-		return f->br;
-	if (f->gz && http_accepts(ae->value.p, ae->value.n, "gzip"))
-		return f->gz;
-	return f;
-}
-
-/* GET or HEAD of a file of the site. */
-static int web_file(struct web_conn *c, const struct http_req *req, const struct web_file *f,
-		    bool keep)
-{
-	const struct web_file *rep = pick_rep(req, f);
-	int cond = http_cond_eval(req, rep->etag, rep->elen, rep->mtime);
-	if (cond == 304) {
-		head_begin(c, 304, keep, req->version);
-		rep_headers(c, f, rep);
-		out_printf(c, "\r\n");
-		int rc = out_flush(c);
-		web_log(c, req, 304);
-		return rc;
-	}
-	if (cond == 412)
-		return web_error(c, req, 412, keep, NULL);
-	const struct http_hdr *range = http_req_find(req, "range");
-	if (range && req->method == HTTP_M_GET &&
-	    http_if_range(req, rep->etag, rep->elen, rep->mtime)) {
-		struct http_range rg[WEB_RANGES_MAX];
-		unsigned n;
-		int r = http_range_parse(range->value.p, range->value.n, rep->len, rg,
-					 WEB_RANGES_MAX, &n);
-		if (r == 206)
-			return web_ranges(c, req, f, rep, rg, n, keep);
-		if (r == 416) {
-			char cr[64];
-			fmt_snprintf(cr, sizeof cr, "Content-Range: bytes */%zu\r\n", rep->len);
-			return web_error(c, req, 416, keep, cr);
-		}
-	}
-	head_begin(c, 200, keep, req->version);
-	rep_headers(c, f, rep);
-	if (rep != f)
-		out_printf(c, "Content-Encoding: %s\r\n", rep == f->br ? "br" : "gzip");
-	out_printf(c, "Content-Type: %s\r\nContent-Length: %zu\r\nAccept-Ranges: bytes\r\n\r\n",
-		   f->type, rep->len);
-	int rc = ATL_OK;
-	if (req->method == HTTP_M_GET)
-		rc = out_body(c, rep->data, rep->len);
-	if (rc == ATL_OK)
-		rc = out_flush(c);
-	web_log(c, req, 200);
-	return rc;
-}
-
-#define WEB_ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
-
-/* The answer to one parsed request whose body has been read. */
-static int web_respond(struct web_conn *c, const struct http_req *req, bool keep)
-{
-	struct web *w = c->w;
-	switch (req->method) {
-	case HTTP_M_GET:
-	case HTTP_M_HEAD:
-		break;
-	case HTTP_M_OPTIONS:
-		head_begin(c, 204, keep, req->version);
-		out_printf(c, WEB_ALLOW "\r\n");
-		web_log(c, req, 204);
-		return out_flush(c);
-	default:
-		return web_error(c, req, 405, keep, WEB_ALLOW);
-	}
-	if (!c->tls && !w->serve_plain)
-		return web_redirect_https(c, req, keep);
-	char path[DNS_TAR_NAME_MAX + 16];
-	int rc = http_path_clean(req->path.p, req->path.n, path, DNS_TAR_NAME_MAX + 1);
-	if (rc == ATL_EMSGSIZE)
-		return web_error(c, req, 414, keep, NULL);
+	int rc = web_out_flush(c);
 	if (rc != ATL_OK)
-		return web_error(c, req, 400, keep, NULL);
-	size_t pl = strlen(path);
-	if (pl == 0 || path[pl - 1] == '/') {
-		memcpy(path + pl, "index.html", sizeof "index.html");
-		const struct web_file *f = web_site_find(&w->site, path);
-		return f ? web_file(c, req, f, keep) : web_error(c, req, 404, keep, NULL);
+		return rc;
+	if (n <= WEB_OUT) {
+		memcpy(c->out, p, n);
+		c->olen = n;
+		return ATL_OK;
 	}
-	const struct web_file *f = web_site_find(&w->site, path);
-	if (f)
-		return web_file(c, req, f, keep);
-	/* a directory named without its slash: send the client to it */
-	memcpy(path + pl, "/index.html", sizeof "/index.html");
-	if (!web_site_find(&w->site, path))
-		return web_error(c, req, 404, keep, NULL);
-	if (req->path.n + req->query.n + 64 > WEB_LOCATION_MAX)
-		return web_error(c, req, 414, keep, NULL);
-	char loc[WEB_LOCATION_MAX + 64];
-	fmt_snprintf(loc, sizeof loc, "Location: %.*s/%s%.*s\r\n", (int)req->path.n, req->path.p,
-		     req->query.p ? "?" : "", req->query.p ? (int)req->query.n : 0,
-		     req->query.p ? req->query.p : "");
-	return web_error(c, req, 301, keep, loc);
+	return web_conn_write(c, p, n);
+}
+
+/* ---- HTTP/1.1 on the wire ---- */
+
+/* The response r to req: status line, its header lines, Connection, the
+ * content (or the parts of a multipart/byteranges one). */
+static int h1_send(struct web_conn *c, const struct http_req *req, const struct web_resp *r,
+		   bool keep)
+{
+	struct web *w = c->w;
+	int n = fmt_snprintf(c->out + c->olen, WEB_OUT - c->olen, "HTTP/1.1 %d %s\r\n", r->status,
+			     http_reason(r->status));
+	c->olen += (size_t)n;
+	int rc = web_out_put(c, r->head, r->hlen);
+	const char *conn = !keep		       ? "Connection: close\r\n\r\n"
+			   : req && req->version == 10 ? "Connection: keep-alive\r\n\r\n"
+						       : "\r\n";
+	if (rc == ATL_OK)
+		rc = web_out_put(c, conn, strlen(conn));
+	if (rc == ATL_OK && !r->no_body) {
+		if (r->nranges == 0) {
+			rc = web_out_put(c, r->body, r->blen);
+		} else {
+			char ph[256];
+			for (unsigned i = 0; i < r->nranges && rc == ATL_OK; i++) {
+				const struct http_range *g = &r->rg[i];
+				int hl = web_part_head(w, r->rep, g, ph, sizeof ph);
+				rc = web_out_put(c, ph, (size_t)hl);
+				if (rc == ATL_OK)
+					rc = web_out_put(c, r->rep->data + g->first,
+							 (size_t)(g->last - g->first + 1));
+			}
+			if (rc == ATL_OK) {
+				int tl = fmt_snprintf(ph, sizeof ph, "\r\n--%s--\r\n", w->boundary);
+				rc = web_out_put(c, ph, (size_t)tl);
+			}
+		}
+		if (rc == ATL_OK)
+			w->stat[WEB_S_BYTES] += r->length;
+	}
+	if (rc == ATL_OK)
+		rc = web_out_flush(c);
+	web_log(c, req, r->status, r->no_body ? 0 : r->length);
+	return rc;
+}
+
+static int h1_error(struct web_conn *c, const struct http_req *req, int status)
+{
+	web_resp_error(c->w, c->tls, req, status, NULL, &c->resp);
+	return h1_send(c, req, &c->resp, false);
 }
 
 /* ---- reading requests ---- */
@@ -523,7 +153,7 @@ static int web_body(struct web_conn *c, const struct http_req *req, size_t head_
 		return 413;
 	if (req->expect_continue && c->have == head_len) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		int rc = conn_write(c, cont, sizeof cont - 1);
+		int rc = web_conn_write(c, cont, sizeof cont - 1);
 		if (rc != ATL_OK)
 			return rc;
 	}
@@ -555,7 +185,7 @@ static int web_body(struct web_conn *c, const struct http_req *req, size_t head_
 			}
 			got = 0;
 		}
-		int rc = conn_read(c, buf, cap, &got, deadline_in(w, w->header_ns));
+		int rc = web_conn_read(c, buf, cap, &got, web_deadline(w, w->header_ns));
 		if (rc == ATL_ETIMEDOUT) {
 			w->stat[WEB_S_TIMEOUTS]++;
 			return 408;
@@ -573,23 +203,32 @@ static void web_http(struct web_conn *c)
 	struct web *w = c->w;
 	struct loop *l = w->loop;
 	struct http_req *req = &c->req;
-	c->have = 0;
 	for (uint64_t nreq = 0;; nreq++) {
 		/* idle until a first byte (a new connection: header-timeout),
 		 * then header-timeout for the whole head */
-		uint64_t deadline = deadline_in(w, nreq && !c->have ? w->idle_ns : w->header_ns);
+		uint64_t deadline = web_deadline(w, nreq && !c->have ? w->idle_ns : w->header_ns);
 		bool started = c->have > 0;
 		size_t head_len = 0;
 		int rc;
 		for (;;) {
-			rc = http_req_parse(&w->lim, c->in, c->have, req, &head_len);
+			/* RFC 9113 3.3: HTTP/2 with prior knowledge starts with
+			 * its preface, where a request line would be */
+			size_t k = c->have < H2_PREFACE_LEN ? c->have : H2_PREFACE_LEN;
+			bool h2c = nreq == 0 && w->h2 && c->have && !memcmp(c->in, H2_PREFACE, k);
+			if (h2c && c->have >= H2_PREFACE_LEN) {
+				web_h2_run(c);
+				return;
+			}
+			rc = h2c ? HTTP_MORE
+				 : http_req_parse(&w->lim, c->in, c->have, req, &head_len);
 			if (rc != HTTP_MORE)
 				break;
 			size_t n;
-			int e = conn_read(c, c->in + c->have, w->in_cap - c->have, &n, deadline);
+			int e =
+			    web_conn_read(c, c->in + c->have, w->in_cap - c->have, &n, deadline);
 			if (e == ATL_ETIMEDOUT && started) {
 				w->stat[WEB_S_TIMEOUTS]++;
-				web_error(c, NULL, 408, false, NULL);
+				h1_error(c, NULL, 408);
 				return;
 			}
 			if (e != ATL_OK || n == 0)
@@ -597,25 +236,26 @@ static void web_http(struct web_conn *c)
 			c->have += n;
 			if (!started) {
 				started = true;
-				deadline = deadline_in(w, w->header_ns);
+				deadline = web_deadline(w, w->header_ns);
 			}
 		}
 		w->stat[WEB_S_REQUESTS]++;
 		if (rc != HTTP_OK) {
 			LOG_DEBUG(l, "bad request: %d %s", rc, req->why ? req->why : "");
-			web_error(c, NULL, rc, false, NULL);
+			h1_error(c, NULL, rc);
 			return;
 		}
 		bool keep = req->keep_alive && nreq + 1 < w->keepalive_requests;
 		size_t next;
 		rc = web_body(c, req, head_len, &next);
 		if (rc > 0) {
-			web_error(c, req, rc, false, NULL);
+			h1_error(c, req, rc);
 			return;
 		}
 		if (rc < 0)
 			return;
-		if (web_respond(c, req, keep) != ATL_OK || !keep)
+		web_respond(w, c->tls, req, true, &c->resp);
+		if (h1_send(c, req, &c->resp, keep) != ATL_OK || !keep)
 			return;
 		/* a pipelined request may already be here */
 		memmove(c->in, c->in + next, c->have - next);
@@ -630,11 +270,11 @@ static void web_lingering_close(struct web_conn *c)
 {
 	struct web *w = c->w;
 	if (c->tls) {
-		tls_close(c->s, deadline_in(w, WEB_CLOSE_TIMEOUT));
+		tls_close(c->s, web_deadline(w, WEB_CLOSE_TIMEOUT));
 		return;
 	}
 	tcp_shutdown(c->tcp);
-	uint64_t deadline = deadline_in(w, WEB_CLOSE_TIMEOUT);
+	uint64_t deadline = web_deadline(w, WEB_CLOSE_TIMEOUT);
 	for (;;) {
 		size_t n;
 		if (tcp_read(c->tcp, c->in, w->in_cap, &n, deadline) != ATL_OK || n == 0)
@@ -651,7 +291,7 @@ static void web_conn_run(void *arg)
 	c->olen = 0;
 	if (c->tls) {
 		int rc = tls_stream_accept(c->tls_mem, w->stream_size, &w->cfg, c->tcp,
-					   deadline_in(w, w->header_ns), &c->s);
+					   web_deadline(w, w->header_ns), &c->s);
 		if (rc != ATL_OK) {
 			char a[16];
 			w->stat[WEB_S_TLS_FAILURES]++;
@@ -671,7 +311,12 @@ static void web_conn_run(void *arg)
 		}
 		w->stat[WEB_S_HANDSHAKES]++;
 	}
-	web_http(c);
+	c->have = 0;
+	const char *alpn = c->tls ? tls_conn_alpn(tls_stream_conn(c->s)) : NULL;
+	if (alpn && !strcmp(alpn, "h2"))
+		web_h2_run(c);
+	else
+		web_http(c);
 	web_lingering_close(c);
 	c->tcp = NULL; /* the slot is free again */
 }
@@ -820,9 +465,12 @@ static int web_configure(struct web *w)
 	if (tlsargs_apply(l, &w->cfg, &w->targs) != ATL_OK)
 		return ATL_EINVAL;
 	if (!args_get(l->start, "alpn")) {
-		w->cfg.alpn[0] = "http/1.1";
-		w->cfg.nalpn = 1;
+		w->cfg.alpn[0] = "h2";
+		w->cfg.alpn[1] = "http/1.1";
+		w->cfg.nalpn = 2;
 	}
+	for (unsigned i = 0; i < w->cfg.nalpn; i++)
+		w->h2 = w->h2 || !strcmp(w->cfg.alpn[i], "h2");
 	plat_entropy(w->cfg.ticket_key, sizeof w->cfg.ticket_key);
 	w->cfg.tickets_enabled = true;
 	if (tlsargs_load_creds(l, &w->cfg, tlsd_default_cert, sizeof tlsd_default_cert - 1,
@@ -896,14 +544,16 @@ static int web_main(const struct plat_start *s)
 		c->tls_mem = w->stream_size ? heap_alloc(&heap, w->stream_size, 16) : NULL;
 		c->in = heap_alloc(&heap, w->in_cap, 16);
 		c->out = heap_alloc(&heap, WEB_OUT, 16);
-		if ((w->stream_size && !c->tls_mem) || !c->in || !c->out) {
+		c->h2 = w->h2 ? heap_alloc(&heap, web_h2_size(), 16) : NULL;
+		if ((w->stream_size && !c->tls_mem) || !c->in || !c->out || (w->h2 && !c->h2)) {
 			w->slots = NULL;
 			break;
 		}
 	}
 	if (!w->slots) {
 		LOG_ERROR(&l, "heap too small for %u connections of %zu bytes", w->nslots,
-			  w->stream_size + w->in_cap + WEB_OUT + sizeof(struct web_conn));
+			  w->stream_size + w->in_cap + WEB_OUT + sizeof(struct web_conn) +
+			      (w->h2 ? web_h2_size() : 0));
 		return 1;
 	}
 
@@ -927,7 +577,8 @@ static int web_main(const struct plat_start *s)
 		 st->ops->name, (unsigned)port, (unsigned)http_port,
 		 w->serve_plain ? "serving" : "redirecting", w->cfg.ncreds,
 		 w->cfg.ncreds == 1 ? "" : "s", w->nslots,
-		 w->stream_size + w->in_cap + WEB_OUT + sizeof(struct web_conn));
+		 w->stream_size + w->in_cap + WEB_OUT + sizeof(struct web_conn) +
+		     (w->h2 ? web_h2_size() : 0));
 	rc = loop_run(&l);
 	LOG_INFO(&l, "stopping: %s", rc == ATL_ESTOPPED ? "stop requested" : "loop ended");
 	counters_print(&l);
