@@ -39,7 +39,8 @@ NET_SRCS := $(wildcard lib/net/*.c)
 DNS_SRCS := $(wildcard lib/dns/*.c)
 TLS_SRCS := $(wildcard lib/tls/*.c)
 HTTP_SRCS := $(wildcard lib/http/*.c)
-LIB_SRCS := $(CORE_SRCS) $(NET_SRCS) $(DNS_SRCS) $(TLS_SRCS) $(HTTP_SRCS)
+ACME_SRCS := $(wildcard lib/acme/*.c)
+LIB_SRCS := $(CORE_SRCS) $(NET_SRCS) $(DNS_SRCS) $(TLS_SRCS) $(HTTP_SRCS) $(ACME_SRCS)
 
 ifeq ($(TARGET),hosted)
 PLAT_SRCS := $(wildcard platform/hosted/*.c)
@@ -117,7 +118,7 @@ FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize
                -Iplatform -Ilib -D_GNU_SOURCE -DATOLL_FUZZ
 # lib/tls only where a target fuzzes it: every target compiles its
 # sources with the sanitizers, and no other target calls it.
-FUZZ_LIB_SRCS := $(filter-out $(TLS_SRCS),$(LIB_SRCS)) tests/unit/fakeplat.c
+FUZZ_LIB_SRCS := $(filter-out $(TLS_SRCS) $(ACME_SRCS),$(LIB_SRCS)) tests/unit/fakeplat.c
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*/*.h platform/*.h tests/fuzz/*.h)
 	@mkdir -p $(@D)

@@ -340,6 +340,25 @@ void web_respond(struct web *w, bool tls, const struct http_req *req, bool multi
 		return;
 	}
 	}
+	/* RFC 8555 8.3: HTTP-01 challenges come over plain HTTP */
+	static const char acme_prefix[] = "/.well-known/acme-challenge/";
+	size_t apl = sizeof acme_prefix - 1;
+	if (req->path.n > apl && !memcmp(req->path.p, acme_prefix, apl)) {
+		size_t kl;
+		const char *ka = web_acme_challenge(w, req->path.p + apl, req->path.n - apl, &kl);
+		if (ka) {
+			resp_begin(w, tls, 200, r);
+			head_printf(r,
+				    "Content-Type: application/octet-stream\r\n"
+				    "Content-Length: %zu\r\n",
+				    kl);
+			r->body = (const uint8_t *)ka;
+			r->blen = kl;
+			r->length = kl;
+			r->no_body = req->method == HTTP_M_HEAD;
+			return;
+		}
+	}
 	if (!tls && !w->serve_plain) {
 		resp_redirect_https(w, req, r);
 		return;

@@ -564,7 +564,7 @@ static int web_main(const struct plat_start *s)
 		return 1;
 	}
 	if (web_listen(w, st, port, true) != ATL_OK ||
-	    web_listen(w, st, http_port, false) != ATL_OK)
+	    web_listen(w, st, http_port, false) != ATL_OK || web_acme_start(w) != ATL_OK)
 		return 1;
 	w->group = (struct counter_group){.name = "web",
 					  .names = web_stat_names,

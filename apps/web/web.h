@@ -57,6 +57,7 @@ struct web_resp {
 };
 
 struct web_h2;
+struct web_acme;
 
 struct web_conn {
 	struct web *w;
@@ -106,6 +107,7 @@ struct web {
 		size_t len;
 		char body[200];
 	} errpages[WEB_ERROR_PAGES];
+	struct web_acme *acme; /* NULL: no ACME (acme.c) */
 	size_t stream_size, in_cap;
 	unsigned nslots;
 	struct web_conn *slots;
@@ -130,6 +132,13 @@ int web_out_flush(struct web_conn *c);
 /* Bytes to write after what is in c->out: copied when they fit, else
  * written straight from where they are. */
 int web_out_put(struct web_conn *c, const void *p, size_t n);
+
+/* acme.c: certificates from an ACME server (RFC 8555), when configured.
+ * web_acme_start: after the listeners are up (ATL_OK when not configured);
+ * web_acme_challenge: the key authorization answering an HTTP-01 token
+ * (RFC 8555 8.3), or NULL. */
+int web_acme_start(struct web *w);
+const char *web_acme_challenge(const struct web *w, const char *token, size_t tlen, size_t *len);
 
 /* h2conn.c: an HTTP/2 connection whose preface may already be in c->in */
 size_t web_h2_size(void);
