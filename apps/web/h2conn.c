@@ -194,6 +194,10 @@ void web_h2_run(struct web_conn *c)
 	x->next = x->active = 0;
 	w->stat[WEB_S_H2_CONNS]++;
 	const char *why = NULL;
+	/* RFC 9113 3.4: our SETTINGS first, before any answer to what is
+	 * already in the buffer (h2c with prior knowledge) */
+	if (write_ctl(c, x) != ATL_OK)
+		return;
 	for (;;) {
 		size_t off = 0;
 		for (;;) {
@@ -209,7 +213,10 @@ void web_h2_run(struct web_conn *c)
 					w->stat[WEB_S_H2_GOAWAY]++;
 				goto out;
 			}
-			if (ev.type == H2_EV_RESET) {
+			if (ev.type == H2_EV_CTL) {
+				if (write_ctl(c, x) != ATL_OK)
+					goto out;
+			} else if (ev.type == H2_EV_RESET) {
 				w->stat[WEB_S_H2_RESETS]++;
 				job_free(x, ev.app);
 			} else if (ev.type == H2_EV_REQUEST) {

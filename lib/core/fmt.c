@@ -2,6 +2,8 @@
  * fmt.c - a small vsnprintf of our own, so that every target formats the
  * same way and the pvh image needs no libc stdio.  See fmt.h.
  */
+#include <string.h>
+
 #include "core/fmt.h"
 
 #include <stdbool.h>
@@ -33,17 +35,25 @@ struct spec {
 	int width, prec; /* prec < 0: none */
 };
 
+/* n bytes at once: what fits is copied, the rest only counted. */
+static void put_n(struct out *o, const char *s, size_t n)
+{
+	size_t room = o->size > o->len + 1 ? o->size - o->len - 1 : 0;
+	memcpy(o->buf + o->len, s, n < room ? n : room);
+	o->len += n;
+}
+
 static void put_str(struct out *o, const char *s, const struct spec *sp)
 {
 	if (!s)
 		s = "(null)";
 	int n = 0;
-	while (s[n] && (sp->prec < 0 || n < sp->prec))
+	/* the precision first: "%.*s" may name bytes with no NUL after them */
+	while ((sp->prec < 0 || n < sp->prec) && s[n])
 		n++;
 	if (!sp->left)
 		put_pad(o, ' ', sp->width - n);
-	for (int i = 0; i < n; i++)
-		put(o, s[i]);
+	put_n(o, s, (size_t)n);
 	if (sp->left)
 		put_pad(o, ' ', sp->width - n);
 }
@@ -84,7 +94,11 @@ int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	struct out o = {buf, size, 0};
 	for (const char *p = fmt; *p; p++) {
 		if (*p != '%') {
-			put(&o, *p);
+			size_t run = 1;
+			while (p[run] && p[run] != '%')
+				run++;
+			put_n(&o, p, run);
+			p += run - 1;
 			continue;
 		}
 		struct spec sp = {false, false, 0, -1};

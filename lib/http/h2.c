@@ -734,6 +734,12 @@ void h2_conn_input(struct h2_conn *h, const uint8_t *in, size_t len, size_t *use
 	while (ev->type == H2_EV_NONE) {
 		if (len < H2_FRAME_HEADER)
 			return;
+		/* the acks a burst of frames asks for leave before more are
+		 * taken, so only a client that does not read fills the queue */
+		if (h->ctl_len > H2_CTL_MAX / 2) {
+			ev->type = H2_EV_CTL;
+			return;
+		}
 		size_t flen = be24(in);
 		if (flen > H2_FRAME_MAX) {
 			conn_error(h, ev, H2_FRAME_SIZE_ERROR, "a frame above MAX_FRAME_SIZE");

@@ -149,6 +149,7 @@ enum h2_event_type {
 	H2_EV_TRAILERS_END, /* the end of a request's body (END_STREAM after DATA or trailers) */
 	H2_EV_RESET,	    /* the client reset ev.stream: forget what it was for */
 	H2_EV_WINDOW,	    /* a send window opened: data may go out again */
+	H2_EV_CTL,	    /* h->ctl is half full: write it, then call again with the rest */
 	H2_EV_CLOSE,	    /* the connection is over: write what is queued (GOAWAY) and close */
 };
 
