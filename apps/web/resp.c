@@ -186,12 +186,12 @@ static void rep_headers(struct web_resp *r, const struct web_file *f, const stru
 }
 
 /* The part head of one range in a multipart/byteranges body (RFC 9110 14.6). */
-int web_part_head(const struct web *w, const struct web_file *rep, const struct http_range *g,
-		  char *buf, size_t cap)
+int web_part_head(const struct web *w, const char *type, const struct web_file *rep,
+		  const struct http_range *g, char *buf, size_t cap)
 {
 	return fmt_snprintf(
 	    buf, cap, "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%zu\r\n\r\n",
-	    w->boundary, rep->type, (unsigned long long)g->first, (unsigned long long)g->last,
+	    w->boundary, type, (unsigned long long)g->first, (unsigned long long)g->last,
 	    rep->len);
 }
 
@@ -216,13 +216,14 @@ static void resp_ranges(struct web *w, bool tls, const struct web_file *f,
 	char ph[256];
 	uint64_t total = 0;
 	for (unsigned i = 0; i < n; i++)
-		total += (uint64_t)web_part_head(w, rep, &rg[i], ph, sizeof ph) +
+		total += (uint64_t)web_part_head(w, f->type, rep, &rg[i], ph, sizeof ph) +
 			 (rg[i].last - rg[i].first + 1);
 	total += (uint64_t)fmt_snprintf(ph, sizeof ph, "\r\n--%s--\r\n", w->boundary);
 	head_printf(r,
 		    "Content-Type: multipart/byteranges; boundary=%s\r\n"
 		    "Content-Length: %llu\r\nAccept-Ranges: bytes\r\n",
 		    w->boundary, (unsigned long long)total);
+	r->file = f;
 	r->rep = rep;
 	r->nranges = n;
 	memcpy(r->rg, rg, n * sizeof *rg);

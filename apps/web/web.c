@@ -112,7 +112,7 @@ static int h1_send(struct web_conn *c, const struct http_req *req, const struct 
 			char ph[256];
 			for (unsigned i = 0; i < r->nranges && rc == ATL_OK; i++) {
 				const struct http_range *g = &r->rg[i];
-				int hl = web_part_head(w, r->rep, g, ph, sizeof ph);
+				int hl = web_part_head(w, r->file->type, r->rep, g, ph, sizeof ph);
 				rc = web_out_put(c, ph, (size_t)hl);
 				if (rc == ATL_OK)
 					rc = web_out_put(c, r->rep->data + g->first,
@@ -557,6 +557,9 @@ static int web_main(const struct plat_start *s)
 		return 1;
 	}
 
+	/* TCP control blocks: one per connection slot, and room for those
+	 * still closing (lingering, FIN-WAIT) while new ones come */
+	l.tcp_conns_default = w->nslots + w->nslots / 4 + 8;
 	struct stack *st;
 	int rc = stack_open(&l, "service", &st);
 	if (rc != ATL_OK) {

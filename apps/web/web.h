@@ -51,7 +51,7 @@ struct web_resp {
 	bool no_body; /* HEAD, 204, 304: the head only */
 	/* multipart/byteranges (HTTP/1.1 only): these ranges of rep's content */
 	unsigned nranges;
-	const struct web_file *rep;
+	const struct web_file *file, *rep; /* the parts' type is the file's */
 	struct http_range rg[WEB_RANGES_MAX];
 	uint64_t length; /* the content's length as sent (Content-Length) */
 };
@@ -122,8 +122,8 @@ void web_resp_error(struct web *w, bool tls, const struct http_req *req, int sta
 		    const char *extra, struct web_resp *r);
 void web_log(struct web_conn *c, const struct http_req *req, int status, uint64_t bytes);
 uint64_t web_deadline(struct web *w, uint64_t ns);
-int web_part_head(const struct web *w, const struct web_file *rep, const struct http_range *g,
-		  char *buf, size_t cap);
+int web_part_head(const struct web *w, const char *type, const struct web_file *rep,
+		  const struct http_range *g, char *buf, size_t cap);
 
 /* web.c: connection I/O */
 int web_conn_read(struct web_conn *c, uint8_t *buf, size_t cap, size_t *n, uint64_t deadline);

@@ -83,6 +83,9 @@ struct loop {
 	struct counter_group *counters;
 	uint64_t stat[4]; /* turns, waits, timers fired, fiber switches */
 	struct counter_group stat_group;
+	/* The app's default for tcp-conns= (0: the stack's own), set before
+	 * stack_open by an app that knows how many connections it takes. */
+	unsigned tcp_conns_default;
 };
 
 /* Sets up a loop over heap; the boot argument log= sets its log level.

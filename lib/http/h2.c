@@ -65,7 +65,8 @@ static bool ctl_frame(struct h2_conn *h, uint8_t type, uint8_t flags, uint32_t s
 	if (h->ctl_len + H2_FRAME_HEADER + len > H2_CTL_MAX)
 		return false;
 	put_frame_header(h->ctl + h->ctl_len, len, type, flags, stream);
-	memcpy(h->ctl + h->ctl_len + H2_FRAME_HEADER, payload, len);
+	if (len) /* an ack has no payload, and payload may then be NULL */
+		memcpy(h->ctl + h->ctl_len + H2_FRAME_HEADER, payload, len);
 	h->ctl_len += H2_FRAME_HEADER + len;
 	return true;
 }

@@ -31,7 +31,10 @@ int tcp_init(struct net *n)
 {
 	struct loop *l = n->loop;
 	uint64_t nconns, bufsz;
-	if (tcp_arg(n, "tcp-conns", TCP_CONNS_DEFAULT, 1, TCP_CONNS_MAX, &nconns) != ATL_OK ||
+	uint64_t def = l->tcp_conns_default ? l->tcp_conns_default : TCP_CONNS_DEFAULT;
+	if (def > TCP_CONNS_MAX)
+		def = TCP_CONNS_MAX;
+	if (tcp_arg(n, "tcp-conns", def, 1, TCP_CONNS_MAX, &nconns) != ATL_OK ||
 	    tcp_arg(n, "tcp-buf", TCP_BUF_DEFAULT, TCP_BUF_MIN, TCP_BUF_MAX, &bufsz) != ATL_OK)
 		return ATL_EINVAL;
 	struct tcp *t = heap_alloc(l->heap, sizeof *t, 16);
