@@ -191,8 +191,7 @@ int web_part_head(const struct web *w, const char *type, const struct web_file *
 {
 	return fmt_snprintf(
 	    buf, cap, "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%zu\r\n\r\n",
-	    w->boundary, type, (unsigned long long)g->first, (unsigned long long)g->last,
-	    rep->len);
+	    w->boundary, type, (unsigned long long)g->first, (unsigned long long)g->last, rep->len);
 }
 
 static void resp_ranges(struct web *w, bool tls, const struct web_file *f,
