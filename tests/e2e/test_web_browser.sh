@@ -72,10 +72,10 @@ else
 	not_ok "chromium loads https://web.atoll.test/ with the CA trusted: the DOM has the page's title" \
 		"$(head -c 300 "$WORK/dom.html")" "$(grep -v dbus "$WORK/chrome.err" | tail -5)" "$(tail -5 "$log")"
 fi
-if grep -q '"GET /style.css HTTP/1.1" 200 .*Chrome' "$log"; then
-	ok "the browser fetched the page's style sheet (access log: GET /style.css 200)"
+if grep -qE '"GET /style.css HTTP/(1.1|2.0)" 200 .*Chrome' "$log"; then
+	ok "the browser fetched the page's style sheet (access log: GET /style.css 200, HTTP/1.1 or HTTP/2)"
 else
-	not_ok "the browser fetched the page's style sheet (access log: GET /style.css 200)" \
+	not_ok "the browser fetched the page's style sheet (access log: GET /style.css 200, HTTP/1.1 or HTTP/2)" \
 		"$(grep web_log "$log" | tail -5)"
 fi
 in_c "${CHROME[@]}" --screenshot="$WORK/shot.png" https://web.atoll.test/ >/dev/null 2>&1
