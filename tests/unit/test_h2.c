@@ -130,11 +130,16 @@ static void check_table(void)
 
 /*
  * Cases not run yet (PENDING): written from the RFCs, they disagree with
- * lib/http/h2.c or hpack.c and each still has to be settled one way or
- * the other (the test or the code).  They are compiled, so they stay
- * true to the API; issue #12's note lists them.
+ * lib/http/h2.c, and the RFC text (quoted in each) says the code is the
+ * one to change.  They are compiled, so they stay true to the API; issue
+ * #12's note lists them.  Build with -DH2_TEST_PENDING to run them too;
+ * when a fix lands, its case becomes a TEST.
  */
+#ifdef H2_TEST_PENDING
+#define PENDING(name) TEST(name)
+#else
 #define PENDING(name) __attribute__((unused)) static void name(void)
+#endif
 
 TEST(rfc7541_c1_integer_representation)
 {
@@ -617,7 +622,7 @@ TEST(rfc7541_6_3_dynamic_table_size_update)
 	CHECK_EQ(D.n, 1);
 }
 
-PENDING(rfc7541_4_4_entry_eviction)
+TEST(rfc7541_4_4_entry_eviction)
 {
 	hpack_dec_init(&D);
 	/* 100 bytes: two entries of 34, a third evicts the oldest */
@@ -656,10 +661,6 @@ PENDING(rfc7541_4_4_entry_eviction)
 	CHECK_EQ(D.n, 0);
 	CHECK_EQ(D.size, 0);
 	/* a new entry naming the entry its addition evicts (4.4) */
-	hpack_dec_init(&D);
-	CHECK_EQ(decode_hex("3f07"
-			    "4003616263036465 66"),
-		 H2_COMPRESSION_ERROR); /* (the space is not hex: a cut block) */
 	hpack_dec_init(&D);
 	CHECK_EQ(decode_hex("3f07"
 			    "400361626303646566"),
@@ -723,7 +724,7 @@ TEST(rfc7541_7_limits_fields_and_bytes)
 
 /* ---- the encoders ---- */
 
-PENDING(rfc7541_encoders_round_trip)
+TEST(rfc7541_encoders_round_trip)
 {
 	static const struct {
 		int status;
@@ -786,7 +787,7 @@ PENDING(rfc7541_encoders_round_trip)
 		CHECK(field_is(i + 1, fl[i].name, fl[i].value));
 	CHECK_EQ(D.n, 0); /* never indexed by us */
 	/* each field too small by any amount */
-	for (size_t cap = 0; cap < 20; cap++) {
+	for (size_t cap = 0; cap < 22; cap++) {
 		size_t l = 0;
 		uint8_t g[32];
 		memset(g, 0xee, sizeof g);
@@ -795,8 +796,9 @@ PENDING(rfc7541_encoders_round_trip)
 			CHECK_EQ(g[k], 0xee);
 	}
 	size_t l = 0;
-	CHECK(hpack_encode_field(out, 21, &l, "x-frame-options", 15, "DENY", 4));
-	CHECK_EQ(l, 21);
+	/* 0x00, a 15-byte name, a 4-byte value, each with its length */
+	CHECK(hpack_encode_field(out, 22, &l, "x-frame-options", 15, "DENY", 4));
+	CHECK_EQ(l, 22);
 }
 
 /* ==== the frame layer (RFC 9113) ==== */
@@ -810,7 +812,8 @@ static void put(const void *p, size_t n)
 {
 	if (wire_len + n > sizeof wire)
 		abort();
-	memcpy(wire + wire_len, p, n);
+	if (n)
+		memcpy(wire + wire_len, p, n);
 	wire_len += n;
 }
 
@@ -870,28 +873,58 @@ static void data(uint32_t id, uint8_t flags, size_t len)
 	frame(H2_DATA, flags, id, zeros, len);
 }
 
-/* Queued control frames, parsed. */
+/*
+ * The control frames the core queued since the test last forgot them:
+ * those written on H2_EV_CTL (drain does, as a server would) and those
+ * still in h->ctl, parsed.
+ */
 struct cframe {
 	uint8_t type, flags;
 	uint32_t id;
 	const uint8_t *p;
 	size_t len;
 };
-static struct cframe cf[H2_CTL_MAX / H2_FRAME_HEADER];
+static uint8_t ctl_log[1 << 16], ctl_all[(1 << 16) + H2_CTL_MAX];
+static size_t ctl_log_len;
+static struct cframe cf[sizeof ctl_all / H2_FRAME_HEADER];
 static unsigned ncf;
+
+/* The server wrote h->ctl out. */
+static void ctl_write(void)
+{
+	CHECK(H.ctl_len <= H2_CTL_MAX);
+	if (ctl_log_len + H.ctl_len > sizeof ctl_log)
+		abort();
+	memcpy(ctl_log + ctl_log_len, H.ctl, H.ctl_len);
+	ctl_log_len += H.ctl_len;
+	h2_conn_ctl_sent(&H);
+}
+
+/* The test has looked at what was queued: forget it. */
+static void ctl_forget(void)
+{
+	ctl_log_len = 0;
+	h2_conn_ctl_sent(&H);
+}
 
 static void ctl_parse(void)
 {
 	ncf = 0;
 	CHECK(H.ctl_len <= H2_CTL_MAX);
-	for (size_t o = 0; o < H.ctl_len && o < H2_CTL_MAX;) {
-		CHECK(o + H2_FRAME_HEADER <= H.ctl_len);
-		size_t len = be24(H.ctl + o);
-		CHECK(o + H2_FRAME_HEADER + len <= H.ctl_len);
-		if (o + H2_FRAME_HEADER + len > H.ctl_len)
+	size_t n = ctl_log_len;
+	memcpy(ctl_all, ctl_log, n);
+	memcpy(ctl_all + n, H.ctl, H.ctl_len < H2_CTL_MAX ? H.ctl_len : H2_CTL_MAX);
+	n += H.ctl_len < H2_CTL_MAX ? H.ctl_len : H2_CTL_MAX;
+	for (size_t o = 0; o < n;) {
+		CHECK(o + H2_FRAME_HEADER <= n);
+		if (o + H2_FRAME_HEADER > n)
 			return;
-		cf[ncf++] = (struct cframe){H.ctl[o + 3], H.ctl[o + 4], be32(H.ctl + o + 5),
-					    H.ctl + o + H2_FRAME_HEADER, len};
+		size_t len = be24(ctl_all + o);
+		CHECK(o + H2_FRAME_HEADER + len <= n);
+		if (o + H2_FRAME_HEADER + len > n)
+			return;
+		cf[ncf++] = (struct cframe){ctl_all[o + 3], ctl_all[o + 4], be32(ctl_all + o + 5),
+					    ctl_all + o + H2_FRAME_HEADER, len};
 		o += H2_FRAME_HEADER + len;
 	}
 }
@@ -944,11 +977,12 @@ static void check_conn(void)
 		open++;
 		CHECK(H.streams[i].id & 1);
 		CHECK(H.streams[i].id <= H.last_stream);
-		CHECK(H.streams[i].send_window <= (int64_t)WINDOW_MAX);
+		/* (once the connection is over its windows do not matter) */
+		CHECK(H.goaway_sent || H.streams[i].send_window <= (int64_t)WINDOW_MAX);
 	}
 	CHECK_EQ(open, H.open);
 	CHECK(H.open <= H2_STREAMS_MAX);
-	CHECK(H.send_window <= (int64_t)WINDOW_MAX);
+	CHECK(H.goaway_sent || H.send_window <= (int64_t)WINDOW_MAX);
 }
 
 /* One call: one event. */
@@ -971,7 +1005,8 @@ static enum h2_event_type step(void)
 }
 
 /* Steps until the input is used up (NONE) or the connection ends;
- * counts the events on the way. */
+ * counts the events on the way, and writes the control frames out when
+ * the core hands them back (H2_EV_CTL). */
 static unsigned seen[H2_EV_CLOSE + 1];
 
 static enum h2_event_type drain(void)
@@ -980,6 +1015,8 @@ static enum h2_event_type drain(void)
 	for (unsigned i = 0; i < 100000; i++) {
 		enum h2_event_type t = step();
 		seen[t]++;
+		if (t == H2_EV_CTL)
+			ctl_write();
 		if (t == H2_EV_NONE || t == H2_EV_CLOSE)
 			return t;
 	}
@@ -1004,7 +1041,7 @@ static void expect_rst(uint32_t id, enum h2_error error)
 	CHECK_EQ(rst_error(id), error);
 	CHECK_EQ(goaway_error(), -1);
 	CHECK(H.ctl_len <= H2_CTL_MAX);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 }
 
 /* A header block under construction. */
@@ -1087,15 +1124,15 @@ static void connect(void)
 {
 	memset(&H, 0xa5, sizeof H);
 	h2_conn_init(&H);
-	wire_len = wire_off = 0;
+	wire_len = wire_off = ctl_log_len = 0;
 	CHECK_EQ(ctl_count(H2_SETTINGS), 1);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 	put(H2_PREFACE, H2_PREFACE_LEN);
 	frame(H2_SETTINGS, 0, 0, NULL, 0);
 	CHECK_EQ(drain(), H2_EV_NONE);
 	const struct cframe *f = ctl_find(H2_SETTINGS, 0);
 	CHECK(f && f->flags == F_ACK && f->len == 0);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 }
 
 /* A GET on stream id: the REQUEST event's stream. */
@@ -1152,7 +1189,7 @@ TEST(rfc9113_3_4_server_preface_is_settings_first)
 TEST(rfc9113_3_4_client_preface_required)
 {
 	h2_conn_init(&H);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 	wire_len = wire_off = 0;
 	put("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
 	CHECK_EQ(step(), H2_EV_CLOSE);
@@ -1160,7 +1197,7 @@ TEST(rfc9113_3_4_client_preface_required)
 	CHECK_EQ(goaway_error(), H2_PROTOCOL_ERROR);
 	/* a wrong byte at the end of the preface */
 	h2_conn_init(&H);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 	wire_len = wire_off = 0;
 	put("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\r", 24);
 	CHECK_EQ(step(), H2_EV_CLOSE);
@@ -1168,7 +1205,7 @@ TEST(rfc9113_3_4_client_preface_required)
 	CHECK_EQ(goaway_error(), H2_PROTOCOL_ERROR);
 	/* a wrong first byte is enough to tell */
 	h2_conn_init(&H);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 	wire_len = wire_off = 0;
 	put("X", 1);
 	CHECK_EQ(step(), H2_EV_CLOSE);
@@ -1178,7 +1215,7 @@ TEST(rfc9113_3_4_client_preface_required)
 TEST(rfc9113_3_4_client_preface_in_pieces)
 {
 	h2_conn_init(&H);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 	/* a byte at a time: nothing taken until the whole preface is there */
 	static uint8_t all[64];
 	memcpy(all, H2_PREFACE, H2_PREFACE_LEN);
@@ -1201,8 +1238,11 @@ TEST(rfc9113_3_4_client_preface_in_pieces)
 
 PENDING(rfc9113_3_4_preface_must_be_followed_by_settings)
 {
+	/* "This sequence MUST be followed by a SETTINGS frame", and "MUST
+	 * treat an invalid connection preface as a connection error of type
+	 * PROTOCOL_ERROR". */
 	h2_conn_init(&H);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 	wire_len = wire_off = 0;
 	put(H2_PREFACE, H2_PREFACE_LEN);
 	ping(0, "abcdefgh");
@@ -1307,6 +1347,10 @@ TEST(rfc9113_5_1_1_stream_id_zero_or_even)
 
 PENDING(rfc9113_5_1_1_stream_id_decreasing)
 {
+	/* "The identifier of a newly established stream MUST be numerically
+	 * greater than all streams that the initiating endpoint has opened
+	 * ... An endpoint that receives an unexpected stream identifier MUST
+	 * respond with a connection error of type PROTOCOL_ERROR." */
 	connect();
 	request(5, F_END_STREAM);
 	b_get("/");
@@ -1498,7 +1542,7 @@ TEST(rfc9113_5_5_unknown_frame_type_ignored)
 
 /* ---- 6.1 DATA ---- */
 
-PENDING(rfc9113_6_1_data)
+TEST(rfc9113_6_1_data)
 {
 	connect();
 	data(0, 0, 4);
@@ -1512,9 +1556,15 @@ PENDING(rfc9113_6_1_data)
 	CHECK(ev.stream == s && ev.len == 5 && memcmp(ev.data, "hello", 5) == 0);
 	CHECK(!ev.end_stream);
 	CHECK_EQ(s->received, 5);
-	CHECK_EQ(H.recv_unacked + s->recv_unacked, 22); /* 11 on each window */
-	/* padding as long as the rest: PROTOCOL_ERROR */
+	CHECK_EQ(s->recv_unacked, 11); /* the whole payload (the connection's: 6.9.1 below) */
+	/* padding of all but the Pad Length byte: no data, fine */
 	p[0] = 10;
+	frame(H2_DATA, F_PADDED, 1, p, 11);
+	CHECK_EQ(step(), H2_EV_DATA);
+	CHECK_EQ(ev.len, 0);
+	/* "the length of the padding is the length of the frame payload or
+	 * greater": PROTOCOL_ERROR */
+	p[0] = 11;
 	frame(H2_DATA, F_PADDED, 1, p, 11);
 	expect_close(H2_PROTOCOL_ERROR);
 	connect();
@@ -1574,7 +1624,7 @@ PENDING(rfc9113_6_2_headers_priority_on_itself_keeps_hpack)
 	drain();
 	CHECK_EQ(goaway_error(), -1);
 	CHECK_EQ(H.last_stream, 1);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 	blk_len = 0;
 	b_index(2);
 	b_index(6);
@@ -1600,9 +1650,7 @@ TEST(rfc9113_6_10_continuation_assembles_the_block)
 	b_field("user-agent", "test");
 	/* split in the middle of strings: HEADERS, then three pieces */
 	size_t a = 5, b = 11, c = 20;
-	headers(1, F_END_STREAM);
-	wire_len -= blk_len - a; /* keep the first a bytes of the block */
-	wire[2] = (uint8_t)a;
+	frame(H2_HEADERS, F_END_STREAM, 1, blk, a);
 	frame(H2_CONTINUATION, 0, 1, blk + a, b - a);
 	frame(H2_CONTINUATION, 0, 1, blk + b, c - b);
 	frame(H2_CONTINUATION, F_END_HEADERS, 1, blk + c, blk_len - c);
@@ -1725,7 +1773,7 @@ TEST(rfc9113_6_5_settings_acknowledged)
 	const struct cframe *f = ctl_find(H2_SETTINGS, 0);
 	CHECK(f && f->flags == F_ACK && f->len == 0);
 	CHECK_EQ(goaway_error(), -1);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 	/* an ACK of ours is not answered */
 	frame(H2_SETTINGS, F_ACK, 0, NULL, 0);
 	CHECK_EQ(drain(), H2_EV_NONE);
@@ -1787,7 +1835,7 @@ TEST(rfc9113_6_7_ping)
 	const struct cframe *f = ctl_find(H2_PING, 0);
 	CHECK(f && f->flags == F_ACK && f->len == 8 &&
 	      memcmp(f->p, "\x01\x02\x03\x04\x05\x06\x07\x08", 8) == 0);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 	/* an ACK is not answered */
 	ping(F_ACK, "abcdefgh");
 	CHECK_EQ(drain(), H2_EV_NONE);
@@ -1934,7 +1982,7 @@ TEST(rfc9113_6_9_1_room_and_charging)
 	CHECK_EQ(H.completed, 1);
 }
 
-PENDING(rfc9113_6_9_2_initial_window_size_changes_open_streams)
+TEST(rfc9113_6_9_2_initial_window_size_changes_open_streams)
 {
 	connect();
 	struct h2_stream *s = request(1, F_END_STREAM);
@@ -1971,7 +2019,9 @@ PENDING(rfc9113_6_9_2_initial_window_size_changes_open_streams)
 PENDING(rfc9113_6_9_1_receive_window_replenished)
 {
 	/* Our windows (H2_WINDOW each) come back by WINDOW_UPDATE once half
-	 * is used; the credit given never exceeds the bytes taken. */
+	 * is used; the credit given never exceeds the bytes taken, or the
+	 * client's view of our connection window grows without bound and
+	 * passes 2^31-1 (its FLOW_CONTROL_ERROR, 6.9.1) after 2 GiB. */
 	connect();
 	struct h2_stream *s = request(1, 0);
 	uint64_t sent = 0, conn_credit = 0, stream_credit = 0;
@@ -2003,7 +2053,7 @@ PENDING(rfc9113_6_9_1_receive_window_replenished)
 				stream_window += inc;
 			}
 		}
-		h2_conn_ctl_sent(&H);
+		ctl_forget();
 		CHECK(conn_credit <= sent);
 		CHECK(stream_credit <= sent);
 		CHECK(conn_window <= H2_WINDOW);
@@ -2063,8 +2113,6 @@ TEST(rfc9113_8_1_request_without_body)
 TEST(rfc9113_8_1_request_with_body_and_trailers)
 {
 	connect();
-	b_get("/upload");
-	b_index(3); /* :method POST after :method GET: a repeat */
 	blk_len = 0;
 	b_index(3);
 	b_index(6);
@@ -2140,7 +2188,7 @@ static void expect_malformed(const char *what)
 	CHECK_EQ(goaway_error(), -1);
 	CHECK_EQ(seen[H2_EV_REQUEST], 0);
 	CHECK_EQ(H.open, 0);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 }
 
 static void b_base(bool method, bool scheme, bool path, bool authority)
@@ -2198,8 +2246,6 @@ TEST(rfc9113_8_3_1_malformed_requests)
 	b_field("", "1");
 	expect_malformed("empty field name");
 	b_base(true, true, true, true);
-	b_field("x-bin", "a\x7f");
-	blk[blk_len - 1] = 0x80;
 	b_field("x\x80", "1");
 	expect_malformed("byte 0x80 in a field name");
 	static const char *conn_fields[] = {"connection", "keep-alive", "proxy-connection",
@@ -2324,7 +2370,9 @@ TEST(rfc9113_8_1_1_content_length)
 
 PENDING(rfc9113_8_1_1_content_length_short_then_trailers)
 {
-	/* The body ends with trailers: the DATA must still add up. */
+	/* "A request or response is also malformed if the value of a
+	 * content-length header field does not equal the sum of the DATA
+	 * frame payload lengths": a body ended by trailers too. */
 	connect();
 	b_base(true, true, true, true);
 	b_named(28, "10");
@@ -2372,6 +2420,38 @@ TEST(rfc9113_10_5_rapid_reset)
 	}
 	CHECK_EQ(goaway_error(), -1);
 	CHECK_EQ(H.open, 0);
+}
+
+PENDING(rfc9113_10_5_server_resets_count_too)
+{
+	/* "MadeYouReset" (2025): a frame that makes the server reset the
+	 * stream (here WINDOW_UPDATE of 0 on it, a stream error, 6.9) cancels
+	 * a request as the client's RST_STREAM does, frees its slot at once,
+	 * and must count against the same budget (10.5). */
+	connect();
+	uint32_t id = 1;
+	unsigned i;
+	for (i = 0; i < 3 * H2_RESET_BUDGET; i++, id += 2) {
+		request(id, F_END_STREAM);
+		window_update(id, 0);
+		if (drain() == H2_EV_CLOSE)
+			break;
+		ctl_forget();
+	}
+	CHECK(i <= H2_RESET_BUDGET + 1);
+	CHECK_EQ(goaway_error(), H2_ENHANCE_YOUR_CALM);
+}
+
+PENDING(rfc9113_8_5_connect_needs_authority)
+{
+	/* "The :scheme and :path pseudo-header fields MUST be omitted.  The
+	 * :authority pseudo-header field contains the host and port to
+	 * connect to": a CONNECT without it is malformed (8.1.1). */
+	connect();
+	next_id = 1;
+	blk_len = 0;
+	b_named(2, "CONNECT");
+	expect_malformed("CONNECT without :authority");
 }
 
 TEST(rfc9113_10_5_continuation_flood_bytes)
@@ -2466,7 +2546,7 @@ TEST(rfc9113_10_5_ping_and_settings_floods)
 		ping(0, "flooding");
 		if (drain() == H2_EV_CLOSE)
 			break;
-		h2_conn_ctl_sent(&H); /* the client reads our acks */
+		ctl_forget(); /* the client reads our acks */
 	}
 	CHECK(k + 2 >= H2_EMPTY_FRAMES_MAX && k <= H2_EMPTY_FRAMES_MAX);
 	CHECK_EQ(goaway_error(), H2_ENHANCE_YOUR_CALM);
@@ -2475,7 +2555,7 @@ TEST(rfc9113_10_5_ping_and_settings_floods)
 		setting(S_ENABLE_PUSH, 0);
 		if (drain() == H2_EV_CLOSE)
 			break;
-		h2_conn_ctl_sent(&H);
+		ctl_forget();
 	}
 	CHECK(k + 2 >= H2_EMPTY_FRAMES_MAX && k <= H2_EMPTY_FRAMES_MAX);
 	CHECK_EQ(goaway_error(), H2_ENHANCE_YOUR_CALM);
@@ -2490,42 +2570,59 @@ TEST(rfc9113_10_5_ping_and_settings_floods)
 	CHECK_EQ(goaway_error(), H2_ENHANCE_YOUR_CALM);
 }
 
-PENDING(rfc9113_10_5_control_queue_full)
+/* Step through a burst of frames that each ask for an answer: once
+ * h->ctl is over half full, H2_EV_CTL, and nothing more is taken until
+ * it is written. */
+static void burst_handed_back(unsigned frames)
 {
-	/* The client never reads: its acks pile up to H2_CTL_MAX. */
-	connect();
-	unsigned k;
-	for (k = 0; k < H2_CTL_MAX; k++) {
-		ping(0, "noreader");
-		if (drain() == H2_EV_CLOSE)
+	unsigned handed = 0;
+	for (unsigned i = 0; i < 100000; i++) {
+		enum h2_event_type t = step();
+		if (t == H2_EV_NONE || t == H2_EV_CLOSE)
 			break;
+		if (t != H2_EV_CTL)
+			continue;
+		handed++;
+		CHECK(H.ctl_len > H2_CTL_MAX / 2);
 		CHECK(H.ctl_len <= H2_CTL_MAX);
+		/* not written: the same again, nothing taken */
+		size_t len = H.ctl_len, off = wire_off, left = wire_len;
+		CHECK_EQ(step(), H2_EV_CTL);
+		CHECK_EQ(H.ctl_len, len);
+		CHECK_EQ(wire_off, off);
+		CHECK_EQ(wire_len, left);
+		ctl_write();
 	}
-	CHECK(k < H2_CTL_MAX / (H2_FRAME_HEADER + 8) + 1);
-	CHECK_EQ(ev.error, H2_ENHANCE_YOUR_CALM);
-	CHECK(H.ctl_len <= H2_CTL_MAX);
-	CHECK_EQ(goaway_error(), H2_ENHANCE_YOUR_CALM);
-	/* the same with SETTINGS acks, with RST_STREAMs */
+	CHECK(handed >= frames * H2_FRAME_HEADER / H2_CTL_MAX);
+	CHECK_EQ(goaway_error(), -1);
+}
+
+TEST(rfc9113_10_5_control_queue_handed_back)
+{
+	/* A client that does not read what it asks for cannot grow the
+	 * queue: the core stops taking its frames until the server has
+	 * written the answers (the server's write then blocks on the
+	 * client, and times out). */
 	connect();
-	for (k = 0; k < H2_CTL_MAX; k++) {
+	for (unsigned k = 0; k < 60; k++)
+		ping(0, "burst!!!");
+	burst_handed_back(60);
+	CHECK_EQ(ctl_count(H2_PING), 60);
+	connect();
+	for (unsigned k = 0; k < 60; k++)
 		setting(S_ENABLE_PUSH, 0);
-		if (drain() == H2_EV_CLOSE)
-			break;
-	}
-	CHECK(k < H2_CTL_MAX / H2_FRAME_HEADER + 1);
-	CHECK_EQ(goaway_error(), H2_ENHANCE_YOUR_CALM);
+	burst_handed_back(60);
+	CHECK_EQ(ctl_count(H2_SETTINGS), 60);
+	/* RST_STREAMs for malformed requests */
 	connect();
-	uint32_t id = 1;
-	for (k = 0; k < H2_CTL_MAX; k++, id += 2) {
+	for (uint32_t k = 0, id = 1; k < 200; k++, id += 2) {
 		b_base(true, true, true, true);
 		b_field("connection", "close");
 		headers(id, F_END_HEADERS | F_END_STREAM);
-		if (drain() == H2_EV_CLOSE)
-			break;
 	}
-	CHECK(k < H2_CTL_MAX / (H2_FRAME_HEADER + 4) + 1);
-	CHECK_EQ(goaway_error(), H2_ENHANCE_YOUR_CALM);
-	CHECK(H.ctl_len <= H2_CTL_MAX);
+	burst_handed_back(200);
+	CHECK_EQ(ctl_count(H2_RST_STREAM), 200);
+	CHECK_EQ(H.open, 0);
 }
 
 TEST(h2_stream_reset_by_the_server)
@@ -2536,7 +2633,7 @@ TEST(h2_stream_reset_by_the_server)
 	CHECK_EQ(rst_error(1), H2_INTERNAL_ERROR);
 	CHECK_EQ(H.open, 0);
 	CHECK_EQ(s->id, 0);
-	h2_conn_ctl_sent(&H);
+	ctl_forget();
 	/* what the client had in flight is ignored */
 	data(1, F_END_STREAM, 10);
 	window_update(1, 10);
@@ -2551,6 +2648,7 @@ TEST(h2_stream_reset_by_the_server)
 	CHECK_EQ(step(), H2_EV_CLOSE);
 }
 
+#ifdef H2_TEST_PENDING /* the pending cases too */
 TEST_MAIN(
     TEST_ENTRY(rfc7541_c1_integer_representation),
     TEST_ENTRY(rfc7541_5_1_prefixes_of_every_representation),
@@ -2562,8 +2660,8 @@ TEST_MAIN(
     TEST_ENTRY(rfc7541_appendix_b_tables_are_one_canonical_code),
     TEST_ENTRY(rfc7541_5_2_huffman_decode), TEST_ENTRY(rfc7541_5_2_huffman_padding_and_eos),
     TEST_ENTRY(rfc7541_2_3_3_index_zero_and_out_of_range),
-    TEST_ENTRY(rfc7541_6_3_dynamic_table_size_update),
-    TEST_ENTRY(rfc7541_7_limits_fields_and_bytes),
+    TEST_ENTRY(rfc7541_6_3_dynamic_table_size_update), TEST_ENTRY(rfc7541_4_4_entry_eviction),
+    TEST_ENTRY(rfc7541_7_limits_fields_and_bytes), TEST_ENTRY(rfc7541_encoders_round_trip),
     TEST_ENTRY(rfc9113_3_4_server_preface_is_settings_first),
     TEST_ENTRY(rfc9113_3_4_client_preface_required),
     TEST_ENTRY(rfc9113_3_4_client_preface_in_pieces),
@@ -2574,7 +2672,7 @@ TEST_MAIN(
     TEST_ENTRY(rfc9113_5_1_1_skipped_ids_are_closed), TEST_ENTRY(rfc9113_5_1_idle_stream_frames),
     TEST_ENTRY(rfc9113_5_1_half_closed_remote), TEST_ENTRY(rfc9113_5_1_half_closed_remote_headers),
     TEST_ENTRY(rfc9113_5_1_2_concurrency_limit_refuses),
-    TEST_ENTRY(rfc9113_5_5_unknown_frame_type_ignored),
+    TEST_ENTRY(rfc9113_5_5_unknown_frame_type_ignored), TEST_ENTRY(rfc9113_6_1_data),
     TEST_ENTRY(rfc9113_6_2_headers_padding_and_priority),
     TEST_ENTRY(rfc9113_6_10_continuation_assembles_the_block),
     TEST_ENTRY(rfc9113_6_10_frames_inside_a_header_block),
@@ -2584,6 +2682,7 @@ TEST_MAIN(
     TEST_ENTRY(rfc9113_6_7_ping), TEST_ENTRY(rfc9113_6_8_goaway),
     TEST_ENTRY(rfc9113_6_6_push_promise_from_client), TEST_ENTRY(rfc9113_6_9_window_update),
     TEST_ENTRY(rfc9113_6_9_1_window_overflow), TEST_ENTRY(rfc9113_6_9_1_room_and_charging),
+    TEST_ENTRY(rfc9113_6_9_2_initial_window_size_changes_open_streams),
     TEST_ENTRY(rfc9113_8_1_request_without_body),
     TEST_ENTRY(rfc9113_8_1_request_with_body_and_trailers),
     TEST_ENTRY(rfc9113_8_1_trailers_without_end_stream),
@@ -2591,4 +2690,58 @@ TEST_MAIN(
     TEST_ENTRY(rfc9113_10_5_rapid_reset), TEST_ENTRY(rfc9113_10_5_continuation_flood_bytes),
     TEST_ENTRY(rfc9113_10_5_continuation_flood_empty), TEST_ENTRY(rfc9113_10_5_empty_data_flood),
     TEST_ENTRY(rfc9113_10_5_1_hpack_bomb), TEST_ENTRY(rfc9113_10_5_ping_and_settings_floods),
-    TEST_ENTRY(h2_stream_reset_by_the_server))
+    TEST_ENTRY(rfc9113_10_5_control_queue_handed_back), TEST_ENTRY(h2_stream_reset_by_the_server),
+    TEST_ENTRY(rfc9113_3_4_preface_must_be_followed_by_settings),
+    TEST_ENTRY(rfc9113_5_1_1_stream_id_decreasing),
+    TEST_ENTRY(rfc9113_5_1_half_closed_local_takes_trailers),
+    TEST_ENTRY(rfc9113_5_1_closed_after_our_rst_frames_are_ignored),
+    TEST_ENTRY(rfc9113_6_2_headers_priority_on_itself_keeps_hpack),
+    TEST_ENTRY(rfc9113_6_9_1_receive_window_replenished),
+    TEST_ENTRY(rfc9113_8_2_1_value_whitespace_malformed),
+    TEST_ENTRY(rfc9113_8_1_1_content_length_short_then_trailers),
+    TEST_ENTRY(rfc9113_10_5_server_resets_count_too),
+    TEST_ENTRY(rfc9113_8_5_connect_needs_authority))
+#else
+TEST_MAIN(
+    TEST_ENTRY(rfc7541_c1_integer_representation),
+    TEST_ENTRY(rfc7541_5_1_prefixes_of_every_representation),
+    TEST_ENTRY(rfc7541_c2_1_literal_with_indexing),
+    TEST_ENTRY(rfc7541_c2_2_literal_without_indexing),
+    TEST_ENTRY(rfc7541_c2_3_literal_never_indexed), TEST_ENTRY(rfc7541_c2_4_indexed_field),
+    TEST_ENTRY(rfc7541_c3_requests_without_huffman), TEST_ENTRY(rfc7541_c4_requests_with_huffman),
+    TEST_ENTRY(rfc7541_c5_responses_without_huffman), TEST_ENTRY(rfc7541_c6_responses_with_huffman),
+    TEST_ENTRY(rfc7541_appendix_b_tables_are_one_canonical_code),
+    TEST_ENTRY(rfc7541_5_2_huffman_decode), TEST_ENTRY(rfc7541_5_2_huffman_padding_and_eos),
+    TEST_ENTRY(rfc7541_2_3_3_index_zero_and_out_of_range),
+    TEST_ENTRY(rfc7541_6_3_dynamic_table_size_update), TEST_ENTRY(rfc7541_4_4_entry_eviction),
+    TEST_ENTRY(rfc7541_7_limits_fields_and_bytes), TEST_ENTRY(rfc7541_encoders_round_trip),
+    TEST_ENTRY(rfc9113_3_4_server_preface_is_settings_first),
+    TEST_ENTRY(rfc9113_3_4_client_preface_required),
+    TEST_ENTRY(rfc9113_3_4_client_preface_in_pieces),
+    TEST_ENTRY(rfc9113_4_1_reserved_bit_and_unused_flags_ignored),
+    TEST_ENTRY(rfc9113_4_2_frame_above_max_frame_size), TEST_ENTRY(rfc9113_4_1_frames_in_pieces),
+    TEST_ENTRY(rfc9113_4_3_header_compression_state_spans_streams),
+    TEST_ENTRY(rfc9113_5_1_1_stream_id_zero_or_even),
+    TEST_ENTRY(rfc9113_5_1_1_skipped_ids_are_closed), TEST_ENTRY(rfc9113_5_1_idle_stream_frames),
+    TEST_ENTRY(rfc9113_5_1_half_closed_remote), TEST_ENTRY(rfc9113_5_1_half_closed_remote_headers),
+    TEST_ENTRY(rfc9113_5_1_2_concurrency_limit_refuses),
+    TEST_ENTRY(rfc9113_5_5_unknown_frame_type_ignored), TEST_ENTRY(rfc9113_6_1_data),
+    TEST_ENTRY(rfc9113_6_2_headers_padding_and_priority),
+    TEST_ENTRY(rfc9113_6_10_continuation_assembles_the_block),
+    TEST_ENTRY(rfc9113_6_10_frames_inside_a_header_block),
+    TEST_ENTRY(rfc9113_6_10_continuation_out_of_place), TEST_ENTRY(rfc9113_6_3_priority),
+    TEST_ENTRY(rfc9113_6_4_rst_stream), TEST_ENTRY(rfc9113_6_5_settings_acknowledged),
+    TEST_ENTRY(rfc9113_6_5_settings_errors), TEST_ENTRY(rfc9113_6_5_2_defined_settings_values),
+    TEST_ENTRY(rfc9113_6_7_ping), TEST_ENTRY(rfc9113_6_8_goaway),
+    TEST_ENTRY(rfc9113_6_6_push_promise_from_client), TEST_ENTRY(rfc9113_6_9_window_update),
+    TEST_ENTRY(rfc9113_6_9_1_window_overflow), TEST_ENTRY(rfc9113_6_9_1_room_and_charging),
+    TEST_ENTRY(rfc9113_6_9_2_initial_window_size_changes_open_streams),
+    TEST_ENTRY(rfc9113_8_1_request_without_body),
+    TEST_ENTRY(rfc9113_8_1_request_with_body_and_trailers),
+    TEST_ENTRY(rfc9113_8_1_trailers_without_end_stream),
+    TEST_ENTRY(rfc9113_8_3_1_malformed_requests), TEST_ENTRY(rfc9113_8_1_1_content_length),
+    TEST_ENTRY(rfc9113_10_5_rapid_reset), TEST_ENTRY(rfc9113_10_5_continuation_flood_bytes),
+    TEST_ENTRY(rfc9113_10_5_continuation_flood_empty), TEST_ENTRY(rfc9113_10_5_empty_data_flood),
+    TEST_ENTRY(rfc9113_10_5_1_hpack_bomb), TEST_ENTRY(rfc9113_10_5_ping_and_settings_floods),
+    TEST_ENTRY(rfc9113_10_5_control_queue_handed_back), TEST_ENTRY(h2_stream_reset_by_the_server))
+#endif
