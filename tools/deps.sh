@@ -7,7 +7,7 @@ pkgs="make gcc clang libclang-rt-14-dev clang-format git python3 iproute2 iputil
       util-linux procps qemu-system-x86 nsd knot dnsutils knot-dnsutils hping3 iperf3 dnsperf ethtool linux-perf
       openssl gnutls-bin ca-certificates curl testssl.sh sslscan python3-cryptography
       wrk nghttp2-client chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng
-      libnss3-tools pebble"
+      libnss3-tools"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -19,7 +19,9 @@
  * H2_RESET_BUDGET, or floods empty frames or pings, gets GOAWAY with
  * ENHANCE_YOUR_CALM.  Control frames the client makes us answer (SETTINGS
  * and PING acknowledgements, WINDOW_UPDATE, RST_STREAM) wait in a small
- * queue; a client that does not read them fills it and is cut off too.
+ * queue; once it is half full h2_conn_input stops taking frames and says
+ * H2_EV_CTL until the caller has written it, so a client that does not
+ * read what it asks for only stalls its own connection.
  */
 #ifndef ATOLL_HTTP_H2_H
 #define ATOLL_HTTP_H2_H
