@@ -119,6 +119,27 @@ void h2_conn_goaway(struct h2_conn *h, enum h2_error error)
 	h->goaway_sent = true;
 }
 
+/* Remember a closed stream; ours: the client could still be sending on
+ * it (we reset it, or answered before its END_STREAM). */
+static void closed_add(struct h2_conn *h, uint32_t id, bool ours)
+{
+	h->closed[h->closed_next].id = id;
+	h->closed[h->closed_next].ours = ours;
+	h->closed_next = (h->closed_next + 1) % H2_CLOSED_MAX;
+}
+
+/* How id was closed, newest first: 1 by us, 0 otherwise, -1 not known
+ * (never used, or closed too long ago). */
+static int closed_find(const struct h2_conn *h, uint32_t id)
+{
+	for (unsigned k = 1; k <= H2_CLOSED_MAX; k++) {
+		unsigned i = (h->closed_next + H2_CLOSED_MAX - k) % H2_CLOSED_MAX;
+		if (h->closed[i].id == id)
+			return h->closed[i].ours;
+	}
+	return -1;
+}
+
 static void stream_free(struct h2_conn *h, struct h2_stream *s)
 {
 	if (s->id && s->state != H2_ST_CLOSED && h->open > 0)
@@ -132,6 +153,7 @@ void h2_stream_reset(struct h2_conn *h, struct h2_stream *s, enum h2_error error
 	put32(p, error);
 	if (!ctl_frame(h, H2_RST_STREAM, 0, s->id, p, sizeof p))
 		h2_conn_goaway(h, H2_ENHANCE_YOUR_CALM);
+	closed_add(h, s->id, true);
 	stream_free(h, s);
 }
 
@@ -154,11 +176,24 @@ static void conn_error(struct h2_conn *h, struct h2_event *ev, enum h2_error e, 
 	ev->why = why;
 }
 
-/* A stream error: RST_STREAM for an id that need not have a slot. */
-static void stream_error_id(struct h2_conn *h, struct h2_event *ev, uint32_t id, enum h2_error e,
-			    const char *why)
+/*
+ * A stream error: RST_STREAM for an id that need not have a slot.
+ * budget: the stream was handed to the application, and its reset
+ * counts as the client's own would (on_rst_stream).  "MadeYouReset"
+ * (2025) is rapid reset by other means: a frame wrong on purpose makes
+ * the server reset the request, its slot is free at once, and the work
+ * it started goes on.  A request refused or malformed on arrival cost
+ * no more than its header block, and is not counted.
+ */
+static void stream_error(struct h2_conn *h, struct h2_event *ev, uint32_t id, enum h2_error e,
+			 const char *why, bool budget)
 {
 	struct h2_stream *s = stream_find(h, id);
+	if (s && budget && ++h->resets > H2_RESET_BUDGET + h->completed) {
+		/* the stream stays: the application frees it on CLOSE */
+		conn_error(h, ev, H2_ENHANCE_YOUR_CALM, "too many streams reset");
+		return;
+	}
 	uint8_t p[4];
 	put32(p, e);
 	if (s) {
@@ -168,9 +203,17 @@ static void stream_error_id(struct h2_conn *h, struct h2_event *ev, uint32_t id,
 	} else if (!ctl_frame(h, H2_RST_STREAM, 0, id, p, sizeof p)) {
 		conn_error(h, ev, H2_ENHANCE_YOUR_CALM, "control frames not read");
 		return;
+	} else if (id <= h->last_stream) {
+		closed_add(h, id, true);
 	}
 	h->why = why;
 	ev->why = why;
+}
+
+static void stream_error_id(struct h2_conn *h, struct h2_event *ev, uint32_t id, enum h2_error e,
+			    const char *why)
+{
+	stream_error(h, ev, id, e, why, true);
 }
 
 static bool calm_down(struct h2_conn *h, struct h2_event *ev, const char *why)
@@ -214,6 +257,12 @@ static const char *check_fields(const struct hpack_field *f, unsigned n, bool tr
 			if (c == 0 || c == '\r' || c == '\n')
 				return "CR, LF or NUL in a field value"; /* RFC 9113 8.2.1 */
 		}
+		/* RFC 9113 8.2.1 too: HTTP/1.1 would strip it (RFC 9110 5.5),
+		 * so a value passed on could mean one thing here and another
+		 * behind us */
+		if (v->n && (v->p[0] == ' ' || v->p[0] == '\t' || v->p[v->n - 1] == ' ' ||
+			     v->p[v->n - 1] == '\t'))
+			return "whitespace at an end of a field value";
 		if (name->n && name->p[0] == ':') {
 			if (regular || trailers)
 				return "a pseudo-header after a regular field";
@@ -262,8 +311,10 @@ static const char *check_fields(const struct hpack_field *f, unsigned n, bool tr
 		return NULL;
 	if (!method)
 		return "no :method";
-	if (connect)
-		return path || scheme ? "CONNECT with :path or :scheme" : NULL;
+	if (connect) /* RFC 9113 8.5: :authority is where to connect to */
+		return path || scheme ? "CONNECT with :path or :scheme"
+		       : !authority   ? "CONNECT without :authority"
+				      : NULL;
 	if (!scheme || !path)
 		return "no :scheme or :path";
 	return NULL;
@@ -274,6 +325,7 @@ static void header_block(struct h2_conn *h, struct h2_event *ev)
 {
 	uint32_t id = h->block_stream;
 	bool end_stream = h->block_end_stream, trailers = h->block_trailers;
+	bool self_dep = h->block_self_dep;
 	h->block_stream = 0;
 	unsigned n;
 	int rc = hpack_decode(&h->dec, h->block, h->block_len, h->scratch, sizeof h->scratch,
@@ -287,8 +339,13 @@ static void header_block(struct h2_conn *h, struct h2_event *ev)
 	struct h2_stream *s;
 	if (trailers) {
 		s = stream_find(h, id);
-		if (!s) /* reset meanwhile: the block only fed HPACK */
+		if (!s) /* closed by us (5.1): the block only fed HPACK */
 			return;
+		if (self_dep) {
+			stream_error_id(h, ev, id, H2_PROTOCOL_ERROR,
+					"a stream depending on itself");
+			return;
+		}
 		if (!end_stream) {
 			stream_error_id(h, ev, id, H2_PROTOCOL_ERROR,
 					"trailers without END_STREAM");
@@ -299,6 +356,13 @@ static void header_block(struct h2_conn *h, struct h2_event *ev)
 			stream_error_id(h, ev, id, H2_PROTOCOL_ERROR, bad);
 			return;
 		}
+		/* RFC 9113 8.1.1: trailers end the body as END_STREAM on DATA
+		 * would (DATA beyond the length was refused in on_data) */
+		if (s->has_length && s->received != s->content_length) {
+			stream_error_id(h, ev, id, H2_PROTOCOL_ERROR,
+					"trailers short of content-length");
+			return;
+		}
 		s->state = H2_ST_HALF_CLOSED_REMOTE;
 		ev->type = H2_EV_TRAILERS_END;
 		ev->stream = s;
@@ -306,8 +370,14 @@ static void header_block(struct h2_conn *h, struct h2_event *ev)
 	}
 	if (h->goaway_sent) /* RFC 9113 6.8: streams after GOAWAY are ignored */
 		return;
+	/* RFC 9113 5.3.1: a stream error, once HPACK and the stream id have
+	 * taken the block in (4.3, 5.1.1) */
+	if (self_dep) {
+		stream_error(h, ev, id, H2_PROTOCOL_ERROR, "a stream depending on itself", false);
+		return;
+	}
 	if (h->open >= H2_STREAMS_MAX || !(s = stream_find(h, 0))) {
-		stream_error_id(h, ev, id, H2_REFUSED_STREAM, "too many streams");
+		stream_error(h, ev, id, H2_REFUSED_STREAM, "too many streams", false);
 		return;
 	}
 	memset(s, 0, sizeof *s);
@@ -316,12 +386,10 @@ static void header_block(struct h2_conn *h, struct h2_event *ev)
 	s->send_window = h->peer_initial_window;
 	h->open++;
 	const char *bad = check_fields(h->fields, n, false, s);
-	if (bad) {
-		stream_error_id(h, ev, id, H2_PROTOCOL_ERROR, bad);
-		return;
-	}
-	if (end_stream && s->has_length && s->content_length != 0) {
-		stream_error_id(h, ev, id, H2_PROTOCOL_ERROR, "content-length without DATA");
+	if (!bad && end_stream && s->has_length && s->content_length != 0)
+		bad = "content-length without DATA";
+	if (bad) { /* (not given to the application: not counted) */
+		stream_error(h, ev, id, H2_PROTOCOL_ERROR, bad, false);
 		return;
 	}
 	ev->type = H2_EV_REQUEST;
@@ -453,30 +521,26 @@ static void on_window_update(struct h2_conn *h, struct h2_event *ev, uint32_t id
 	ev->type = H2_EV_WINDOW;
 }
 
-/* Give back receive window for DATA taken (RFC 9113 6.9): at half. */
+/*
+ * Give back receive window for DATA taken (RFC 9113 6.9), once half is
+ * used: the connection's for every DATA frame, s's (NULL: the
+ * connection's) for one on a stream still open.  Each is counted once:
+ * credit beyond the bytes taken grows the client's view of our window
+ * past 2^31-1, its FLOW_CONTROL_ERROR (6.9.1), after 2 GiB.
+ */
 static void replenish(struct h2_conn *h, struct h2_event *ev, struct h2_stream *s, size_t len)
 {
+	uint32_t *unacked = s ? &s->recv_unacked : &h->recv_unacked;
+	*unacked += (uint32_t)len;
+	if (*unacked < H2_WINDOW / 2)
+		return;
 	uint8_t p[4];
-	h->recv_unacked += (uint32_t)len;
-	if (h->recv_unacked >= H2_WINDOW / 2) {
-		put32(p, h->recv_unacked);
-		if (!ctl_frame(h, H2_WINDOW_UPDATE, 0, 0, p, 4)) {
-			conn_error(h, ev, H2_ENHANCE_YOUR_CALM, "control frames not read");
-			return;
-		}
-		h->recv_unacked = 0;
+	put32(p, *unacked);
+	if (!ctl_frame(h, H2_WINDOW_UPDATE, 0, s ? s->id : 0, p, 4)) {
+		conn_error(h, ev, H2_ENHANCE_YOUR_CALM, "control frames not read");
+		return;
 	}
-	if (s && s->state == H2_ST_OPEN) {
-		s->recv_unacked += (uint32_t)len;
-		if (s->recv_unacked >= H2_WINDOW / 2) {
-			put32(p, s->recv_unacked);
-			if (!ctl_frame(h, H2_WINDOW_UPDATE, 0, s->id, p, 4)) {
-				conn_error(h, ev, H2_ENHANCE_YOUR_CALM, "control frames not read");
-				return;
-			}
-			s->recv_unacked = 0;
-		}
-	}
+	*unacked = 0;
 }
 
 static void on_data(struct h2_conn *h, struct h2_event *ev, uint8_t flags, uint32_t id,
@@ -517,7 +581,7 @@ static void on_data(struct h2_conn *h, struct h2_event *ev, uint8_t flags, uint3
 	}
 	if (len == 0 && !end && calm_down(h, ev, "empty DATA frames"))
 		return;
-	if (!end)
+	if (!end) /* (after END_STREAM the stream's window no longer matters) */
 		replenish(h, ev, s, flow);
 	if (ev->type == H2_EV_CLOSE)
 		return;
@@ -541,24 +605,36 @@ static void on_headers(struct h2_conn *h, struct h2_event *ev, uint8_t flags, ui
 		conn_error(h, ev, H2_PROTOCOL_ERROR, "HEADERS padding too long");
 		return;
 	}
+	bool self_dep = false;
 	if (flags & FLAG_PRIORITY) {
 		if (len < 5) {
 			conn_error(h, ev, H2_FRAME_SIZE_ERROR, "HEADERS priority cut short");
 			return;
 		}
-		if ((be32(p) & WINDOW_MAX) == id) {
-			stream_error_id(h, ev, id, H2_PROTOCOL_ERROR,
-					"a stream depending on itself");
-			return;
-		}
+		/* an error, but for header_block to raise (5.3.1) */
+		self_dep = (be32(p) & WINDOW_MAX) == id;
 		p += 5;
 		len -= 5;
 	}
 	bool trailers = false;
 	if (id <= h->last_stream) {
+		/* trailers on an open stream; or HEADERS the client sent before
+		 * it saw our RST_STREAM or END_STREAM, to be ignored (5.1) but
+		 * still decoded; else the client's error: on a stream it ended,
+		 * STREAM_CLOSED; on an id it never used, PROTOCOL_ERROR (5.1.1:
+		 * new ids only grow) */
 		struct h2_stream *s = stream_find(h, id);
-		if (!s || s->state != H2_ST_OPEN) {
+		int closed = s ? -1 : closed_find(h, id);
+		if (s && s->state != H2_ST_OPEN) {
+			conn_error(h, ev, H2_STREAM_CLOSED, "HEADERS after END_STREAM");
+			return;
+		}
+		if (!s && closed == 0) {
 			conn_error(h, ev, H2_STREAM_CLOSED, "HEADERS on a closed stream");
+			return;
+		}
+		if (!s && closed < 0) {
+			conn_error(h, ev, H2_PROTOCOL_ERROR, "a new stream id not above the last");
 			return;
 		}
 		trailers = true;
@@ -574,6 +650,7 @@ static void on_headers(struct h2_conn *h, struct h2_event *ev, uint8_t flags, ui
 	h->block_stream = id;
 	h->block_end_stream = flags & FLAG_END_STREAM;
 	h->block_trailers = trailers;
+	h->block_self_dep = self_dep;
 	if (flags & FLAG_END_HEADERS)
 		header_block(h, ev);
 }
@@ -618,6 +695,7 @@ static void on_rst_stream(struct h2_conn *h, struct h2_event *ev, uint32_t id, s
 	}
 	ev->type = H2_EV_RESET;
 	ev->app = s->app;
+	closed_add(h, id, false);
 	stream_free(h, s);
 }
 
@@ -741,6 +819,14 @@ void h2_conn_input(struct h2_conn *h, const uint8_t *in, size_t len, size_t *use
 			ev->type = H2_EV_CTL;
 			return;
 		}
+		/* RFC 9113 3.4: the preface "MUST be followed by a SETTINGS
+		 * frame", not an ack (it has nothing to acknowledge yet); the
+		 * header alone tells */
+		if (!h->settings_seen && (in[3] != H2_SETTINGS || (in[4] & FLAG_ACK))) {
+			conn_error(h, ev, H2_PROTOCOL_ERROR,
+				   "the preface not followed by SETTINGS");
+			return;
+		}
 		size_t flen = be24(in);
 		if (flen > H2_FRAME_MAX) {
 			conn_error(h, ev, H2_FRAME_SIZE_ERROR, "a frame above MAX_FRAME_SIZE");
@@ -751,6 +837,7 @@ void h2_conn_input(struct h2_conn *h, const uint8_t *in, size_t len, size_t *use
 		uint8_t type = in[3], flags = in[4];
 		uint32_t id = be32(in + 5) & WINDOW_MAX;
 		*used += H2_FRAME_HEADER + flen;
+		h->settings_seen = true;
 		on_frame(h, ev, type, flags, id, in + H2_FRAME_HEADER, flen);
 		in += H2_FRAME_HEADER + flen;
 		len -= H2_FRAME_HEADER + flen;
@@ -764,6 +851,7 @@ void h2_conn_input(struct h2_conn *h, const uint8_t *in, size_t len, size_t *use
 static void stream_done(struct h2_conn *h, struct h2_stream *s)
 {
 	h->completed++;
+	closed_add(h, s->id, s->state == H2_ST_OPEN);
 	stream_free(h, s);
 }
 

@@ -16,12 +16,17 @@
  * bytes (an HPACK bomb cannot grow past that); at most H2_STREAMS_MAX
  * streams are open at once (more are refused with REFUSED_STREAM); a
  * client that resets more streams than it lets complete, past
- * H2_RESET_BUDGET, or floods empty frames or pings, gets GOAWAY with
- * ENHANCE_YOUR_CALM.  Control frames the client makes us answer (SETTINGS
- * and PING acknowledgements, WINDOW_UPDATE, RST_STREAM) wait in a small
- * queue; once it is half full h2_conn_input stops taking frames and says
- * H2_EV_CTL until the caller has written it, so a client that does not
- * read what it asks for only stalls its own connection.
+ * H2_RESET_BUDGET (or makes us reset them by stream errors on requests
+ * already given to the application: "MadeYouReset"), or floods empty
+ * frames or pings, gets GOAWAY with ENHANCE_YOUR_CALM.  What the client
+ * sends on a stream we closed first (reset, or answered before its
+ * END_STREAM) is ignored, its header blocks still decoded, as long as
+ * the stream is among the last H2_CLOSED_MAX closed.  Control frames
+ * the client makes us answer (SETTINGS and PING acknowledgements,
+ * WINDOW_UPDATE, RST_STREAM) wait in a small queue; once it is half full
+ * h2_conn_input stops taking frames and says H2_EV_CTL until the caller
+ * has written it, so a client that does not read what it asks for only
+ * stalls its own connection.
  */
 #ifndef ATOLL_HTTP_H2_H
 #define ATOLL_HTTP_H2_H
@@ -45,6 +50,7 @@
 #define H2_RESET_BUDGET	    100
 #define H2_CTL_MAX	    1024 /* bytes of queued control frames */
 #define H2_EMPTY_FRAMES_MAX 100	 /* empty DATA/CONTINUATION frames, PINGs, SETTINGS beyond need */
+#define H2_CLOSED_MAX	    (2 * H2_STREAMS_MAX) /* closed streams remembered (RFC 9113 5.1) */
 
 enum h2_frame_type {
 	H2_DATA = 0,
@@ -170,6 +176,7 @@ struct h2_event {
 
 struct h2_conn {
 	bool preface_seen;
+	bool settings_seen; /* RFC 9113 3.4: the client's preface ends with SETTINGS */
 	bool goaway_sent, goaway_received;
 	uint32_t last_stream; /* the highest stream id the client opened */
 	uint32_t peer_frame_max;
@@ -181,7 +188,17 @@ struct h2_conn {
 	/* a header block arriving in HEADERS + CONTINUATION frames */
 	uint32_t block_stream; /* 0: none in progress */
 	bool block_end_stream, block_trailers;
+	bool block_self_dep; /* its priority names the stream itself (RFC 9113 5.3.1) */
 	size_t block_len;
+	/* The streams closed lately, a ring (the oldest overwritten): what
+	 * the client sends on one after we closed it first was in flight
+	 * and is ignored (RFC 9113 5.1), where HEADERS on an id it never
+	 * used is an error (5.1.1). */
+	struct {
+		uint32_t id;
+		bool ours; /* we closed it while the client could still send */
+	} closed[H2_CLOSED_MAX];
+	unsigned closed_next;
 	uint8_t block[H2_HEADER_BLOCK_MAX];
 	struct hpack_dec dec;
 	uint8_t scratch[H2_FIELD_BYTES];
