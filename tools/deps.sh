@@ -6,7 +6,7 @@ pkgs="make gcc clang libclang-rt-14-dev clang-format git python3 iproute2 iputil
       socat netcat-openbsd nftables tcpdump tshark libbearssl-dev zlib1g-dev valgrind
       util-linux procps qemu-system-x86 nsd knot dnsutils knot-dnsutils hping3 iperf3 dnsperf ethtool linux-perf
       openssl gnutls-bin ca-certificates curl testssl.sh sslscan python3-cryptography
-      wrk nghttp2-client chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng
+      wrk nghttp2-client pebble chromium fonts-dejavu-core tesseract-ocr tesseract-ocr-eng
       libnss3-tools"
 missing=
 for p in $pkgs; do

@@ -363,10 +363,12 @@ static inline int tlsargs_add_cred(struct loop *l, struct tls_config *cfg, const
  * key.pem, then every <name>.cert.pem + <name>.key.pem (the server picks
  * among them by SNI), then ca.pem (trust anchors for client
  * certificates, into cfg->trust).  Without the device: the built-in
- * credential given (PEM).
+ * credential given (PEM); with builtin_ok also when the archive has no
+ * credential (its other members are for something else: ACME's).
  */
 static inline int tlsargs_load_creds(struct loop *l, struct tls_config *cfg, const char *def_cert,
-				     size_t def_cert_len, const char *def_key, size_t def_key_len)
+				     size_t def_cert_len, const char *def_key, size_t def_key_len,
+				     bool builtin_ok)
 {
 	struct rd ar;
 	int rc = tlsargs_archive(l, &ar);
@@ -418,6 +420,14 @@ static inline int tlsargs_load_creds(struct loop *l, struct tls_config *cfg, con
 	if (rc != ATL_ENOENT) {
 		LOG_ERROR(l, "the certs archive is malformed");
 		return ATL_EINVAL;
+	}
+	if (cfg->ncreds == 0 && builtin_ok) {
+		LOG_INFO(l, "the certs archive holds no credential: the built-in one until ACME "
+			    "brings one");
+		rc = tlsargs_add_cred(l, cfg, def_cert, def_cert_len, def_key, def_key_len,
+				      "built-in");
+		if (rc != ATL_OK)
+			return rc;
 	}
 	if (cfg->ncreds == 0) {
 		LOG_ERROR(l, "the certs archive holds no cert.pem/key.pem (nor <name>.cert.pem)");

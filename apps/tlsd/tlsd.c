@@ -361,7 +361,7 @@ static int tlsd_configure(struct tlsd *d)
 		return ATL_EINVAL;
 	}
 	if (tlsargs_load_creds(l, &d->cfg, tlsd_default_cert, sizeof tlsd_default_cert - 1,
-			       tlsd_default_key, sizeof tlsd_default_key - 1) != ATL_OK)
+			       tlsd_default_key, sizeof tlsd_default_key - 1, false) != ATL_OK)
 		return ATL_EINVAL;
 	if (d->cfg.request_client_cert && !d->cfg.trust) {
 		LOG_ERROR(l, "client-cert=%s needs ca.pem in the certs archive", cc);

@@ -474,7 +474,8 @@ static int web_configure(struct web *w)
 	plat_entropy(w->cfg.ticket_key, sizeof w->cfg.ticket_key);
 	w->cfg.tickets_enabled = true;
 	if (tlsargs_load_creds(l, &w->cfg, tlsd_default_cert, sizeof tlsd_default_cert - 1,
-			       tlsd_default_key, sizeof tlsd_default_key - 1) != ATL_OK)
+			       tlsd_default_key, sizeof tlsd_default_key - 1,
+			       args_get(l->start, "acme") != NULL) != ATL_OK)
 		return ATL_EINVAL;
 	if (tls_config_check(&w->cfg) != ATL_OK)
 		return ATL_EINVAL;
@@ -567,7 +568,7 @@ static int web_main(const struct plat_start *s)
 		return 1;
 	}
 	if (web_listen(w, st, port, true) != ATL_OK ||
-	    web_listen(w, st, http_port, false) != ATL_OK || web_acme_start(w) != ATL_OK)
+	    web_listen(w, st, http_port, false) != ATL_OK || web_acme_start(w, st) != ATL_OK)
 		return 1;
 	w->group = (struct counter_group){.name = "web",
 					  .names = web_stat_names,
@@ -587,6 +588,7 @@ static int web_main(const struct plat_start *s)
 	counters_print(&l);
 	for (unsigned i = 0; i < w->cfg.ncreds; i++)
 		tls_cred_wipe(w->cfg.creds[i]);
+	web_acme_stop(w);
 	return 0;
 }
 
@@ -619,6 +621,22 @@ static const struct plat_arg_decl web_args[] = {
     {"max-body", "request body bytes taken (default 1048576; more is 413)"},
     {"access-log", "1: one line per request, combined log format (default); 0: none"},
     {"log-rate", "access log lines per second at most (default 50; the rest are counted)"},
+    {"acme", "https:// URL of an ACME directory (RFC 8555): certificates for acme-names= "
+	     "from it, renewed before they expire (needs acme-ca.pem in the certs archive)"},
+    {"acme-names", "DNS names of the ACME certificate, comma-separated (the first is its "
+		   "subject)"},
+    {"acme-challenge", "http-01 (default: answered on the plain port) or dns-01 (a TSIG "
+		       "UPDATE to acme-dns=)"},
+    {"acme-server", "address[:port] of the ACME server (default: the URL's host, if an IPv4 "
+		    "address)"},
+    {"acme-email", "contact address for the ACME account"},
+    {"acme-renew-before", "seconds before expiry to renew (default: a third of the "
+			  "certificate's lifetime)"},
+    {"acme-dns", "dns-01: address[:port] of the DNS server taking the UPDATE (port 53 by "
+		 "default)"},
+    {"acme-dns-key", "dns-01: the TSIG key (in the certs archive's tsig.key, BIND syntax) "
+		     "signing the UPDATE"},
+    {"acme-dns-zone", "dns-01: the zone updated (default: the first name's parent)"},
     TLSARGS_DECLS,
     TCP_ARG_DECLS,
 };

@@ -135,9 +135,11 @@ int web_out_put(struct web_conn *c, const void *p, size_t n);
 
 /* acme.c: certificates from an ACME server (RFC 8555), when configured.
  * web_acme_start: after the listeners are up (ATL_OK when not configured);
+ * web_acme_stop: wipe its keys at exit;
  * web_acme_challenge: the key authorization answering an HTTP-01 token
  * (RFC 8555 8.3), or NULL. */
-int web_acme_start(struct web *w);
+int web_acme_start(struct web *w, struct stack *st);
+void web_acme_stop(struct web *w);
 const char *web_acme_challenge(const struct web *w, const char *token, size_t tlen, size_t *len);
 
 /* h2conn.c: an HTTP/2 connection whose preface may already be in c->in */

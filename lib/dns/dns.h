@@ -63,8 +63,9 @@ enum dns_type {
 	DNS_T_CAA = 257,
 };
 
-#define DNS_C_IN  1
-#define DNS_C_ANY 255
+#define DNS_C_IN   1
+#define DNS_C_NONE 254 /* RFC 2136 2.4, 2.5.4 */
+#define DNS_C_ANY  255
 
 enum dns_rcode {
 	DNS_R_NOERROR = 0,

@@ -1,8 +1,12 @@
 /*
  * notify.c - the small messages of a secondary's life: NOTIFY (RFC 1996)
  * both ways, the SOA query of the refresh check (RFC 1034 4.3.5) and the
- * AXFR/IXFR request, and the checks on the answers to them.
+ * AXFR/IXFR request, and the checks on the answers to them; and the one
+ * dynamic update a client here sends (a TXT record added or deleted, RFC
+ * 2136 2.5.1/2.5.4: an ACME dns-01 challenge).
  */
+#include <string.h>
+
 #include "core/err.h"
 #include "dns/xfr.h"
 
@@ -145,6 +149,38 @@ int dns_notify_response_parse(const uint8_t *msg, size_t len, uint16_t id, const
 	struct rd r = rd_make(msg, len);
 	struct dns_hdr h;
 	if (response_check(&r, &h, id, DNS_OP_NOTIFY, origin, DNS_T_SOA) != ATL_OK)
+		return ATL_EINVAL;
+	return DNS_RCODE(h.flags);
+}
+
+size_t dns_update_txt_build(const uint8_t *origin, const uint8_t *owner, const char *txt,
+			    uint32_t ttl, bool add, uint16_t id, uint8_t *out, size_t cap)
+{
+	size_t tl = strlen(txt);
+	if (tl > 255 || !dns_name_is_sub(owner, origin))
+		return 0;
+	struct wr w = wr_make(out, cap);
+	struct dns_cmp c = {0};
+	/* RFC 2136 2.3: the zone section is the question; 2.4: no
+	 * prerequisites; 2.5: one update RR */
+	put_question(&w, &c, id, (uint16_t)(DNS_OP_UPDATE << 11), origin, DNS_T_SOA, 0, 1);
+	dns_name_write(&w, owner, &c);
+	wr_be16(&w, DNS_T_TXT);
+	/* 2.5.1 adds in the zone's class; 2.5.4 deletes one RR with class
+	 * NONE and TTL 0 */
+	wr_be16(&w, add ? DNS_C_IN : DNS_C_NONE);
+	wr_be32(&w, add ? ttl : 0);
+	wr_be16(&w, (uint16_t)(tl + 1));
+	wr_u8(&w, (uint8_t)tl);
+	wr_bytes(&w, txt, tl);
+	return wr_ok(&w) ? w.pos : 0;
+}
+
+int dns_update_response_parse(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *origin)
+{
+	struct rd r = rd_make(msg, len);
+	struct dns_hdr h;
+	if (response_check(&r, &h, id, DNS_OP_UPDATE, origin, DNS_T_SOA) != ATL_OK)
 		return ATL_EINVAL;
 	return DNS_RCODE(h.flags);
 }

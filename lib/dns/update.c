@@ -481,7 +481,7 @@ static int check_prereqs(struct work *w, const uint8_t *msg, size_t len, struct 
 				return DNS_R_FORMERR;
 			if (!rrset_exists(w, rr.owner, rr.type))
 				return rr.type == DNS_T_ANY ? DNS_R_NXDOMAIN : DNS_R_NXRRSET;
-		} else if (rr.class == 254 /* NONE */) {
+		} else if (rr.class == DNS_C_NONE) {
 			if (rdlen)
 				return DNS_R_FORMERR;
 			if (rrset_exists(w, rr.owner, rr.type))
@@ -536,7 +536,7 @@ static int prescan(const uint8_t *origin, const uint8_t *msg, size_t len, struct
 		} else if (rr.class == DNS_C_ANY) {
 			if (rr.ttl || rdlen || (meta_type(rr.type) && rr.type != DNS_T_ANY))
 				return DNS_R_FORMERR;
-		} else if (rr.class == 254) {
+		} else if (rr.class == DNS_C_NONE) {
 			if (rr.ttl || meta_type(rr.type))
 				return DNS_R_FORMERR;
 		} else {

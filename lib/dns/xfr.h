@@ -71,6 +71,17 @@ int dns_soa_response_parse(const uint8_t *msg, size_t len, uint16_t id, const ui
  * when it is not one. */
 int dns_notify_response_parse(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *origin);
 
+/*
+ * A dynamic update of zone origin (RFC 2136) with one change: the TXT
+ * record <owner> TXT "<txt>" added with ttl, or (add false) deleted.  txt
+ * is at most 255 bytes; owner must be in the zone.  Returns the length or
+ * 0.  The answer's rcode (>= 0), or ATL_EINVAL when msg is not one, from
+ * dns_update_response_parse.
+ */
+size_t dns_update_txt_build(const uint8_t *origin, const uint8_t *owner, const char *txt,
+			    uint32_t ttl, bool add, uint16_t id, uint8_t *out, size_t cap);
+int dns_update_response_parse(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *origin);
+
 /* ---- NOTIFY received ------------------------------------------------------------------ */
 
 struct dns_notify {

@@ -61,6 +61,8 @@ cleanup() {
 	done
 	ip netns del "$NS_C" 2>/dev/null
 	ip netns del "$NS_S" 2>/dev/null
+	# E2E_KEEP=DIR: keep the logs and files of the run there, to debug
+	[ -n "${E2E_KEEP:-}" ] && rm -rf "$E2E_KEEP" && cp -r "$WORK" "$E2E_KEEP"
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
