@@ -13,6 +13,7 @@
 #     D tap2 .5  web, dns-01 for dns01.atoll.test (first)
 #     H tap0 .2  web, http-01, renewing 20 s after each issuance
 #     N tap1 .4  dns: zone atoll.test (web, dns01, acme), UPDATE with key "acme"
+#     B tap3 .6  web trusting another CA for the ACME server: refuses it
 source "$(dirname "$0")/lib.sh"
 WEB=$ROOT/build/hosted/web
 DNS=$ROOT/build/hosted/dns
@@ -32,7 +33,7 @@ for b in "$WEB" "$DNS"; do
 done
 
 net_up
-bridge_tap tap1 tap2
+bridge_tap tap1 tap2 tap3
 in_c ip route add default dev c0 2>/dev/null
 
 # ---- pebble's own HTTPS certificate, from a CA of ours ----
@@ -99,6 +100,16 @@ start_uk "$WORK/d.log" "$WEB" --mem=64M --net:service=tap2 --block:certs="$WORK/
 	ipv4=10.77.0.5/24 mac=02:00:00:77:00:05 "${ACME[@]}" acme-names=dns01.atoll.test \
 	acme-challenge=dns-01 acme-dns=10.77.0.4 acme-dns-key=acme
 D_PID=$UK_PID
+# B trusts a CA that did not sign pebble's certificate
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+	-subj "/CN=some other CA" -keyout "$PKI/other.key" -out "$PKI/other.pem" 2>/dev/null
+mkdir -p "$WORK/certs-b"
+cp "$PKI/other.pem" "$WORK/certs-b/acme-ca.pem"
+(cd "$WORK/certs-b" && tar --format=ustar -cf ../certs-b.tar acme-ca.pem)
+chmod a+r "$WORK/certs-b.tar"
+start_uk "$WORK/b.log" "$WEB" --mem=64M --net:service=tap3 --block:certs="$WORK/certs-b.tar" \
+	ipv4=10.77.0.6/24 mac=02:00:00:77:00:06 "${ACME[@]}" acme-names=web.atoll.test
+B_PID=$UK_PID
 
 # pebble's root and intermediate, from its management port
 root_of_pebble() {
@@ -187,6 +198,25 @@ out=$(in_c curl -sS --cacert "$WORK/proot.pem" --resolve web.atoll.test:443:10.7
 [ "$out" = "200 0" ] && ok "renewal: the renewed chain verifies too" ||
 	not_ok "renewal: the renewed chain verifies too" "$out"
 
+# ---- what must not work ----
+# the token of the http-01 challenge, from pebble's fetch in H's access log
+tok=$(sed -n 's|.*GET /.well-known/acme-challenge/\([A-Za-z0-9_-]*\) .*|\1|p' "$WORK/h.log" | head -1)
+code=$(in_c curl -s -o /dev/null -w '%{http_code}' "http://10.77.0.2/.well-known/acme-challenge/$tok")
+[ -n "$tok" ] && [ "$code" = 301 ] &&
+	ok "a token no longer pending is not answered (its path redirects to HTTPS like any other)" ||
+	not_ok "a token no longer pending is not answered" "token '$tok', status $code"
+if wait_for_log "$WORK/b.log" "no certificate this time" 30 &&
+	grep -q "TLS with acme.atoll.test failed" "$WORK/b.log"; then
+	ok "an ACME server whose chain does not lead to acme-ca.pem is refused, and retried later"
+else
+	not_ok "an ACME server whose chain does not lead to acme-ca.pem is refused, and retried later" \
+		"$(tail -4 "$WORK/b.log")"
+fi
+out=$(in_c curl -sk -o /dev/null -w '%{http_code}' https://10.77.0.6/ 2>&1)
+[ "$out" = 200 ] && kill -0 "$B_PID" 2>/dev/null &&
+	ok "meanwhile it serves HTTPS with the built-in credential" ||
+	not_ok "meanwhile it serves HTTPS with the built-in credential" "$out"
+
 # ---- counters at exit ----
 stop_uk "$H_PID"
 grep -Eq "counter acme.certificates [2-9]" "$WORK/h.log" && [ "$UK_STATUS" = 0 ] &&
@@ -194,5 +224,9 @@ grep -Eq "counter acme.certificates [2-9]" "$WORK/h.log" && [ "$UK_STATUS" = 0 ]
 	not_ok "counters at exit: acme.certificates >= 2, clean exit" "status $UK_STATUS" \
 		"$(grep 'counter acme\.' "$WORK/h.log" | tr '\n' ' ')"
 stop_uk "$D_PID"
+stop_uk "$B_PID"
+grep -Eq "counter acme.failures [1-9]" "$WORK/b.log" && [ "$UK_STATUS" = 0 ] &&
+	ok "the refused one counts its failures and exits cleanly" ||
+	not_ok "the refused one counts its failures and exits cleanly" "status $UK_STATUS"
 stop_uk "$DNS_PID"
 finish
