@@ -40,6 +40,7 @@
 #define WEB_STACK	  (64u << 10) /* BearSSL's signatures run on the fiber's stack */
 #define WEB_SITE_MAX	  (1ull << 32)
 #define WEB_CLOSE_TIMEOUT (2 * NS_PER_SEC)
+#define WEB_BODY_MIN_RATE 1024 /* bytes a second a request body must average */
 
 static const char *const web_stat_names[] = {
     "conns",	"refused",   "requests",  "h2_requests",   "s2xx",	   "s3xx",
@@ -162,6 +163,11 @@ static int web_body(struct web_conn *c, const struct http_req *req, size_t head_
 	size_t got = c->have - head_len; /* body bytes already in buf */
 	uint64_t left = req->content_length;
 	struct http_chunked ch = {.max = w->max_body};
+	/* A body gets header-timeout= between two reads, and all of it must
+	 * come at WEB_BODY_MIN_RATE on average after a first header-timeout=
+	 * (as Apache's mod_reqtimeout): a byte dripped now and then does not
+	 * hold the connection for ever. */
+	uint64_t start = loop_now(w->loop), total = got;
 	for (;;) {
 		if (req->chunked) {
 			size_t used, out;
@@ -185,7 +191,10 @@ static int web_body(struct web_conn *c, const struct http_req *req, size_t head_
 			}
 			got = 0;
 		}
-		int rc = web_conn_read(c, buf, cap, &got, web_deadline(w, w->header_ns));
+		uint64_t due = start + w->header_ns + total * NS_PER_SEC / WEB_BODY_MIN_RATE;
+		uint64_t deadline = web_deadline(w, w->header_ns);
+		int rc = web_conn_read(c, buf, cap, &got, due < deadline ? due : deadline);
+		total += got;
 		if (rc == ATL_ETIMEDOUT) {
 			w->stat[WEB_S_TIMEOUTS]++;
 			return 408;

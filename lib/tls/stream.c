@@ -149,6 +149,9 @@ int tls_write(struct tls_stream *s, const void *data, size_t len, uint64_t deadl
 	return ATL_OK;
 }
 
+/* bytes a closing connection reads and drops at most */
+#define TLS_LINGER_MAX (1u << 20)
+
 int tls_close(struct tls_stream *s, uint64_t deadline)
 {
 	int rc = tls_conn_close(s->c);
@@ -156,8 +159,19 @@ int tls_close(struct tls_stream *s, uint64_t deadline)
 	if (rc == ATL_OK)
 		rc = frc;
 	/* RFC 8446 6.1: the peer's close_notify need not be waited for;
-	 * our FIN follows ours and the stack finishes in the background. */
+	 * our FIN follows ours.  But bytes of the peer's that we never read
+	 * make the stack answer our close with a reset, which can destroy
+	 * what we sent last (an alert, an HTTP/2 GOAWAY) before the peer
+	 * reads it: until deadline, read and drop what still comes, up to
+	 * its FIN (RFC 9112 9.6's lingering close, for TLS). */
 	tcp_shutdown(s->tcp);
+	uint8_t drop[512];
+	for (size_t total = 0; deadline != TCP_NOWAIT && total < TLS_LINGER_MAX;) {
+		size_t n;
+		if (tcp_read(s->tcp, drop, sizeof drop, &n, deadline) != ATL_OK || n == 0)
+			break;
+		total += n;
+	}
 	tcp_close(s->tcp);
 	tls_conn_wipe(s->c);
 	return rc;

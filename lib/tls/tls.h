@@ -322,8 +322,9 @@ int tls_stream_connect(void *mem, size_t mem_len, const struct tls_config *cfg,
 int tls_read(struct tls_stream *s, void *buf, size_t cap, size_t *len, uint64_t deadline);
 /* Seal and send all of len bytes (or fail). */
 int tls_write(struct tls_stream *s, const void *data, size_t len, uint64_t deadline);
-/* Send close_notify, then wait (until deadline) for the peer's, then
- * close the TCP connection and wipe the engine. */
+/* Send close_notify and our FIN, then read and drop what the peer still
+ * sends until its FIN or deadline (so that no reset cuts what we sent;
+ * TCP_NOWAIT: none), then close the TCP connection and wipe the engine. */
 int tls_close(struct tls_stream *s, uint64_t deadline);
 struct tls_conn *tls_stream_conn(struct tls_stream *s);
 
