@@ -12,6 +12,9 @@
 #       by "GET /" with Connection: close: bench/tls.sh's load generator
 #       (tlsload, taken from that script's text and built here), handshakes
 #       per second and server CPU per handshake;
+#   (d) HTTP/2 over TLS 1.3 (ALPN h2): h2load -c H2_CONNS -m 100 (100
+#       concurrent streams on each connection), H2_N requests of the 1 KiB
+#       file; requests per second and server CPU per request;
 #   (c) memory per idle keep-alive connection: N connections, each having
 #       done one request (TLS 1.3, and plain HTTP), held open, against a
 #       freshly started server: its VmRSS delta / N.
@@ -46,7 +49,9 @@ REPS=${REPS:-3}
 CONNS=${CONNS:-32}
 CONC=${CONC:-32}
 IDLE=${IDLE:-200}
-PARTS=${PARTS:-ka hs mem}
+PARTS=${PARTS:-ka hs h2 mem}
+H2_CONNS=${H2_CONNS:-4}
+H2_N=${H2_N:-100000}
 SERVERS=${SERVERS:-nginx web web-offload}
 KA=${KA:-http:1k http:100k https:1k https:100k}
 SERVER_CPU=${SERVER_CPU:-1}
@@ -81,6 +86,7 @@ command -v taskset >/dev/null || need+=(util-linux)
 command -v gcc >/dev/null || need+=(gcc)
 command -v curl >/dev/null || need+=(curl)
 command -v wrk >/dev/null || need+=(wrk)
+command -v h2load >/dev/null || need+=(nghttp2-client)
 [ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
 if [ ${#need[@]} -gt 0 ] || ! command -v nginx >/dev/null; then
 	say "installing ${need[*]} $(command -v nginx >/dev/null || echo nginx-light)"
@@ -272,7 +278,7 @@ http {
 	keepalive_timeout 75s;
 	server {
 		listen $a:80;
-		listen $a:443 ssl;
+		listen $a:443 ssl http2;
 		ssl_certificate $T/pki/cert.pem;
 		ssl_certificate_key $T/pki/key.pem;
 		ssl_protocols TLSv1.3;
@@ -447,6 +453,23 @@ one_hs() {
 	HS_C0=$(awk -v b=$((a1 - a0)) -v a=$((A1 - A0)) 'BEGIN { printf "%.0f", (a > 0 ? b / a * 100 : 0) }')
 	say "$s: $n handshakes in $w s, $HS_W/s; server ${HS_S}% (${HS_US} us each), cpu$SERVER_CPU ${HS_CUS} us each, cpu$CLIENT_CPU ${HS_C0}%"
 }
+# one_h2 NAME: one h2load run; sets H2_RPS, H2_US (server process CPU per
+# request, µs), H2_OK (requests that succeeded).
+H2_CMD="h2load -c $H2_CONNS -m 100 -n $H2_N"
+one_h2() {
+	local s=$1 t0 t1 out
+	t0=$(ticks "${PID[$s]}")
+	out=$(in_c "${CL[@]}" $H2_CMD "https://${ADDR[$s]}/1k.bin" 2>&1)
+	t1=$(ticks "${PID[$s]}")
+	alive "$s"
+	H2_OK=$(awk '/^requests:/ { print $8 }' <<<"$out")
+	H2_RPS=$(awk '/^finished in/ { sub(",", "", $4); printf "%.0f", $4 }' <<<"$out")
+	grep -q "Application protocol: h2" <<<"$out" || say "$s: h2load did not speak h2: $out"
+	[ "${H2_OK:-0}" = "$H2_N" ] || say "$s: h2load: ${H2_OK:-0} of $H2_N succeeded: $(grep -E '^requests:|^status' <<<"$out")"
+	H2_US=$(awk -v n="${H2_OK:-0}" -v t="$((t1 - t0))" -v hz="$HZ" 'BEGIN { printf "%.1f", (n > 0 ? t / hz / n * 1e6 : 0) }')
+	H2_RPS=${H2_RPS:-0}
+	say "$s h2: ${H2_OK:-0} requests, $H2_RPS/s; server ${H2_US} us each"
+}
 # idle_rss PID MODE ADDR PORT N: VmRSS before and with N idle keep-alive
 # connections (each had one GET /1k.bin); sets IR0 IR1 (KiB).
 idle_rss() {
@@ -507,6 +530,16 @@ if part hs; then
 			one_hs "$s"
 			HW[$s]+="$HS_W " HC[$s]+="$HS_C " HUS[$s]+="$HS_US " HCUS[$s]+="$HS_CUS "
 			HS[$s]+="$HS_S " HC0[$s]+="$HS_C0 "
+		done
+	done
+fi
+declare -A H2R H2U
+if part h2; then
+	for r in $(seq "$REPS"); do
+		for s in "${LIST[@]}"; do
+			[ "$s" = web-offload ] && continue
+			one_h2 "$s"
+			H2R[$s]+="$H2_RPS " H2U[$s]+="$H2_US "
 		done
 	done
 fi
@@ -587,6 +620,7 @@ echo "Commands (in namespace $NS_C, 10.77.0.1; nginx at ${ADDR[nginx]}, web at $
 echo
 echo "    keep-alive:  taskset -c $CLIENT_CPU $WRK_CMD {http,https}://<server>/{1k,100k}.bin"
 echo "    handshakes:  taskset -c $CLIENT_CPU tlsload hs <server> 443 $CONC $HS_SECS /   (bench/tls.sh's)"
+part h2 && echo "    h2:          taskset -c $CLIENT_CPU $H2_CMD https://<server>/1k.bin"
 echo "    idle:        taskset -c $CLIENT_CPU webidle {tls,plain} <server> {443,80} $IDLE /1k.bin"
 for s in "${LIST[@]}"; do
 	[ "$s" = nginx ] && echo "    nginx:       ip netns exec $NS_S taskset -c $SERVER_CPU nginx -c nginx.conf  (one worker; config printed by the script's start_nginx)"
@@ -614,6 +648,10 @@ if part hs; then
 	row "server core (CPU $SERVER_CPU) per handshake, µs" HCUS
 	row "handshakes: server process CPU %" HS "" -
 	row "handshakes: client core (CPU $CLIENT_CPU) busy %" HC0 "" -
+fi
+if part h2; then
+	row "HTTP/2, TLS 1.3, $H2_CONNS connections x 100 streams, 1 KiB: requests per second" H2R
+	row "HTTP/2 1 KiB: server process CPU per request, µs" H2U
 fi
 if part mem; then
 	mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
