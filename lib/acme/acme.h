@@ -112,9 +112,10 @@ int acme_jws(const struct acme_key *k, const char *kid, const char *nonce, const
 
 /* ---- CSR ---- */
 
-/* A PKCS#10 request (DER) for names[0..n) (subject CN names[0], every
- * name a dNSName of the subjectAltName extension), with k's public key,
- * signed ecdsa-with-SHA256 by k. */
+/* A PKCS#10 request (DER) for names[0..n) (subject CN the first name of
+ * at most 64 bytes, none if there is none; every name a dNSName of the
+ * subjectAltName extension), with k's public key, signed
+ * ecdsa-with-SHA256 by k. */
 int acme_csr(const struct acme_key *k, const char *const *names, unsigned n, uint8_t *out,
 	     size_t cap, size_t *len);
 

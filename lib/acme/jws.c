@@ -296,14 +296,22 @@ static void csr_info(struct wr *w, const struct acme_key *k, const char *const *
 	size_t info = der_begin(w, DER_SEQUENCE);
 	der_raw(w, DER_INTEGER, "\0", 1); /* version 0 */
 
-	/* subject: CN=names[0] (RFC 8555 7.4 lets it be any of the names) */
+	/* subject: CN= the first name that fits RFC 5280's ub-common-name
+	 * (64): a CA refuses a longer CN, and RFC 8555 7.4 needs none, the
+	 * names being in the subjectAltName; no such name, an empty subject */
+	const char *cn = NULL;
+	for (unsigned i = 0; i < n && !cn; i++)
+		if (strlen(names[i]) <= 64)
+			cn = names[i];
 	size_t subj = der_begin(w, DER_SEQUENCE);
-	size_t rdn = der_begin(w, DER_SET);
-	size_t atv = der_begin(w, DER_SEQUENCE);
-	der_raw(w, DER_OID, oid_common_name, sizeof oid_common_name);
-	der_raw(w, DER_UTF8, names[0], strlen(names[0]));
-	der_end(w, atv);
-	der_end(w, rdn);
+	if (cn) {
+		size_t rdn = der_begin(w, DER_SET);
+		size_t atv = der_begin(w, DER_SEQUENCE);
+		der_raw(w, DER_OID, oid_common_name, sizeof oid_common_name);
+		der_raw(w, DER_UTF8, cn, strlen(cn));
+		der_end(w, atv);
+		der_end(w, rdn);
+	}
 	der_end(w, subj);
 
 	/* subjectPKInfo (RFC 5480 2) */

@@ -144,7 +144,7 @@ int acme_http_head(const uint8_t *buf, size_t len, struct acme_http_resp *r)
 	r->content_length = UINT64_MAX;
 	r->head_len = end;
 	/* RFC 9112 4: HTTP/1.x SP 3DIGIT SP reason */
-	if (end < 14 || memcmp(s, "HTTP/1.", 7) || s[8] != ' ')
+	if (end < 14 || memcmp(s, "HTTP/1.", 7) || s[7] < '0' || s[7] > '9' || s[8] != ' ')
 		return ATL_EINVAL;
 	uint64_t st;
 	if (!parse_u64(s + 9, 3, &st) || st < 100 || (s[12] != ' ' && s[12] != '\r'))
@@ -184,12 +184,18 @@ int acme_http_head(const uint8_t *buf, size_t len, struct acme_http_resp *r)
 			    vl < sizeof r->content_type - 1 ? vl : sizeof r->content_type - 1;
 			rc = copy_value(val, k, r->content_type, sizeof r->content_type);
 		} else if (name_is(name, nl, "content-length")) {
-			if (!parse_u64(val, vl, &r->content_length))
+			/* RFC 9112 6.3: lengths that differ leave no framing */
+			uint64_t cl;
+			if (!parse_u64(val, vl, &cl) ||
+			    (r->content_length != UINT64_MAX && r->content_length != cl))
 				return ATL_EINVAL;
+			r->content_length = cl;
 		} else if (name_is(name, nl, "transfer-encoding")) {
-			r->chunked = vl >= 7 && name_is(val + vl - 7, 7, "chunked");
+			/* chunked alone: a coding under it (", chunked" after
+			 * gzip) would have to be undone, and is not understood */
+			r->chunked = name_is(val, vl, "chunked");
 			if (!r->chunked)
-				return ATL_EINVAL; /* no other coding is understood */
+				return ATL_EINVAL;
 		} else if (name_is(name, nl, "retry-after")) {
 			if (!parse_u64(val, vl, &r->retry_after))
 				r->retry_after = 0; /* an HTTP-date: not used */
@@ -284,12 +290,14 @@ static int chall_parse(struct acme_span ch, struct acme_chall *c)
 	    (rc = acme_json_get_string(ch, "url", c->url, sizeof c->url)) != ATL_OK ||
 	    (rc = acme_json_get_string(ch, "token", c->token, sizeof c->token)) != ATL_OK)
 		return rc;
-	/* RFC 8555 8.1: the token is base64url: nothing else may go into a
-	 * path, a key authorization or a TXT record */
-	uint8_t scratch[ACME_TOKEN_MAX];
-	size_t sl;
-	if (c->token[0] == '\0' ||
-	    acme_b64url_decode(c->token, strlen(c->token), scratch, sizeof scratch, &sl) != ATL_OK)
+	/* RFC 8555 8.3, 8.4: the token holds base64url characters and no
+	 * padding; nothing else may go into a path, a key authorization or
+	 * a TXT record.  It need not be the encoding of whole bytes, so only
+	 * the alphabet is checked (a decode would refuse lengths 4k+1 and
+	 * non-zero trailing bits a server is free to send). */
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				       "0123456789-_";
+	if (c->token[0] == '\0' || c->token[strspn(c->token, alphabet)] != '\0')
 		return ATL_EINVAL;
 	c->present = true;
 	return ATL_OK;
@@ -347,6 +355,11 @@ int acme_problem_parse(const char *json, size_t n, char *type, size_t tcap, char
 	return ATL_OK;
 }
 
+static bool url_char(char c)
+{
+	return (unsigned char)c > ' ' && (unsigned char)c < 0x7f;
+}
+
 int acme_url_split(const char *url, char *host, size_t hcap, char *path, size_t pcap)
 {
 	static const char scheme[] = "https://";
@@ -356,8 +369,10 @@ int acme_url_split(const char *url, char *host, size_t hcap, char *path, size_t 
 	size_t hl = strcspn(h, "/?#");
 	if (hl == 0 || hl >= hcap)
 		return hl == 0 ? ATL_EINVAL : ATL_EMSGSIZE;
+	/* RFC 3986 2: a URI is printable ASCII; a space, CR or LF would split
+	 * the request line or the Host field it goes into */
 	for (size_t i = 0; i < hl; i++)
-		if (h[i] == '@' || (unsigned char)h[i] <= ' ')
+		if (h[i] == '@' || !url_char(h[i]))
 			return ATL_EINVAL;
 	memcpy(host, h, hl);
 	host[hl] = '\0';
@@ -369,7 +384,7 @@ int acme_url_split(const char *url, char *host, size_t hcap, char *path, size_t 
 	if (pl + slash >= pcap)
 		return ATL_EMSGSIZE;
 	for (size_t i = 0; i < pl; i++)
-		if ((unsigned char)p[i] <= ' ')
+		if (!url_char(p[i]))
 			return ATL_EINVAL;
 	if (slash)
 		path[0] = '/';
@@ -399,6 +414,18 @@ static uint64_t unix_time(uint32_t days, uint32_t secs)
 	return days < 719528 ? 0 : ((uint64_t)days - 719528) * 86400 + secs;
 }
 
+/* A certificate's PEM label (RFC 7468 5.1, and "X509 CERTIFICATE" of
+ * older tools).  BearSSL strips the CR of a CR LF line end only after it
+ * has looked for the closing dashes, so "-----" stays on the name then. */
+static bool pem_is_cert(const char *name)
+{
+	size_t n = strlen(name);
+	if (n > 5 && !strcmp(name + n - 5, "-----"))
+		n -= 5;
+	return (n == 11 && !memcmp(name, "CERTIFICATE", 11)) ||
+	       (n == 16 && !memcmp(name, "X509 CERTIFICATE", 16));
+}
+
 int acme_cert_validity(const void *pem, size_t len, uint64_t *not_before, uint64_t *not_after)
 {
 	br_pem_decoder_context pc;
@@ -406,13 +433,23 @@ int acme_cert_validity(const void *pem, size_t len, uint64_t *not_before, uint64
 	memset(&s, 0, sizeof s);
 	br_pem_decoder_init(&pc);
 	const uint8_t *p = pem;
-	while (len > 0 && !s.done) {
+	bool nl_pushed = false;
+	while (!s.done) {
+		if (len == 0) {
+			/* the decoder ends an object only on a newline after
+			 * its END line, and a body may lack the last one */
+			if (nl_pushed)
+				break;
+			p = (const uint8_t *)"\n";
+			len = 1;
+			nl_pushed = true;
+		}
 		size_t k = br_pem_decoder_push(&pc, p, len);
 		p += k;
 		len -= k;
 		switch (br_pem_decoder_event(&pc)) {
 		case BR_PEM_BEGIN_OBJ:
-			s.in_cert = !strcmp(br_pem_decoder_name(&pc), "CERTIFICATE");
+			s.in_cert = pem_is_cert(br_pem_decoder_name(&pc));
 			if (s.in_cert)
 				br_x509_decoder_init(&s.x, NULL, NULL);
 			br_pem_decoder_setdest(&pc, validity_data, &s);
