@@ -126,6 +126,8 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard lib/*/*.h platform/*.h 
 
 build/fuzz/fuzz_tls build/fuzz/fuzz_tls_cert: FUZZ_LIB_SRCS += $(TLS_SRCS)
 build/fuzz/fuzz_tls build/fuzz/fuzz_tls_cert: $(TLS_SRCS)
+build/fuzz/fuzz_acme: FUZZ_LIB_SRCS += $(ACME_SRCS)
+build/fuzz/fuzz_acme: $(ACME_SRCS)
 # fuzz_site includes the web unikernel's site index (apps/web/site.c).
 build/fuzz/fuzz_site: apps/web/site.c apps/web/site.h
 
