@@ -421,8 +421,7 @@ static int ac_dns_update(struct web_acme *a, const char *name, const char *value
 				continue; /* not the answer to this one */
 			if (dns_tsig_verify_response(&ts, ans, m, plat_clock_wall() / NS_PER_SEC) !=
 			    DNS_R_NOERROR) {
-				LOG_WARN(l, "acme: the UPDATE's answer is not signed by %s",
-					 "the key");
+				LOG_WARN(l, "acme: the UPDATE's answer fails its TSIG check");
 				rc = ATL_EINVAL;
 			} else if (rcode != DNS_R_NOERROR) {
 				LOG_WARN(l, "acme: UPDATE %s TXT: rcode %d", owner_text, rcode);
@@ -552,23 +551,26 @@ static int ac_authorize(struct web_acme *a, const char *url)
 	return ATL_OK;
 }
 
-/* Install the chain in rx[...] with key k as the default credential. */
-static int ac_install(struct web_acme *a, const struct acme_key *k, uint64_t *not_after)
+/* Install the chain in a->body with key k as the default credential;
+ * its validity into *not_before, *not_after. */
+static int ac_install(struct web_acme *a, const struct acme_key *k, uint64_t *not_before,
+		      uint64_t *not_after)
 {
 	struct loop *l = a->loop;
 	uint8_t der[160];
 	size_t dl;
-	uint64_t nb;
-	if (acme_key_der(k, der, sizeof der, &dl) != ATL_OK ||
-	    acme_cert_validity(a->body, a->blen, &nb, not_after) != ATL_OK) {
-		LOG_WARN(l, "acme: the certificate does not parse");
+	if (acme_key_der(k, der, sizeof der, &dl) != ATL_OK)
 		return ATL_EINVAL;
-	}
 	struct tls_cred *cr;
 	int rc = tls_cred_load(l, l->heap, a->body, a->blen, der, dl, &cr);
 	memset(der, 0, sizeof der);
 	if (rc != ATL_OK)
 		return rc;
+	if (tls_cred_validity(cr, not_before, not_after) != ATL_OK || *not_after <= *not_before) {
+		LOG_WARN(l, "acme: the certificate's validity does not parse");
+		tls_cred_wipe(cr);
+		return ATL_EINVAL;
+	}
 	for (unsigned i = 0; i < a->nnames; i++)
 		if (!tls_cred_matches(cr, a->names[i])) {
 			LOG_WARN(l, "acme: the certificate does not cover %s", a->names[i]);
@@ -584,7 +586,6 @@ static int ac_install(struct web_acme *a, const struct acme_key *k, uint64_t *no
 	w->cfg.creds[0] = cr;
 	a->issued = cr;
 	a->stat[AC_S_CERTS]++;
-	(void)nb;
 	return ATL_OK;
 }
 
@@ -648,8 +649,8 @@ static int ac_obtain(struct web_acme *a, uint64_t *not_after, uint64_t *lifetime
 	if (rc == ATL_OK)
 		rc = ac_post(a, "certificate", o.certificate, NULL, &r);
 	uint64_t nb = 0;
-	if (rc == ATL_OK && (rc = acme_cert_validity(a->body, a->blen, &nb, not_after)) == ATL_OK)
-		rc = ac_install(a, &k, not_after);
+	if (rc == ATL_OK)
+		rc = ac_install(a, &k, &nb, not_after);
 	acme_key_wipe(&k);
 	if (rc != ATL_OK)
 		return rc;
@@ -861,9 +862,8 @@ int web_acme_start(struct web *w, struct stack *st)
 	}
 	size_t cal;
 	const uint8_t *ca = tlsargs_member_data(&ar, "acme-ca.pem", &cal);
-	const struct tls_trust *trust = NULL;
-	if (!ca ||
-	    tls_trust_load(l, l->heap, ca, cal, (struct tls_trust **)&trust, NULL) != ATL_OK) {
+	struct tls_trust *trust = NULL;
+	if (!ca || tls_trust_load(l, l->heap, ca, cal, &trust, NULL) != ATL_OK) {
 		LOG_ERROR(l, "acme=: the certs archive's acme-ca.pem is %s",
 			  ca ? "not a certificate bundle" : "missing");
 		return ATL_EINVAL;

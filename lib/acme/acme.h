@@ -205,7 +205,4 @@ int acme_problem_parse(const char *json, size_t n, char *type, size_t tcap, char
  * least) of url.  ATL_EINVAL for other schemes. */
 int acme_url_split(const char *url, char *host, size_t hcap, char *path, size_t pcap);
 
-/* The validity of the first certificate of a PEM chain, unix seconds. */
-int acme_cert_validity(const void *pem, size_t len, uint64_t *not_before, uint64_t *not_after);
-
 #endif

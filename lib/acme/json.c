@@ -344,6 +344,22 @@ int acme_json_string(struct acme_span v, char *out, size_t cap)
 	return ATL_OK;
 }
 
+/* After an object's member or an array's element: the ',' and the
+ * next one (ATL_OK, *p moved there), the closing character (ATL_ENOENT:
+ * no more), or anything else (ATL_EINVAL). */
+static int next_item(const char **p, const char *end, char close)
+{
+	const char *q = skip_ws(*p, end);
+	if (q >= end)
+		return ATL_EINVAL;
+	if (*q == close)
+		return ATL_ENOENT;
+	if (*q != ',')
+		return ATL_EINVAL;
+	*p = skip_ws(q + 1, end);
+	return ATL_OK;
+}
+
 int acme_json_member(struct acme_span obj, const char *key, struct acme_span *val)
 {
 	const char *p = obj.p, *end = obj.p + obj.n;
@@ -376,14 +392,9 @@ int acme_json_member(struct acme_span obj, const char *key, struct acme_span *va
 			val->n = (size_t)(p - vs);
 			return ATL_OK;
 		}
-		p = skip_ws(p, end);
-		if (p >= end)
-			return ATL_EINVAL;
-		if (*p == '}')
-			return ATL_ENOENT;
-		if (*p != ',')
-			return ATL_EINVAL;
-		p = skip_ws(p + 1, end);
+		int rc = next_item(&p, end, '}');
+		if (rc != ATL_OK)
+			return rc;
 	}
 }
 
@@ -405,14 +416,9 @@ int acme_json_index(struct acme_span arr, unsigned i, struct acme_span *val)
 			val->n = (size_t)(p - vs);
 			return ATL_OK;
 		}
-		p = skip_ws(p, end);
-		if (p >= end)
-			return ATL_EINVAL;
-		if (*p == ']')
-			return ATL_ENOENT;
-		if (*p != ',')
-			return ATL_EINVAL;
-		p = skip_ws(p + 1, end);
+		int rc = next_item(&p, end, ']');
+		if (rc != ATL_OK)
+			return rc;
 	}
 }
 

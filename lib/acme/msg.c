@@ -2,8 +2,9 @@
  * msg.c - the ACME core's messages: the request bodies a client sends
  * (RFC 8555 7.3, 7.4), and the reading of what comes back: HTTP response
  * heads (Location, Replay-Nonce, Retry-After), the directory, orders,
- * authorizations with their http-01 challenge, problem documents, and
- * the validity of the certificate issued.
+ * authorizations with their http-01 and dns-01 challenges, problem
+ * documents.  (The issued chain is read by lib/tls: tls_cred_load,
+ * tls_cred_validity.)
  */
 #include <string.h>
 
@@ -391,82 +392,4 @@ int acme_url_split(const char *url, char *host, size_t hcap, char *path, size_t 
 	memcpy(path + slash, p, pl);
 	path[pl + slash] = '\0';
 	return ATL_OK;
-}
-
-/* ---- the certificate's validity ---- */
-
-struct validity_sink {
-	br_x509_decoder_context x;
-	bool in_cert, done;
-};
-
-static void validity_data(void *ctx, const void *p, size_t n)
-{
-	struct validity_sink *s = ctx;
-	if (s->in_cert)
-		br_x509_decoder_push(&s->x, p, n);
-}
-
-/* BearSSL counts days from 1 January of year 0 (proleptic Gregorian);
- * 719528 of them lie before 1970. */
-static uint64_t unix_time(uint32_t days, uint32_t secs)
-{
-	return days < 719528 ? 0 : ((uint64_t)days - 719528) * 86400 + secs;
-}
-
-/* A certificate's PEM label (RFC 7468 5.1, and "X509 CERTIFICATE" of
- * older tools).  BearSSL strips the CR of a CR LF line end only after it
- * has looked for the closing dashes, so "-----" stays on the name then. */
-static bool pem_is_cert(const char *name)
-{
-	size_t n = strlen(name);
-	if (n > 5 && !strcmp(name + n - 5, "-----"))
-		n -= 5;
-	return (n == 11 && !memcmp(name, "CERTIFICATE", 11)) ||
-	       (n == 16 && !memcmp(name, "X509 CERTIFICATE", 16));
-}
-
-int acme_cert_validity(const void *pem, size_t len, uint64_t *not_before, uint64_t *not_after)
-{
-	br_pem_decoder_context pc;
-	struct validity_sink s;
-	memset(&s, 0, sizeof s);
-	br_pem_decoder_init(&pc);
-	const uint8_t *p = pem;
-	bool nl_pushed = false;
-	while (!s.done) {
-		if (len == 0) {
-			/* the decoder ends an object only on a newline after
-			 * its END line, and a body may lack the last one */
-			if (nl_pushed)
-				break;
-			p = (const uint8_t *)"\n";
-			len = 1;
-			nl_pushed = true;
-		}
-		size_t k = br_pem_decoder_push(&pc, p, len);
-		p += k;
-		len -= k;
-		switch (br_pem_decoder_event(&pc)) {
-		case BR_PEM_BEGIN_OBJ:
-			s.in_cert = pem_is_cert(br_pem_decoder_name(&pc));
-			if (s.in_cert)
-				br_x509_decoder_init(&s.x, NULL, NULL);
-			br_pem_decoder_setdest(&pc, validity_data, &s);
-			break;
-		case BR_PEM_END_OBJ:
-			if (s.in_cert)
-				s.done = true;
-			break;
-		case BR_PEM_ERROR:
-			return ATL_EINVAL;
-		default:
-			break;
-		}
-	}
-	if (!s.done || br_x509_decoder_last_error(&s.x) != 0 || !s.x.decoded)
-		return ATL_EINVAL;
-	*not_before = unix_time(s.x.notbefore_days, s.x.notbefore_seconds);
-	*not_after = unix_time(s.x.notafter_days, s.x.notafter_seconds);
-	return *not_after > *not_before ? ATL_OK : ATL_EINVAL;
 }

@@ -144,13 +144,21 @@ int dns_soa_response_parse(const uint8_t *msg, size_t len, uint16_t id, const ui
 	return ATL_EINVAL;
 }
 
-int dns_notify_response_parse(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *origin)
+/* The rcode of a response to our message of opcode op about zone origin
+ * (its SOA in the question), or ATL_EINVAL when it is not one. */
+static int zone_response_rcode(const uint8_t *msg, size_t len, uint16_t id, unsigned op,
+			       const uint8_t *origin)
 {
 	struct rd r = rd_make(msg, len);
 	struct dns_hdr h;
-	if (response_check(&r, &h, id, DNS_OP_NOTIFY, origin, DNS_T_SOA) != ATL_OK)
+	if (response_check(&r, &h, id, op, origin, DNS_T_SOA) != ATL_OK)
 		return ATL_EINVAL;
 	return DNS_RCODE(h.flags);
+}
+
+int dns_notify_response_parse(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *origin)
+{
+	return zone_response_rcode(msg, len, id, DNS_OP_NOTIFY, origin);
 }
 
 size_t dns_update_txt_build(const uint8_t *origin, const uint8_t *owner, const char *txt,
@@ -178,11 +186,7 @@ size_t dns_update_txt_build(const uint8_t *origin, const uint8_t *owner, const c
 
 int dns_update_response_parse(const uint8_t *msg, size_t len, uint16_t id, const uint8_t *origin)
 {
-	struct rd r = rd_make(msg, len);
-	struct dns_hdr h;
-	if (response_check(&r, &h, id, DNS_OP_UPDATE, origin, DNS_T_SOA) != ATL_OK)
-		return ATL_EINVAL;
-	return DNS_RCODE(h.flags);
+	return zone_response_rcode(msg, len, id, DNS_OP_UPDATE, origin);
 }
 
 int dns_notify_parse(const uint8_t *msg, size_t len, struct dns_notify *n)

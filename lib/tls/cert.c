@@ -313,6 +313,27 @@ bool tls_cred_matches(const struct tls_cred *cr, const char *name)
 	return cr->nchain && tls_cert_names_host(cr->chain[0].data, cr->chain[0].data_len, name);
 }
 
+/* BearSSL counts days from 1 January of year 0 (proleptic Gregorian);
+ * 719528 of them lie before 1970. */
+static uint64_t unix_time(uint32_t days, uint32_t secs)
+{
+	return days < 719528 ? 0 : ((uint64_t)days - 719528) * 86400 + secs;
+}
+
+int tls_cred_validity(const struct tls_cred *cr, uint64_t *not_before, uint64_t *not_after)
+{
+	if (cr->nchain == 0)
+		return ATL_EINVAL;
+	br_x509_decoder_context d;
+	br_x509_decoder_init(&d, NULL, NULL);
+	br_x509_decoder_push(&d, cr->chain[0].data, cr->chain[0].data_len);
+	if (br_x509_decoder_last_error(&d) != 0 || !d.decoded)
+		return ATL_EINVAL;
+	*not_before = unix_time(d.notbefore_days, d.notbefore_seconds);
+	*not_after = unix_time(d.notafter_days, d.notafter_seconds);
+	return ATL_OK;
+}
+
 /* ---- public keys --------------------------------------------------------------------- */
 
 static bool curve_ok(int curve)
@@ -373,10 +394,26 @@ struct chain_sink {
 	bool too_many;
 };
 
+/* Is a PEM object's name label (RFC 7468 2)?  BearSSL strips the CR of
+ * a CR LF line end only after it has looked for the closing dashes, so
+ * "-----" stays on the name in a file with CR LF lines. */
+static bool pem_label_is(const char *name, const char *label)
+{
+	size_t n = strlen(name), l = strlen(label);
+	if (n == l + 5 && !strcmp(name + l, "-----"))
+		n = l;
+	return n == l && !memcmp(name, label, l);
+}
+
+static bool pem_is_cert(const char *name)
+{
+	return pem_label_is(name, "CERTIFICATE") || pem_label_is(name, "X509 CERTIFICATE");
+}
+
 static bool chain_begin(void *ctx, const char *name)
 {
 	struct chain_sink *s = ctx;
-	if (strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CERTIFICATE") != 0)
+	if (!pem_is_cert(name))
 		return false;
 	s->start = s->used;
 	return true;
@@ -410,10 +447,10 @@ struct key_sink {
 static bool key_begin(void *ctx, const char *name)
 {
 	struct key_sink *s = ctx;
-	if (strcmp(name, "ENCRYPTED PRIVATE KEY") == 0)
+	if (pem_label_is(name, "ENCRYPTED PRIVATE KEY"))
 		s->encrypted = true;
-	if (strcmp(name, "EC PRIVATE KEY") != 0 && strcmp(name, "PRIVATE KEY") != 0 &&
-	    strcmp(name, "RSA PRIVATE KEY") != 0)
+	if (!pem_label_is(name, "EC PRIVATE KEY") && !pem_label_is(name, "PRIVATE KEY") &&
+	    !pem_label_is(name, "RSA PRIVATE KEY"))
 		return false;
 	return s->found++ == 0;
 }
@@ -614,8 +651,7 @@ static void trust_dn(void *ctx, const void *p, size_t n)
 static bool trust_begin(void *ctx, const char *name)
 {
 	struct trust_sink *s = ctx;
-	if (strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CERTIFICATE") != 0 &&
-	    strcmp(name, "TRUSTED CERTIFICATE") != 0) {
+	if (!pem_is_cert(name) && !pem_label_is(name, "TRUSTED CERTIFICATE")) {
 		s->skipped++; /* a key, a CRL, parameters ... */
 		return false;
 	}

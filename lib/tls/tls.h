@@ -119,6 +119,8 @@ int tls_cred_load(struct loop *l, struct heap *h, const void *chain, size_t chai
  * entries, wildcards in the left-most label only, RFC 6125 6.4.3; CN only
  * when there is no SAN). */
 bool tls_cred_matches(const struct tls_cred *cr, const char *name);
+/* The validity of the end-entity certificate, in seconds since 1970. */
+int tls_cred_validity(const struct tls_cred *cr, uint64_t *not_before, uint64_t *not_after);
 /* Zero the private key (and forget it). */
 void tls_cred_wipe(struct tls_cred *cr);
 

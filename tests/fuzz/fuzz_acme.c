@@ -11,15 +11,14 @@
  *  - an HTTP response head (acme_http_head);
  *  - a directory, an order, an authorization, a problem document;
  *  - a URL (acme_url_split, over a NUL-terminated copy);
- *  - a PEM certificate chain (acme_cert_validity);
  *  - base64url (acme_b64url_decode);
  *  - a DNS message answering our UPDATE (dns_update_response_parse).
  * Invariants: no crash or sanitizer report; only the documented error
  * values; every span lies inside the input; every output string is
  * NUL-terminated inside its buffer; a head shorter than the one accepted
  * is ATL_EAGAIN; base64url that decodes encodes back to itself (the
- * decoder takes only the canonical form); a token is base64url; a
- * validity ends after it begins; an rcode fits in four bits.
+ * decoder takes only the canonical form); a token is base64url; an rcode
+ * fits in four bits.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -257,16 +256,6 @@ static void fuzz_url(const char *p, size_t n)
 	free(s);
 }
 
-static void fuzz_cert(const uint8_t *p, size_t n)
-{
-	uint64_t nb = 0, na = 0;
-	int rc = acme_cert_validity(p, n, &nb, &na);
-	if (rc != ATL_OK && rc != ATL_EINVAL)
-		FAIL("validity error value");
-	if (rc == ATL_OK && na <= nb)
-		FAIL("validity ends before it begins");
-}
-
 static void fuzz_b64(const char *p, size_t n)
 {
 	static uint8_t out[4096];
@@ -304,7 +293,7 @@ static void fuzz_dns(const uint8_t *p, size_t n)
 		FAIL("another id accepted");
 }
 
-#define CHOICES 11
+#define CHOICES 10
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -332,10 +321,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (all || sel == 6)
 		fuzz_url(p, n);
 	if (all || sel == 7)
-		fuzz_cert((const uint8_t *)p, n);
-	if (all || sel == 8)
 		fuzz_b64(p, n);
-	if (all || sel == 9)
+	if (all || sel == 8)
 		fuzz_dns((const uint8_t *)p, n);
 	free(p);
 	return 0;

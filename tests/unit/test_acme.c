@@ -1277,90 +1277,6 @@ TEST(url_split)
 	CHECK(strcmp(path, "/?a") == 0);
 }
 
-/* ---- the certificate's validity ---- */
-
-/* Made with openssl ca -selfsign -startdate 20250301000000Z -enddate
- * 20250530235959Z; `openssl x509 -noout -dates` prints notBefore=Mar 1
- * 00:00:00 2025 GMT, notAfter=May 30 23:59:59 2025 GMT. */
-static const char cert_2025[] = "-----BEGIN CERTIFICATE-----\n"
-				"MIIBcDCCARegAwIBAgIBATAKBggqhkjOPQQDAjAbMRkwFwYDVQQDDBB3d3cuZXhh\n"
-				"bXBsZS50ZXN0MB4XDTI1MDMwMTAwMDAwMFoXDTI1MDUzMDIzNTk1OVowGzEZMBcG\n"
-				"A1UEAwwQd3d3LmV4YW1wbGUudGVzdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IA\n"
-				"BPzXZ69Bq1n3JnVqXFP9oW86yfnmcVrwCmWOye+D2OuthjyZHEPRgHDdGOT6m/up\n"
-				"0VAZsAMM2ljmV2cY8gI3zkujTDBKMCkGA1UdEQQiMCCCEHd3dy5leGFtcGxlLnRl\n"
-				"c3SCDGV4YW1wbGUudGVzdDAdBgNVHQ4EFgQUJq+/v4pf8Aa1DFntGtA9IBKZ1EYw\n"
-				"CgYIKoZIzj0EAwIDRwAwRAIgTvQYgCr4z/6lrrbiOWgxL6vtLN1RZyBQSZNG4QSf\n"
-				"ClECIBHu/6XUpkOUiJL8QiVHbZ62gyQLGl7v7In947OCKqWI\n"
-				"-----END CERTIFICATE-----\n";
-#define CERT_2025_NB 1740787200u /* date -u -d 2025-03-01T00:00:00Z +%s */
-#define CERT_2025_NA 1748649599u /* date -u -d 2025-05-30T23:59:59Z +%s */
-
-/* The same key, notBefore Dec 31 23:59:59 2049 GMT (UTCTime "49..."),
- * notAfter Jan 1 00:00:00 2050 GMT (RFC 5280 4.1.2.5: GeneralizedTime
- * from 2050 on). */
-static const char cert_2050[] = "-----BEGIN CERTIFICATE-----\n"
-				"MIIBczCCARmgAwIBAgIBAjAKBggqhkjOPQQDAjAbMRkwFwYDVQQDDBB3d3cuZXhh\n"
-				"bXBsZS50ZXN0MCAXDTQ5MTIzMTIzNTk1OVoYDzIwNTAwMTAxMDAwMDAwWjAbMRkw\n"
-				"FwYDVQQDDBB3d3cuZXhhbXBsZS50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcD\n"
-				"QgAE/Ndnr0GrWfcmdWpcU/2hbzrJ+eZxWvAKZY7J74PY662GPJkcQ9GAcN0Y5Pqb\n"
-				"+6nRUBmwAwzaWOZXZxjyAjfOS6NMMEowKQYDVR0RBCIwIIIQd3d3LmV4YW1wbGUu\n"
-				"dGVzdIIMZXhhbXBsZS50ZXN0MB0GA1UdDgQWBBQmr7+/il/wBrUMWe0a0D0gEpnU\n"
-				"RjAKBggqhkjOPQQDAgNIADBFAiBa3cfMNI4rJM6AqJyIovDBGTiM5XDm7VtyIbu8\n"
-				"y2e20gIhAJNFmRRY1lBjrXnT+2eVwV8A/rCs4fpcl09C4rDLIim8\n"
-				"-----END CERTIFICATE-----\n";
-
-TEST(cert_validity)
-{
-	uint64_t nb = 0, na = 0;
-	CHECK_EQ(acme_cert_validity(cert_2025, strlen(cert_2025), &nb, &na), ATL_OK);
-	CHECK_EQ(nb, CERT_2025_NB);
-	CHECK_EQ(na, CERT_2025_NA);
-	CHECK_EQ(acme_cert_validity(cert_2050, strlen(cert_2050), &nb, &na), ATL_OK);
-	CHECK_EQ(nb, 2524607999u);
-	CHECK_EQ(na, 2524608000u);
-	/* a chain: the first certificate's validity */
-	static char chain[2048];
-	snprintf(chain, sizeof chain, "%s%s", cert_2025, cert_2050);
-	CHECK_EQ(acme_cert_validity(chain, strlen(chain), &nb, &na), ATL_OK);
-	CHECK_EQ(nb, CERT_2025_NB);
-	/* CRLF lines and no newline after the last line */
-	static char crlf[2048];
-	size_t o = 0;
-	for (const char *p = cert_2025; *p; p++) {
-		if (*p == '\n')
-			crlf[o++] = '\r';
-		crlf[o++] = *p;
-	}
-	CHECK_EQ(acme_cert_validity(crlf, o, &nb, &na), ATL_OK);
-	CHECK_EQ(na, CERT_2025_NA);
-	CHECK_EQ(acme_cert_validity(cert_2025, strlen(cert_2025) - 1, &nb, &na), ATL_OK);
-	CHECK_EQ(na, CERT_2025_NA);
-	/* another PEM object first is passed over */
-	snprintf(chain, sizeof chain,
-		 "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n%s",
-		 cert_2050);
-	CHECK_EQ(acme_cert_validity(chain, strlen(chain), &nb, &na), ATL_OK);
-	CHECK_EQ(na, 2524608000u);
-}
-
-TEST(cert_validity_refuses_what_is_no_certificate)
-{
-	uint64_t nb, na;
-	CHECK_EQ(acme_cert_validity("", 0, &nb, &na), ATL_EINVAL);
-	CHECK_EQ(acme_cert_validity("hello\n", 6, &nb, &na), ATL_EINVAL);
-	/* cut in the middle of the base64 */
-	CHECK_EQ(acme_cert_validity(cert_2025, 200, &nb, &na), ATL_EINVAL);
-	/* the base64 is whole but the DER inside is damaged */
-	static char bad[1024];
-	memcpy(bad, cert_2025, sizeof cert_2025);
-	char *line = strchr(bad, '\n') + 1;
-	line[0] = 'A'; /* 'M' -> 'A': the outer SEQUENCE tag becomes 0x00 */
-	CHECK_EQ(acme_cert_validity(bad, strlen(bad), &nb, &na), ATL_EINVAL);
-	static const char key_only[] =
-	    "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n";
-	CHECK_EQ(acme_cert_validity(key_only, strlen(key_only), &nb, &na), ATL_EINVAL);
-}
-
 /* ---- the dns-01 update (lib/dns/notify.c, RFC 2136) ---- */
 
 static uint8_t rmem[1 << 20] __attribute__((aligned(16)));
@@ -1562,6 +1478,5 @@ TEST_MAIN(TEST_ENTRY(b64url_rfc4648_vectors), TEST_ENTRY(b64url_uses_dash_and_un
 	  TEST_ENTRY(order), TEST_ENTRY(status_names), TEST_ENTRY(authz_with_http01_and_dns01),
 	  TEST_ENTRY(authz_wildcard_and_missing_challenges),
 	  TEST_ENTRY(authz_tokens_must_be_base64url), TEST_ENTRY(problem_documents),
-	  TEST_ENTRY(url_split), TEST_ENTRY(cert_validity),
-	  TEST_ENTRY(cert_validity_refuses_what_is_no_certificate),
-	  TEST_ENTRY(dns_update_txt_add_and_delete), TEST_ENTRY(dns_update_txt_limits))
+	  TEST_ENTRY(url_split), TEST_ENTRY(dns_update_txt_add_and_delete),
+	  TEST_ENTRY(dns_update_txt_limits))

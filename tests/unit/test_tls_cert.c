@@ -338,6 +338,46 @@ TEST(load_copies_the_chain)
 		      memcmp(cr->chain[i].data, ch.c[i], ch.l[i]) == 0);
 }
 
+/* Files with CR LF line ends (Windows tools, some CAs' downloads) load
+ * as the LF ones do. */
+static struct blob crlf(struct blob b)
+{
+	uint8_t *o = scratch(2 * b.n);
+	size_t n = 0;
+	for (size_t i = 0; i < b.n; i++) {
+		if (b.p[i] == '\n')
+			o[n++] = '\r';
+		o[n++] = b.p[i];
+	}
+	return (struct blob){o, n};
+}
+
+TEST(load_crlf_pem)
+{
+	setup();
+	struct blob c = crlf(fx("p256-chain.pem")), k = crlf(fx("p256.key"));
+	struct tls_cred *cr = NULL;
+	CHECK_EQ(tls_cred_load(&loop, &heap, c.p, c.n, k.p, k.n, &cr), 0);
+	if (cr)
+		CHECK_EQ(cr->nchain, 2);
+	struct tls_trust *t = NULL;
+	CHECK_EQ(tls_trust_load(&loop, &heap, c.p, c.n, &t, NULL), 0);
+}
+
+/* The end entity's validity, as `openssl x509 -noout -dates` prints it
+ * for the fixture: 2020-01-01 to 2125-01-01 (a GeneralizedTime). */
+TEST(cred_validity)
+{
+	setup();
+	struct tls_cred *cr = cred("p256.pem", "p256.key");
+	uint64_t nb = 0, na = 0;
+	if (!cr)
+		return;
+	CHECK_EQ(tls_cred_validity(cr, &nb, &na), ATL_OK);
+	CHECK_EQ(nb, 1577836800u);
+	CHECK_EQ(na, 4891363200u);
+}
+
 /* ---- tls_cred_load: refusals ------------------------------------------------------------ */
 
 TEST(refuse_unsupported_keys)
@@ -968,9 +1008,9 @@ TEST(wipe_zeroes_rsa_key)
 TEST_MAIN(TEST_ENTRY(load_sec1_with_ec_parameters), TEST_ENTRY(load_pkcs8_ec_p384),
 	  TEST_ENTRY(load_rsa_traditional), TEST_ENTRY(load_pkcs8_rsa4096),
 	  TEST_ENTRY(load_der_cert_and_der_key), TEST_ENTRY(load_single_pem_cert),
-	  TEST_ENTRY(load_copies_the_chain), TEST_ENTRY(refuse_unsupported_keys),
-	  TEST_ENTRY(refuse_key_not_matching_cert), TEST_ENTRY(refuse_malformed),
-	  TEST_ENTRY(load_short_heap_fails_cleanly),
+	  TEST_ENTRY(load_copies_the_chain), TEST_ENTRY(load_crlf_pem), TEST_ENTRY(cred_validity),
+	  TEST_ENTRY(refuse_unsupported_keys), TEST_ENTRY(refuse_key_not_matching_cert),
+	  TEST_ENTRY(refuse_malformed), TEST_ENTRY(load_short_heap_fails_cleanly),
 	  TEST_ENTRY(matches_exact_case_and_trailing_dot), TEST_ENTRY(matches_wildcard_one_label),
 	  TEST_ENTRY(matches_refuses_bad_wildcards), TEST_ENTRY(matches_cn_only_without_san),
 	  TEST_ENTRY(schemes_tls13), TEST_ENTRY(schemes_tls12), TEST_ENTRY(schemes_respect_cap),
